@@ -1,0 +1,97 @@
+//! Injected faults: API calls that fail, and deliveries that misbehave.
+
+use std::{collections::VecDeque, time::Duration};
+
+use serde::Deserialize;
+
+/// How an API call should fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiFaultKind {
+    /// 429 with `Retry-After`.
+    RateLimit,
+    /// 500.
+    ServerError,
+    /// No answer until the client gives up.
+    Timeout,
+}
+
+/// "The next `count` calls (of `token`, or of anyone) fail like this."
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiFault {
+    /// What happens.
+    pub kind: ApiFaultKind,
+    /// How many calls it hits.
+    pub count: u32,
+    /// Only calls made with this access token; every token when absent.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The `Retry-After` of a rate-limit fault, in seconds.
+    #[serde(default = "default_retry_after")]
+    pub retry_after_secs: u64,
+}
+
+fn default_retry_after() -> u64 {
+    1
+}
+
+/// How deliveries should misbehave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryFaultKind {
+    /// Each delivery is sent twice.
+    Duplicate,
+    /// Each delivery waits `delay_ms` before its first attempt.
+    Delay,
+    /// The next `count` deliveries are held, then sent newest first.
+    Reorder,
+}
+
+/// "The next `count` deliveries misbehave like this."
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeliveryFault {
+    /// What happens.
+    pub kind: DeliveryFaultKind,
+    /// How many deliveries it hits.
+    pub count: u32,
+    /// For `delay`.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// Pending faults.
+#[derive(Debug, Default)]
+pub(crate) struct Faults {
+    api: VecDeque<ApiFault>,
+    pub duplicate: u32,
+    pub delay: (u32, Duration),
+    pub reorder: u32,
+}
+
+impl Faults {
+    pub fn push_api(&mut self, fault: ApiFault) {
+        if fault.count > 0 {
+            self.api.push_back(fault);
+        }
+    }
+
+    pub fn push_delivery(&mut self, fault: &DeliveryFault) {
+        match fault.kind {
+            DeliveryFaultKind::Duplicate => self.duplicate += fault.count,
+            DeliveryFaultKind::Delay => self.delay = (fault.count, Duration::from_millis(fault.delay_ms)),
+            DeliveryFaultKind::Reorder => self.reorder += fault.count,
+        }
+    }
+
+    /// Takes one use of the first fault that applies to `token`.
+    pub fn take_api(&mut self, token: &str) -> Option<ApiFault> {
+        let pos = self.api.iter().position(|f| f.token.as_deref().is_none_or(|t| t == token))?;
+        let fault = &mut self.api[pos];
+        fault.count -= 1;
+        let taken = fault.clone();
+        if fault.count == 0 {
+            self.api.remove(pos);
+        }
+        Some(taken)
+    }
+}

@@ -1,0 +1,189 @@
+//! `/_sim/...`: the control API for tests, the demo and benchmarks. Unauthenticated by design:
+//! the simulator listens on loopback and must never be exposed.
+
+use std::time::Duration;
+
+use actix_web::{http::StatusCode, web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::errors::clio_error;
+use crate::{seed, ApiFault, DeliveryFault, Kind, Sim, WriteError};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }))
+        .route("/seed/demo", web::post().to(seed_demo))
+        .route("/accounts", web::post().to(create_account))
+        .route("/records/{kind}", web::post().to(create))
+        .route("/records/{kind}/{id}", web::patch().to(update))
+        .route("/records/{kind}/{id}", web::delete().to(delete))
+        .route("/matters/{id}/status", web::post().to(matter_status))
+        .route("/bills/{id}/pay", web::post().to(pay_bill))
+        .route("/users/{id}/deny", web::post().to(deny))
+        .route("/bulk/contacts", web::post().to(bulk_contacts))
+        .route("/deliveries", web::get().to(deliveries))
+        .route("/webhooks", web::get().to(webhooks))
+        .route("/calls", web::get().to(calls))
+        .route("/faults", web::post().to(fault))
+        .route("/delivery-faults", web::post().to(delivery_fault))
+        .route("/clock", web::get().to(clock))
+        .route("/clock/advance", web::post().to(advance_clock))
+        .route("/config", web::patch().to(configure_sim));
+}
+
+fn written(result: Result<impl serde::Serialize, WriteError>) -> HttpResponse {
+    match result {
+        Ok(w) => HttpResponse::Ok().json(w),
+        Err(e @ WriteError::NotFound(_)) => clio_error(StatusCode::NOT_FOUND, "NotFoundError", e.to_string()),
+        Err(e @ WriteError::Invalid(_)) => clio_error(StatusCode::UNPROCESSABLE_ENTITY, "ArgumentError", e.to_string()),
+    }
+}
+
+fn kind(path: &str) -> Result<Kind, HttpResponse> {
+    Kind::from_plural(path).ok_or_else(|| clio_error(StatusCode::NOT_FOUND, "NotFoundError", format!("unknown kind {path}")))
+}
+
+async fn seed_demo(sim: web::Data<Sim>) -> HttpResponse {
+    written(seed::demo_firm(&sim))
+}
+
+#[derive(Deserialize)]
+struct NewAccount {
+    name: String,
+}
+
+async fn create_account(sim: web::Data<Sim>, body: web::Json<NewAccount>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"id": sim.create_account(&body.name)}))
+}
+
+async fn create(sim: web::Data<Sim>, path: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
+    let kind = match kind(&path) {
+        Ok(k) => k,
+        Err(e) => return e,
+    };
+    let mut input = body.into_inner();
+    let Some(account_id) = input.as_object_mut().and_then(|m| m.remove("account_id")).and_then(|v| v.as_i64()) else {
+        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "ArgumentError", "account_id is required");
+    };
+    written(sim.create(kind, account_id, input))
+}
+
+async fn update(sim: web::Data<Sim>, path: web::Path<(String, i64)>, body: web::Json<Value>) -> HttpResponse {
+    let (k, id) = path.into_inner();
+    match kind(&k) {
+        Ok(kind) => written(sim.update(kind, id, body.into_inner())),
+        Err(e) => e,
+    }
+}
+
+async fn delete(sim: web::Data<Sim>, path: web::Path<(String, i64)>) -> HttpResponse {
+    let (k, id) = path.into_inner();
+    match kind(&k) {
+        Ok(kind) => written(sim.delete(kind, id).map(|()| json!({"deleted": id}))),
+        Err(e) => e,
+    }
+}
+
+#[derive(Deserialize)]
+struct Status {
+    status: String,
+}
+
+async fn matter_status(sim: web::Data<Sim>, path: web::Path<i64>, body: web::Json<Status>) -> HttpResponse {
+    written(sim.set_matter_status(path.into_inner(), &body.status))
+}
+
+async fn pay_bill(sim: web::Data<Sim>, path: web::Path<i64>) -> HttpResponse {
+    written(sim.pay_bill(path.into_inner()))
+}
+
+#[derive(Deserialize)]
+struct Deny {
+    resources: Vec<String>,
+}
+
+async fn deny(sim: web::Data<Sim>, path: web::Path<i64>, body: web::Json<Deny>) -> HttpResponse {
+    let resources: Vec<&str> = body.resources.iter().map(String::as_str).collect();
+    sim.deny(path.into_inner(), &resources);
+    HttpResponse::NoContent().finish()
+}
+
+#[derive(Deserialize)]
+struct Bulk {
+    account_id: i64,
+    count: usize,
+}
+
+async fn bulk_contacts(sim: web::Data<Sim>, body: web::Json<Bulk>) -> HttpResponse {
+    written(seed::bulk_contacts(&sim, body.account_id, body.count).map(|ids| json!({"created": ids.len()})))
+}
+
+async fn deliveries(sim: web::Data<Sim>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.deliveries())
+}
+
+async fn webhooks(sim: web::Data<Sim>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.webhooks())
+}
+
+async fn calls(sim: web::Data<Sim>) -> HttpResponse {
+    HttpResponse::Ok().json(sim.calls())
+}
+
+async fn fault(sim: web::Data<Sim>, body: web::Json<ApiFault>) -> HttpResponse {
+    sim.inject_fault(body.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn delivery_fault(sim: web::Data<Sim>, body: web::Json<DeliveryFault>) -> HttpResponse {
+    sim.inject_delivery_fault(body.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn clock(sim: web::Data<Sim>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"now": sim.now().to_rfc3339()}))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: u64,
+}
+
+async fn advance_clock(sim: web::Data<Sim>, body: web::Json<Advance>) -> HttpResponse {
+    sim.advance_clock(Duration::from_secs(body.seconds));
+    HttpResponse::Ok().json(json!({"now": sim.now().to_rfc3339()}))
+}
+
+#[derive(Deserialize)]
+struct ConfigChange {
+    rate_limit: Option<u32>,
+    rate_window_secs: Option<u64>,
+    token_expires_in_secs: Option<u64>,
+    retry_scale: Option<f64>,
+    omit_refresh_token_on_refresh: Option<bool>,
+}
+
+async fn configure_sim(sim: web::Data<Sim>, body: web::Json<ConfigChange>) -> HttpResponse {
+    let change = body.into_inner();
+    if change.retry_scale.is_some_and(|s| !s.is_finite() || s < 0.0) {
+        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "ArgumentError", "retry_scale must be a non-negative number");
+    }
+    sim.configure(|c| {
+        if let Some(v) = change.rate_limit {
+            c.rate_limit = v;
+        }
+        if let Some(v) = change.rate_window_secs {
+            c.rate_window = Duration::from_secs(v.max(1));
+        }
+        if let Some(v) = change.token_expires_in_secs {
+            c.token_expires_in = Duration::from_secs(v);
+        }
+        if let Some(v) = change.retry_scale {
+            c.retry_scale = v;
+        }
+        if let Some(v) = change.omit_refresh_token_on_refresh {
+            c.omit_refresh_token_on_refresh = v;
+        }
+    });
+    HttpResponse::NoContent().finish()
+}

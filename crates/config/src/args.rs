@@ -1,0 +1,151 @@
+//! Flag/environment groups that binaries flatten into their own command lines.
+
+use std::net::SocketAddr;
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::encryption_key::{EncryptionKey, DEV_ENCRYPTION_KEY};
+
+/// Local PostgreSQL with the machine's trust authentication.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/matterhook";
+/// Local RabbitMQ with its default guest account.
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+/// The Clio simulator started by `make run`. Set `https://app.clio.com` to talk to Clio itself.
+pub const DEFAULT_CLIO_BASE_URL: &str = "http://127.0.0.1:7700";
+/// The OAuth client id of the simulator's demo app.
+pub const DEFAULT_CLIO_CLIENT_ID: &str = "matterhook-dev";
+/// The OAuth client secret of the simulator's demo app.
+pub const DEFAULT_CLIO_CLIENT_SECRET: &str = "matterhook-dev-secret";
+/// Where Clio reaches our receiver, as seen from Clio.
+pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
+/// The webhook receiver's listener.
+pub const DEFAULT_RECEIVER_ADDR: &str = "127.0.0.1:8080";
+/// The API's listener.
+pub const DEFAULT_API_ADDR: &str = "127.0.0.1:8081";
+/// The Clio simulator's listener.
+pub const DEFAULT_CLIO_SIM_ADDR: &str = "127.0.0.1:7700";
+
+/// Errors found while validating configuration; each names the variable at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `MATTERHOOK_ENCRYPTION_KEY` was left at the development key for a non-local deployment.
+    #[error(
+        "MATTERHOOK_ENCRYPTION_KEY is the built-in development key, but MATTERHOOK_PUBLIC_URL ({0}) \
+         is not a local address; generate one with `openssl rand -base64 32`"
+    )]
+    DevKeyInProduction(Url),
+}
+
+/// `DATABASE_URL`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct DatabaseArgs {
+    /// PostgreSQL connection URL (may hold a password, so it is never printed).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true, hide_default_value = true)]
+    pub database_url: SecretString,
+}
+
+/// `AMQP_URL`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AmqpArgs {
+    /// RabbitMQ connection URL (may hold a password, so it is never printed).
+    #[arg(long, env = "AMQP_URL", default_value = DEFAULT_AMQP_URL, hide_env_values = true, hide_default_value = true)]
+    pub amqp_url: SecretString,
+}
+
+/// `CLIO_BASE_URL`, `CLIO_CLIENT_ID`, `CLIO_CLIENT_SECRET`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClioArgs {
+    /// Clio's base URL. `https://app.clio.com` means Clio itself, with its EU/CA/AU hosts derived
+    /// per connection; any other URL (the simulator) serves every region.
+    #[arg(long, env = "CLIO_BASE_URL", default_value = DEFAULT_CLIO_BASE_URL)]
+    pub clio_base_url: Url,
+    /// The OAuth client id of our Clio app.
+    #[arg(long, env = "CLIO_CLIENT_ID", default_value = DEFAULT_CLIO_CLIENT_ID)]
+    pub clio_client_id: String,
+    /// The OAuth client secret of our Clio app.
+    #[arg(long, env = "CLIO_CLIENT_SECRET", default_value = DEFAULT_CLIO_CLIENT_SECRET, hide_env_values = true, hide_default_value = true)]
+    pub clio_client_secret: SecretString,
+}
+
+/// `MATTERHOOK_PUBLIC_URL`, `MATTERHOOK_ENCRYPTION_KEY`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PublicArgs {
+    /// The URL at which Clio reaches our receiver (webhook URLs are built from it).
+    #[arg(long, env = "MATTERHOOK_PUBLIC_URL", default_value = DEFAULT_PUBLIC_URL)]
+    pub public_url: Url,
+    /// 32-byte AES-256-GCM key, base64 or hex, that encrypts tokens and secrets at rest.
+    #[arg(long, env = "MATTERHOOK_ENCRYPTION_KEY", default_value = DEV_ENCRYPTION_KEY, hide_env_values = true, hide_default_value = true)]
+    pub encryption_key: EncryptionKey,
+}
+
+impl PublicArgs {
+    /// Refuses the development key anywhere but on a loopback deployment.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.encryption_key.is_dev_key() && !is_loopback(&self.public_url) {
+            return Err(ConfigError::DevKeyInProduction(self.public_url.clone()));
+        }
+        if self.encryption_key.is_dev_key() {
+            tracing::warn!("MATTERHOOK_ENCRYPTION_KEY is not set: using the development key");
+        }
+        Ok(())
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// `MATTERHOOK_RECEIVER_ADDR`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ReceiverListenArgs {
+    /// Address the webhook receiver listens on.
+    #[arg(long = "listen", env = "MATTERHOOK_RECEIVER_ADDR", default_value = DEFAULT_RECEIVER_ADDR)]
+    pub addr: SocketAddr,
+}
+
+/// `MATTERHOOK_API_ADDR`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ApiListenArgs {
+    /// Address the API listens on.
+    #[arg(long = "listen", env = "MATTERHOOK_API_ADDR", default_value = DEFAULT_API_ADDR)]
+    pub addr: SocketAddr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        public: PublicArgs,
+    }
+
+    #[test]
+    fn dev_key_is_accepted_locally_and_refused_for_a_public_url() {
+        let local = Cli::try_parse_from(["x"]).expect("defaults parse");
+        assert!(local.public.validate().is_ok());
+
+        let public = Cli::try_parse_from(["x", "--public-url", "https://hooks.example.com"])
+            .expect("parses");
+        let err = public.public.validate().expect_err("dev key must be refused");
+        assert!(err.to_string().contains("MATTERHOOK_ENCRYPTION_KEY"));
+    }
+
+    #[test]
+    fn a_bad_key_is_refused_with_the_flag_named() {
+        let err = match Cli::try_parse_from(["x", "--encryption-key", "short"]) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("a short key must be refused"),
+        };
+        assert!(err.contains("encryption-key"), "{err}");
+        assert!(err.contains("32 bytes"), "{err}");
+    }
+}

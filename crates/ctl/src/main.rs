@@ -1,0 +1,56 @@
+//! `matterhook`: the admin CLI.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use matterhook_config::DatabaseArgs;
+use secrecy::ExposeSecret;
+
+/// matterhook's admin command line.
+#[derive(Parser)]
+#[command(name = "matterhook", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed and apply every pending migration.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Exit 0 when the schema is current, 1 (saying what is pending) when it is not.
+    CheckSchema {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    matterhook_config::telemetry::init();
+    match Cli::parse().command {
+        Command::Migrate { db } => migrate(db.database_url.expose_secret()).await,
+        Command::CheckSchema { db } => {
+            matterhook_store::ensure_schema_current(db.database_url.expose_secret()).await?;
+            println!("schema is up to date");
+            Ok(())
+        }
+    }
+}
+
+async fn migrate(url: &str) -> anyhow::Result<()> {
+    if matterhook_store::migrations::create_database_if_missing(url).await.context("creating the database")? {
+        println!("created the database");
+    }
+    let applied = matterhook_store::run_migrations(url).await.context("applying migrations")?;
+    if applied.is_empty() {
+        println!("schema already up to date");
+    } else {
+        for version in &applied {
+            println!("applied migration {version}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! matterhook's PostgreSQL store.
+//!
+//! - [`schema`]: the Diesel schema of every table (kept in step with `migrations/` by the
+//!   round-trip tests in `tests/store.rs`).
+//! - [`migrations`]: the embedded migrations, `matterhook migrate`'s work, and the check every
+//!   service binary makes at start: it refuses an outdated schema.
+//! - [`pool`]: the async connection pool.
+//!
+//! Query functions take `&mut AsyncPgConnection` rather than the pool, so callers decide where a
+//! transaction begins and ends.
+
+pub mod migrations;
+pub mod pool;
+pub mod schema;
+
+pub use diesel_async::AsyncPgConnection;
+pub use migrations::{ensure_schema_current, run_migrations, MigrationError};
+pub use pool::{connect_pool, PgPool, PoolError};

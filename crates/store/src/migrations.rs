@@ -1,0 +1,102 @@
+//! Embedded migrations and the start-up schema check.
+//!
+//! Diesel's migration harness is synchronous; diesel-async's `AsyncConnectionWrapper` lets it run
+//! over the same pure-Rust PostgreSQL driver the services use (no libpq), on a blocking thread.
+
+use diesel::Connection;
+use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// Every migration in `migrations/`, compiled in.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
+
+type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;
+
+/// Why migrating or checking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    /// The database could not be reached (or does not exist).
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    /// The schema lags behind this binary.
+    #[error(
+        "the database schema is out of date ({} pending migration(s): {}); run `matterhook migrate`",
+        pending.len(),
+        pending.join(", ")
+    )]
+    Outdated {
+        /// Versions not yet applied.
+        pending: Vec<String>,
+    },
+    /// A migration or query failed.
+    #[error("migration failed: {0}")]
+    Failed(String),
+}
+
+async fn with_sync_connection<T: Send + 'static>(
+    database_url: &str,
+    work: impl FnOnce(&mut SyncConn) -> Result<T, MigrationError> + Send + 'static,
+) -> Result<T, MigrationError> {
+    let url = database_url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = SyncConn::establish(&url)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| MigrationError::Failed(format!("migration task panicked: {e}")))?
+}
+
+/// Applies every pending migration; returns the versions applied (empty when up to date).
+pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, MigrationError> {
+    with_sync_connection(database_url, |conn| {
+        let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| MigrationError::Failed(e.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+    .await
+}
+
+/// Fails with [`MigrationError::Outdated`], whose message says to run `matterhook migrate`, when
+/// any migration is pending.
+pub async fn ensure_schema_current(database_url: &str) -> Result<(), MigrationError> {
+    let pending = with_sync_connection(database_url, |conn| {
+        let pending = conn.pending_migrations(MIGRATIONS).map_err(|e| MigrationError::Failed(e.to_string()))?;
+        Ok(pending.iter().map(|m| m.name().to_string()).collect::<Vec<_>>())
+    })
+    .await?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(MigrationError::Outdated { pending })
+    }
+}
+
+/// Creates the database named in `database_url` when it does not exist yet, connecting to the
+/// server's `postgres` database to do so. Returns whether it was created.
+pub async fn create_database_if_missing(database_url: &str) -> Result<bool, MigrationError> {
+    let mut url = url::Url::parse(database_url).map_err(|e| MigrationError::Failed(format!("DATABASE_URL is not a URL: {e}")))?;
+    let name = url.path().trim_start_matches('/').to_owned();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        return Err(MigrationError::Failed(format!("unsupported database name {name:?} in DATABASE_URL")));
+    }
+    url.set_path("/postgres");
+    with_sync_connection(url.as_str(), move |conn| {
+        use diesel::{sql_types::Text, QueryableByName, RunQueryDsl};
+        #[derive(QueryableByName)]
+        struct Exists {
+            #[diesel(sql_type = diesel::sql_types::Bool)]
+            exists: bool,
+        }
+        let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(&name)
+            .get_result(conn)
+            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+        if found.exists {
+            return Ok(false);
+        }
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(conn)
+            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+        Ok(true)
+    })
+    .await
+}
