@@ -47,12 +47,23 @@ impl World {
     }
 
     /// Same, with a say in the client's configuration.
-    pub async fn start_with(config: SimConfig, client: impl FnOnce(ClientConfig) -> ClientConfig) -> Self {
-        let server = SimServer::start(config, "127.0.0.1:0".parse().expect("address")).await.expect("simulator starts");
+    pub async fn start_with(
+        config: SimConfig,
+        client: impl FnOnce(ClientConfig) -> ClientConfig,
+    ) -> Self {
+        let server = SimServer::start(config, "127.0.0.1:0".parse().expect("address"))
+            .await
+            .expect("simulator starts");
         let sim = server.sim.clone();
         let firm = clio_sim::seed::demo_firm(&sim).expect("demo firm seeds");
-        let client = ClioClient::new(client(ClientConfig::new(server.base_url()))).expect("client builds");
-        Self { server, sim, firm, client }
+        let client =
+            ClioClient::new(client(ClientConfig::new(server.base_url()))).expect("client builds");
+        Self {
+            server,
+            sim,
+            firm,
+            client,
+        }
     }
 
     /// Our OAuth app as registered with the simulator.
@@ -73,14 +84,23 @@ impl World {
         let authorize = oauth.authorize_url(Region::Us, "state-123");
         let location = approve(&authorize, user_id, "allow").await;
         let code = query_value(&location, "code").expect("a code comes back");
-        assert_eq!(query_value(&location, "state").as_deref(), Some("state-123"));
-        oauth.exchange_code(Region::Us, &code).await.expect("code exchanges")
+        assert_eq!(
+            query_value(&location, "state").as_deref(),
+            Some("state-123")
+        );
+        oauth
+            .exchange_code(Region::Us, &code)
+            .await
+            .expect("code exchanges")
     }
 
     /// The API as `user_id` sees it, with a fresh token.
     pub async fn api_for(&self, user_id: i64) -> (Api, SecretString) {
         let tokens = self.connect(user_id).await;
-        (self.client.api(Region::Us, tokens.access_token.clone()), tokens.access_token)
+        (
+            self.client.api(Region::Us, tokens.access_token.clone()),
+            tokens.access_token,
+        )
     }
 }
 
@@ -90,16 +110,29 @@ pub async fn approve(authorize: &url::Url, user_id: i64, decision: &str) -> url:
     let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
     form.push(("user_id".into(), user_id.to_string()));
     form.push(("decision".into(), decision.into()));
-    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let response = http.post(authorize.as_str()).form(&form).send().await.expect("consent form posts");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let response = http
+        .post(authorize.as_str())
+        .form(&form)
+        .send()
+        .await
+        .expect("consent form posts");
     assert_eq!(response.status(), 302, "the consent form redirects back");
-    let location = response.headers()["location"].to_str().expect("ascii").to_owned();
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     url::Url::parse(&location).expect("absolute redirect")
 }
 
 /// One query parameter of a URL.
 pub fn query_value(url: &url::Url, key: &str) -> Option<String> {
-    url.query_pairs().find(|(k, _)| k == key).map(|(_, v)| v.into_owned())
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// The access token as a plain string (for the simulator's per-token counters).
@@ -142,37 +175,66 @@ pub struct Receiver {
     handle: actix_web::dev::ServerHandle,
 }
 
-async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<ReceiverState>) -> HttpResponse {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let received = Received { hook_secret: header("X-Hook-Secret"), signature: header("X-Hook-Signature"), body: body.to_vec() };
+async fn receive(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<ReceiverState>,
+) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let received = Received {
+        hook_secret: header("X-Hook-Secret"),
+        signature: header("X-Hook-Signature"),
+        body: body.to_vec(),
+    };
     let _ = state.tx.send(received.clone());
     if let Some(secret) = received.hook_secret {
         if state.echo.load(Ordering::SeqCst) {
-            return HttpResponse::Ok().insert_header(("X-Hook-Secret", secret)).finish();
+            return HttpResponse::Ok()
+                .insert_header(("X-Hook-Secret", secret))
+                .finish();
         }
         return HttpResponse::Ok().finish();
     }
     let status = state.statuses.lock().pop_front().unwrap_or(200);
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("valid status")).finish()
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).expect("valid status"))
+        .finish()
 }
 
 impl Receiver {
     /// Starts on a free port.
     pub async fn start() -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
-        let state = ReceiverState { tx, statuses: Arc::default(), echo: Arc::new(AtomicBool::new(true)) };
+        let state = ReceiverState {
+            tx,
+            statuses: Arc::default(),
+            echo: Arc::new(AtomicBool::new(true)),
+        };
         let data = web::Data::new(state.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let addr: SocketAddr = listener.local_addr().expect("address");
-        let server = actix_web::HttpServer::new(move || actix_web::App::new().app_data(data.clone()).default_service(web::to(receive)))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .expect("listens")
-            .run();
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(data.clone())
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .expect("listens")
+        .run();
         let handle = server.handle();
         tokio::spawn(server);
-        Self { url: format!("http://{addr}/webhooks/clio/test"), rx: tokio::sync::Mutex::new(rx), state, handle }
+        Self {
+            url: format!("http://{addr}/webhooks/clio/test"),
+            rx: tokio::sync::Mutex::new(rx),
+            state,
+            handle,
+        }
     }
 
     /// The next deliveries get these statuses, in order.
@@ -201,5 +263,9 @@ impl Receiver {
 
 /// A simulator configuration whose webhook retries take milliseconds instead of an hour.
 pub fn fast_retries() -> SimConfig {
-    SimConfig { retry_scale: 0.0005, delivery_timeout: Duration::from_secs(2), ..SimConfig::default() }
+    SimConfig {
+        retry_scale: 0.0005,
+        delivery_timeout: Duration::from_secs(2),
+        ..SimConfig::default()
+    }
 }

@@ -71,7 +71,10 @@ mod tests {
         let c = SimConfig::default();
         let minutes: Vec<u64> = (1..=5).map(|n| c.retry_delay(n).as_secs() / 60).collect();
         assert_eq!(minutes, vec![2, 4, 8, 16, 32]);
-        let fast = SimConfig { retry_scale: 0.001, ..SimConfig::default() };
+        let fast = SimConfig {
+            retry_scale: 0.001,
+            ..SimConfig::default()
+        };
         assert_eq!(fast.retry_delay(1), Duration::from_millis(120));
     }
 }

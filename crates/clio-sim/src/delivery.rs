@@ -23,7 +23,12 @@ use crate::Shared;
 #[derive(Debug)]
 pub(crate) enum Job {
     Deliver(Outgoing),
-    Handshake { webhook_id: i64, url: String, secret: String, log_index: usize },
+    Handshake {
+        webhook_id: i64,
+        url: String,
+        secret: String,
+        log_index: usize,
+    },
 }
 
 /// One delivery, ready to send.
@@ -71,7 +76,13 @@ pub struct Attempt {
 }
 
 impl DeliveryLog {
-    pub(crate) fn new(id: usize, webhook_id: i64, event: &str, record_id: Option<i64>, body: &str) -> Self {
+    pub(crate) fn new(
+        id: usize,
+        webhook_id: i64,
+        event: &str,
+        record_id: Option<i64>,
+        body: &str,
+    ) -> Self {
         Self {
             id,
             webhook_id,
@@ -87,7 +98,8 @@ impl DeliveryLog {
 
 /// Lowercase hex HMAC-SHA256 of `body` keyed with `secret`: Clio's `X-Hook-Signature`.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
@@ -95,9 +107,16 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 /// Runs jobs until the simulator is dropped.
 pub(crate) async fn dispatch(shared: Weak<Shared>, mut jobs: mpsc::UnboundedReceiver<Job>) {
     while let Some(job) = jobs.recv().await {
-        let Some(shared) = shared.upgrade() else { return };
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
         match job {
-            Job::Handshake { webhook_id, url, secret, log_index } => {
+            Job::Handshake {
+                webhook_id,
+                url,
+                secret,
+                log_index,
+            } => {
                 tokio::spawn(handshake(shared, webhook_id, url, secret, log_index));
             }
             Job::Deliver(outgoing) => plan(shared, outgoing),
@@ -142,7 +161,10 @@ fn plan(shared: Arc<Shared>, outgoing: Outgoing) {
         log.id = state.deliveries.len();
         log.duplicate = true;
         state.deliveries.push(log);
-        Outgoing { log_index: state.deliveries.len() - 1, ..outgoing.clone() }
+        Outgoing {
+            log_index: state.deliveries.len() - 1,
+            ..outgoing.clone()
+        }
     });
     drop(state);
     tokio::spawn(run(shared.clone(), outgoing, delay, None));
@@ -157,7 +179,12 @@ enum Verdict {
 }
 
 /// One delivery with its retries.
-async fn run(shared: Arc<Shared>, o: Outgoing, delay: Duration, mut first_attempt: Option<oneshot::Sender<()>>) {
+async fn run(
+    shared: Arc<Shared>,
+    o: Outgoing,
+    delay: Duration,
+    mut first_attempt: Option<oneshot::Sender<()>>,
+) {
     tokio::time::sleep(delay).await;
     let max_retries = shared.config.read().max_retries;
     for attempt in 0..=max_retries {
@@ -204,7 +231,12 @@ async fn run(shared: Arc<Shared>, o: Outgoing, delay: Duration, mut first_attemp
 }
 
 fn hook_is_enabled(shared: &Shared, webhook_id: i64) -> bool {
-    shared.state.lock().hooks.get(&webhook_id).is_some_and(|h| h.status == "enabled")
+    shared
+        .state
+        .lock()
+        .hooks
+        .get(&webhook_id)
+        .is_some_and(|h| h.status == "enabled")
 }
 
 async fn attempt_once(shared: &Shared, o: &Outgoing) -> Verdict {
@@ -226,7 +258,14 @@ async fn attempt_once(shared: &Shared, o: &Outgoing) -> Verdict {
         Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
         Err(e) => (None, Some(e.to_string())),
     };
-    shared.state.lock().deliveries[o.log_index].attempts.push(Attempt { at, status, error, duration_ms });
+    shared.state.lock().deliveries[o.log_index]
+        .attempts
+        .push(Attempt {
+            at,
+            status,
+            error,
+            duration_ms,
+        });
     shared.changed.notify_waiters();
     match status {
         Some(410) => Verdict::Delivered { gone: true },
@@ -237,7 +276,13 @@ async fn attempt_once(shared: &Shared, o: &Outgoing) -> Verdict {
 
 /// Clio's handshake: an unsigned POST carrying `X-Hook-Secret`. Echoing the secret back in the
 /// answer's `X-Hook-Secret` header enables the webhook.
-async fn handshake(shared: Arc<Shared>, webhook_id: i64, url: String, secret: String, log_index: usize) {
+async fn handshake(
+    shared: Arc<Shared>,
+    webhook_id: i64,
+    url: String,
+    secret: String,
+    log_index: usize,
+) {
     let timeout = shared.config.read().delivery_timeout;
     let started = Instant::now();
     let at = shared.state.lock().now();
@@ -257,12 +302,21 @@ async fn handshake(shared: Arc<Shared>, webhook_id: i64, url: String, secret: St
         Ok(r) => (
             Some(r.status().as_u16()),
             None,
-            r.status().is_success() && r.headers().get("X-Hook-Secret").and_then(|v| v.to_str().ok()) == Some(secret.as_str()),
+            r.status().is_success()
+                && r.headers()
+                    .get("X-Hook-Secret")
+                    .and_then(|v| v.to_str().ok())
+                    == Some(secret.as_str()),
         ),
         Err(e) => (None, Some(e.to_string()), false),
     };
     let log = &mut state.deliveries[log_index];
-    log.attempts.push(Attempt { at, status, error, duration_ms });
+    log.attempts.push(Attempt {
+        at,
+        status,
+        error,
+        duration_ms,
+    });
     log.outcome = if echoed { "delivered" } else { "failed" }.into();
     if echoed {
         if let Some(hook) = state.hooks.get_mut(&webhook_id) {

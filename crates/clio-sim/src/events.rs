@@ -12,7 +12,14 @@ use crate::{
 /// The events a model's webhook may subscribe to.
 pub(crate) fn model_events(model: &str) -> &'static [&'static str] {
     match model {
-        "matter" => &["created", "updated", "deleted", "matter_opened", "matter_pended", "matter_closed"],
+        "matter" => &[
+            "created",
+            "updated",
+            "deleted",
+            "matter_opened",
+            "matter_pended",
+            "matter_closed",
+        ],
         "clio_payments_payment" => &["created", "updated"],
         _ => &["created", "updated", "deleted"],
     }
@@ -20,7 +27,16 @@ pub(crate) fn model_events(model: &str) -> &'static [&'static str] {
 
 /// Every model Clio accepts for a webhook.
 pub(crate) const WEBHOOK_MODELS: [&str; 10] = [
-    "matter", "contact", "bill", "activity", "calendar_entry", "communication", "task", "document", "folder", "clio_payments_payment",
+    "matter",
+    "contact",
+    "bill",
+    "activity",
+    "calendar_entry",
+    "communication",
+    "task",
+    "document",
+    "folder",
+    "clio_payments_payment",
 ];
 
 /// Builds the deliveries for `change` and records them in the delivery log as pending.
@@ -29,13 +45,26 @@ pub(crate) const WEBHOOK_MODELS: [&str; 10] = [
 /// only when a watched field (a top-level name in the webhook's `fields`) changed, except the first
 /// update for a record, which goes out for any change.
 pub(crate) fn deliveries_for(state: &mut State, change: &Change) -> Vec<Outgoing> {
-    let Some(model) = change.kind.webhook_model() else { return vec![] };
+    let Some(model) = change.kind.webhook_model() else {
+        return vec![];
+    };
     let now = state.now();
-    let Some(rec) = state.table(change.kind).and_then(|t| t.get(&change.id)).cloned() else { return vec![] };
+    let Some(rec) = state
+        .table(change.kind)
+        .and_then(|t| t.get(&change.id))
+        .cloned()
+    else {
+        return vec![];
+    };
     let hooks: Vec<_> = state
         .hooks
         .values()
-        .filter(|h| h.account_id == change.account_id && h.model == model && h.status == "enabled" && h.expires_at > now)
+        .filter(|h| {
+            h.account_id == change.account_id
+                && h.model == model
+                && h.status == "enabled"
+                && h.expires_at > now
+        })
         .cloned()
         .collect();
     let mut out = Vec::new();
@@ -54,10 +83,18 @@ pub(crate) fn deliveries_for(state: &mut State, change: &Change) -> Vec<Outgoing
             let data = if rec.deleted {
                 json!({"id": change.id, "etag": rec.data.get("etag").cloned().unwrap_or(Value::Null)})
             } else {
-                hook.selection.project(&render(state, change.kind, &rec, None))
+                hook.selection
+                    .project(&render(state, change.kind, &rec, None))
             };
-            let body = json!({"data": data, "meta": {"event": event, "webhook_id": hook.id}}).to_string();
-            let log = DeliveryLog::new(state.deliveries.len(), hook.id, event, Some(change.id), &body);
+            let body =
+                json!({"data": data, "meta": {"event": event, "webhook_id": hook.id}}).to_string();
+            let log = DeliveryLog::new(
+                state.deliveries.len(),
+                hook.id,
+                event,
+                Some(change.id),
+                &body,
+            );
             state.deliveries.push(log);
             out.push(Outgoing {
                 log_index: state.deliveries.len() - 1,

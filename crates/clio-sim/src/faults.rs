@@ -78,14 +78,19 @@ impl Faults {
     pub fn push_delivery(&mut self, fault: &DeliveryFault) {
         match fault.kind {
             DeliveryFaultKind::Duplicate => self.duplicate += fault.count,
-            DeliveryFaultKind::Delay => self.delay = (fault.count, Duration::from_millis(fault.delay_ms)),
+            DeliveryFaultKind::Delay => {
+                self.delay = (fault.count, Duration::from_millis(fault.delay_ms))
+            }
             DeliveryFaultKind::Reorder => self.reorder += fault.count,
         }
     }
 
     /// Takes one use of the first fault that applies to `token`.
     pub fn take_api(&mut self, token: &str) -> Option<ApiFault> {
-        let pos = self.api.iter().position(|f| f.token.as_deref().is_none_or(|t| t == token))?;
+        let pos = self
+            .api
+            .iter()
+            .position(|f| f.token.as_deref().is_none_or(|t| t == token))?;
         let fault = &mut self.api[pos];
         fault.count -= 1;
         let taken = fault.clone();

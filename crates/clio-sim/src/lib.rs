@@ -121,7 +121,11 @@ impl Sim {
 
     /// Opens, pends or closes a matter (`open`, `pending`, `closed`).
     pub fn set_matter_status(&self, matter_id: i64, status: &str) -> Result<Written, WriteError> {
-        self.update(Kind::Matter, matter_id, serde_json::json!({ "status": status }))
+        self.update(
+            Kind::Matter,
+            matter_id,
+            serde_json::json!({ "status": status }),
+        )
     }
 
     /// Marks a bill paid in full.
@@ -129,7 +133,10 @@ impl Sim {
         self.update(Kind::Bill, bill_id, serde_json::json!({ "state": "paid" }))
     }
 
-    fn write(&self, op: impl FnOnce(&mut State) -> Result<Change, WriteError>) -> Result<Written, WriteError> {
+    fn write(
+        &self,
+        op: impl FnOnce(&mut State) -> Result<Change, WriteError>,
+    ) -> Result<Written, WriteError> {
         let mut state = self.inner.state.lock();
         let change = op(&mut state)?;
         let outgoing = events::deliveries_for(&mut state, &change);
@@ -145,7 +152,10 @@ impl Sim {
             // The dispatcher lives as long as the simulator, so this cannot fail while we exist.
             let _ = self.inner.jobs.send(Job::Deliver(o));
         }
-        Ok(Written { id: change.id, etag })
+        Ok(Written {
+            id: change.id,
+            etag,
+        })
     }
 
     pub(crate) fn enqueue(&self, job: Job) {
@@ -156,7 +166,11 @@ impl Sim {
     /// answer 403, and associations of those kinds come back `{"redacted": true}`.
     pub fn deny(&self, user_id: i64, resources: &[&str]) {
         let mut state = self.inner.state.lock();
-        state.denied.entry(user_id).or_default().extend(resources.iter().map(|r| (*r).to_owned()));
+        state
+            .denied
+            .entry(user_id)
+            .or_default()
+            .extend(resources.iter().map(|r| (*r).to_owned()));
     }
 
     /// Queues an API fault.
@@ -187,7 +201,11 @@ impl Sim {
 
     /// Waits until `check` returns `Some`, re-checking whenever a delivery, handshake or webhook
     /// changes, for at most `timeout`; then returns the last answer of `check`.
-    pub async fn wait_until<T>(&self, timeout: Duration, mut check: impl FnMut(&Sim) -> Option<T>) -> Option<T> {
+    pub async fn wait_until<T>(
+        &self,
+        timeout: Duration,
+        mut check: impl FnMut(&Sim) -> Option<T>,
+    ) -> Option<T> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.inner.changed.notified();
@@ -215,13 +233,23 @@ impl Sim {
 
     /// API calls made with one access token.
     pub fn calls_for(&self, access_token: &str) -> CallStats {
-        self.inner.state.lock().calls.get(access_token).cloned().unwrap_or_default()
+        self.inner
+            .state
+            .lock()
+            .calls
+            .get(access_token)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// How many live records of a kind an account has.
     pub fn count(&self, kind: Kind, account_id: i64) -> usize {
         let state = self.inner.state.lock();
-        state.table(kind).map_or(0, |t| t.values().filter(|r| r.account_id == account_id && !r.deleted).count())
+        state.table(kind).map_or(0, |t| {
+            t.values()
+                .filter(|r| r.account_id == account_id && !r.deleted)
+                .count()
+        })
     }
 }
 
@@ -252,7 +280,9 @@ impl SimServer {
         let addr = listener.local_addr()?;
         let data = actix_web::web::Data::new(sim.clone());
         let server = actix_web::HttpServer::new(move || {
-            actix_web::App::new().app_data(data.clone()).configure(http::configure)
+            actix_web::App::new()
+                .app_data(data.clone())
+                .configure(http::configure)
         })
         .workers(2)
         .disable_signals()
@@ -270,7 +300,8 @@ impl SimServer {
 
     /// `http://{addr}`: the value for `CLIO_BASE_URL`.
     pub fn base_url(&self) -> url::Url {
-        url::Url::parse(&format!("http://{}", self.addr)).expect("a socket address makes a valid URL")
+        url::Url::parse(&format!("http://{}", self.addr))
+            .expect("a socket address makes a valid URL")
     }
 
     /// Stops serving, finishing requests in flight.

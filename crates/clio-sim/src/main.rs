@@ -38,7 +38,10 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     matterhook_config::telemetry::init();
     let cli = Cli::parse();
-    anyhow::ensure!(cli.retry_scale.is_finite() && cli.retry_scale >= 0.0, "--retry-scale must be a non-negative number");
+    anyhow::ensure!(
+        cli.retry_scale.is_finite() && cli.retry_scale >= 0.0,
+        "--retry-scale must be a non-negative number"
+    );
     let config = SimConfig {
         client_id: cli.client_id,
         client_secret: cli.client_secret,
@@ -50,11 +53,19 @@ async fn main() -> anyhow::Result<()> {
     let sim = Sim::new(config);
     if cli.seed_demo {
         let firm = seed::demo_firm(&sim).context("seeding the demo firm")?;
-        tracing::info!(account_id = firm.account_id, attorney_id = firm.attorney_id, "seeded the demo firm Hartley & Finch LLP");
+        tracing::info!(
+            account_id = firm.account_id,
+            attorney_id = firm.attorney_id,
+            "seeded the demo firm Hartley & Finch LLP"
+        );
     }
-    let server = SimServer::serve(sim, cli.listen).await.with_context(|| format!("listening on {}", cli.listen))?;
+    let server = SimServer::serve(sim, cli.listen)
+        .await
+        .with_context(|| format!("listening on {}", cli.listen))?;
     tracing::info!(url = %server.base_url(), "Clio simulator ready");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     tracing::info!("stopping");
     server.stop().await;
     Ok(())

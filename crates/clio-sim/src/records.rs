@@ -35,7 +35,12 @@ const BOOKKEEPING: [&str; 3] = ["etag", "updated_at", "created_at"];
 
 impl State {
     /// Creates a record from Clio-shaped input.
-    pub(crate) fn create(&mut self, kind: Kind, account_id: i64, input: Json) -> Result<Change, WriteError> {
+    pub(crate) fn create(
+        &mut self,
+        kind: Kind,
+        account_id: i64,
+        input: Json,
+    ) -> Result<Change, WriteError> {
         if !self.accounts.contains_key(&account_id) {
             return Err(WriteError::NotFound(format!("account {account_id}")));
         }
@@ -45,14 +50,30 @@ impl State {
         data.insert("id".into(), json!(id));
         data.insert("created_at".into(), json!(now));
         self.derive(kind, account_id, None, &mut data)?;
-        let rec = Rec { account_id, data, deleted: false, version: 0 };
+        let rec = Rec {
+            account_id,
+            data,
+            deleted: false,
+            version: 0,
+        };
         let rec = self.stamp(rec);
         self.table_mut(kind).insert(id, rec);
-        Ok(Change { kind, id, account_id, events: vec!["created"], changed: vec![] })
+        Ok(Change {
+            kind,
+            id,
+            account_id,
+            events: vec!["created"],
+            changed: vec![],
+        })
     }
 
     /// Merges `patch` into a record.
-    pub(crate) fn update(&mut self, kind: Kind, id: i64, patch: Json) -> Result<Change, WriteError> {
+    pub(crate) fn update(
+        &mut self,
+        kind: Kind,
+        id: i64,
+        patch: Json,
+    ) -> Result<Change, WriteError> {
         let old = self
             .table(kind)
             .and_then(|t| t.get(&id))
@@ -82,7 +103,13 @@ impl State {
         let rec = self.stamp(Rec { data, ..old });
         let account_id = rec.account_id;
         self.table_mut(kind).insert(id, rec);
-        Ok(Change { kind, id, account_id, events, changed })
+        Ok(Change {
+            kind,
+            id,
+            account_id,
+            events,
+            changed,
+        })
     }
 
     /// Marks a record deleted: it disappears from the API, and a `deleted` event goes out.
@@ -97,36 +124,58 @@ impl State {
         let rec = self.stamp(rec);
         let account_id = rec.account_id;
         self.table_mut(kind).insert(id, rec);
-        Ok(Change { kind, id, account_id, events: vec!["deleted"], changed: vec![] })
+        Ok(Change {
+            kind,
+            id,
+            account_id,
+            events: vec!["deleted"],
+            changed: vec![],
+        })
     }
 
     /// New version, etag and `updated_at`.
     fn stamp(&self, mut rec: Rec) -> Rec {
         rec.version += 1;
-        rec.data.insert("updated_at".into(), json!(self.now().to_rfc3339()));
+        rec.data
+            .insert("updated_at".into(), json!(self.now().to_rfc3339()));
         rec.data.remove("etag");
         let mut hasher = Sha256::new();
         hasher.update(rec.version.to_le_bytes());
         hasher.update(Value::Object(rec.data.clone()).to_string().as_bytes());
         let digest = hex::encode(hasher.finalize());
         // Clio's etags carry literal double quotes.
-        rec.data.insert("etag".into(), json!(format!("\"{}\"", &digest[..32])));
+        rec.data
+            .insert("etag".into(), json!(format!("\"{}\"", &digest[..32])));
         rec
     }
 
-    fn reference(&self, kind: Kind, account_id: i64, value: Option<&Value>, field: &str) -> Result<(), WriteError> {
-        let Some(value) = value.filter(|v| !v.is_null()) else { return Ok(()) };
+    fn reference(
+        &self,
+        kind: Kind,
+        account_id: i64,
+        value: Option<&Value>,
+        field: &str,
+    ) -> Result<(), WriteError> {
+        let Some(value) = value.filter(|v| !v.is_null()) else {
+            return Ok(());
+        };
         let id = value
             .get("id")
             .and_then(Value::as_i64)
             .ok_or_else(|| WriteError::Invalid(format!("{field} must be {{\"id\": n}}")))?;
-        self.live(kind, account_id, id)
-            .map(|_| ())
-            .ok_or_else(|| WriteError::Invalid(format!("{field}: {} {id} does not exist", kind.plural())))
+        self.live(kind, account_id, id).map(|_| ()).ok_or_else(|| {
+            WriteError::Invalid(format!("{field}: {} {id} does not exist", kind.plural()))
+        })
     }
 
     /// Fills the fields Clio derives, and checks references.
-    fn derive(&mut self, kind: Kind, account_id: i64, old: Option<&Json>, data: &mut Json) -> Result<(), WriteError> {
+    fn derive(
+        &mut self,
+        kind: Kind,
+        account_id: i64,
+        old: Option<&Json>,
+        data: &mut Json,
+    ) -> Result<(), WriteError> {
         match kind {
             Kind::Contact => self.derive_contact(account_id, data),
             Kind::Matter => self.derive_matter(account_id, old, data),
@@ -142,20 +191,38 @@ impl State {
     }
 
     fn derive_contact(&mut self, account_id: i64, d: &mut Json) -> Result<(), WriteError> {
-        let kind = d.get("type").and_then(Value::as_str).unwrap_or("Person").to_owned();
+        let kind = d
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("Person")
+            .to_owned();
         if kind != "Person" && kind != "Company" {
-            return Err(WriteError::Invalid(format!("type must be Person or Company, not {kind}")));
+            return Err(WriteError::Invalid(format!(
+                "type must be Person or Company, not {kind}"
+            )));
         }
         d.insert("type".into(), json!(kind));
-        let text = |d: &Json, k: &str| d.get(k).and_then(Value::as_str).map(str::trim).unwrap_or("").to_owned();
+        let text = |d: &Json, k: &str| {
+            d.get(k)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .unwrap_or("")
+                .to_owned()
+        };
         if kind == "Person" {
-            let name = [text(d, "first_name"), text(d, "middle_name"), text(d, "last_name")]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let name = [
+                text(d, "first_name"),
+                text(d, "middle_name"),
+                text(d, "last_name"),
+            ]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ");
             if name.is_empty() {
-                return Err(WriteError::Invalid("a person needs a first or last name".into()));
+                return Err(WriteError::Invalid(
+                    "a person needs a first or last name".into(),
+                ));
             }
             d.insert("name".into(), json!(name));
         } else if text(d, "name").is_empty() {
@@ -168,7 +235,11 @@ impl State {
             ("phone_numbers", "number", "primary_phone_number"),
             ("addresses", "street", ""),
         ] {
-            let mut items = d.get(list).and_then(Value::as_array).cloned().unwrap_or_default();
+            let mut items = d
+                .get(list)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for item in items.iter_mut().filter_map(Value::as_object_mut) {
                 if item.get("id").and_then(Value::as_i64).is_none() {
                     item.insert("id".into(), json!(self.next_id()));
@@ -192,13 +263,22 @@ impl State {
         Ok(())
     }
 
-    fn derive_matter(&mut self, account_id: i64, old: Option<&Json>, d: &mut Json) -> Result<(), WriteError> {
+    fn derive_matter(
+        &mut self,
+        account_id: i64,
+        old: Option<&Json>,
+        d: &mut Json,
+    ) -> Result<(), WriteError> {
         let status = d.get("status").and_then(Value::as_str).unwrap_or("Open");
         let status = match status.to_ascii_lowercase().as_str() {
             "open" => "Open",
             "pending" => "Pending",
             "closed" => "Closed",
-            other => return Err(WriteError::Invalid(format!("status must be open, pending or closed, not {other}"))),
+            other => {
+                return Err(WriteError::Invalid(format!(
+                    "status must be open, pending or closed, not {other}"
+                )))
+            }
         };
         d.insert("status".into(), json!(status));
         let today = json!(self.now().date_naive().to_string());
@@ -214,13 +294,23 @@ impl State {
             }
         }
         self.reference(Kind::Contact, account_id, d.get("client"), "client")?;
-        for field in ["responsible_attorney", "originating_attorney", "responsible_staff"] {
+        for field in [
+            "responsible_attorney",
+            "originating_attorney",
+            "responsible_staff",
+        ] {
             self.reference(Kind::User, account_id, d.get(field), field)?;
         }
-        let client_id = d.get("client").and_then(|c| c.get("id")).cloned().unwrap_or(Value::Null);
+        let client_id = d
+            .get("client")
+            .and_then(|c| c.get("id"))
+            .cloned()
+            .unwrap_or(Value::Null);
         d.insert("client_id".into(), client_id);
         if d.get("number").and_then(Value::as_i64).is_none() {
-            let n = self.table(Kind::Matter).map_or(0, |t| t.values().filter(|r| r.account_id == account_id).count()) + 1;
+            let n = self.table(Kind::Matter).map_or(0, |t| {
+                t.values().filter(|r| r.account_id == account_id).count()
+            }) + 1;
             d.insert("number".into(), json!(n));
         }
         if d.get("display_number").and_then(Value::as_str).is_none() {
@@ -229,12 +319,29 @@ impl State {
                 .and_then(|c| c.get("id"))
                 .and_then(Value::as_i64)
                 .and_then(|id| self.live(Kind::Contact, account_id, id))
-                .and_then(|c| c.data.get("last_name").or(c.data.get("name")).and_then(Value::as_str).map(str::to_owned))
+                .and_then(|c| {
+                    c.data
+                        .get("last_name")
+                        .or(c.data.get("name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
                 .unwrap_or_else(|| "Matter".into());
             let number = d.get("number").and_then(Value::as_i64).unwrap_or(0);
-            d.insert("display_number".into(), json!(format!("{number:05}-{client_name}")));
+            d.insert(
+                "display_number".into(),
+                json!(format!("{number:05}-{client_name}")),
+            );
         }
-        for optional in ["pending_date", "close_date", "open_date", "practice_area", "matter_stage", "location", "description"] {
+        for optional in [
+            "pending_date",
+            "close_date",
+            "open_date",
+            "practice_area",
+            "matter_stage",
+            "location",
+            "description",
+        ] {
             d.entry(optional).or_insert(Value::Null);
         }
         let cfv = self.custom_field_values(d.get("custom_field_values"), "Matter")?;
@@ -242,15 +349,38 @@ impl State {
         Ok(())
     }
 
-    fn derive_bill(&mut self, account_id: i64, old: Option<&Json>, d: &mut Json) -> Result<(), WriteError> {
+    fn derive_bill(
+        &mut self,
+        account_id: i64,
+        old: Option<&Json>,
+        d: &mut Json,
+    ) -> Result<(), WriteError> {
         self.reference(Kind::Contact, account_id, d.get("client"), "client")?;
-        for m in d.get("matters").and_then(Value::as_array).cloned().unwrap_or_default() {
+        for m in d
+            .get("matters")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
             self.reference(Kind::Matter, account_id, Some(&m), "matters")?;
         }
-        let state = d.get("state").and_then(Value::as_str).unwrap_or("awaiting_payment").to_owned();
-        const STATES: [&str; 6] = ["draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted"];
+        let state = d
+            .get("state")
+            .and_then(Value::as_str)
+            .unwrap_or("awaiting_payment")
+            .to_owned();
+        const STATES: [&str; 6] = [
+            "draft",
+            "awaiting_approval",
+            "awaiting_payment",
+            "paid",
+            "void",
+            "deleted",
+        ];
         if !STATES.contains(&state.as_str()) {
-            return Err(WriteError::Invalid(format!("state must be one of {STATES:?}")));
+            return Err(WriteError::Invalid(format!(
+                "state must be one of {STATES:?}"
+            )));
         }
         let total = d.get("total").and_then(Value::as_f64).unwrap_or(0.0);
         let was_paid = old.and_then(|o| o.get("state")).and_then(Value::as_str) == Some("paid");
@@ -262,28 +392,57 @@ impl State {
         d.insert("state".into(), json!(state));
         d.insert("total".into(), json!(total));
         d.insert("paid".into(), json!(paid));
-        d.insert("balance".into(), json!(((total - paid) * 100.0).round() / 100.0));
+        d.insert(
+            "balance".into(),
+            json!(((total - paid) * 100.0).round() / 100.0),
+        );
         d.entry("paid_at").or_insert(Value::Null);
-        d.entry("issued_at").or_insert(json!(self.now().date_naive().to_string()));
+        d.entry("issued_at")
+            .or_insert(json!(self.now().date_naive().to_string()));
         if d.get("number").is_none() {
-            d.insert("number".into(), json!(format!("{}", self.table(Kind::Bill).map_or(0, |t| t.len()) + 1)));
+            d.insert(
+                "number".into(),
+                json!(format!(
+                    "{}",
+                    self.table(Kind::Bill).map_or(0, |t| t.len()) + 1
+                )),
+            );
         }
         Ok(())
     }
 
     fn derive_custom_field(&mut self, d: &mut Json) -> Result<(), WriteError> {
         const TYPES: [&str; 12] = [
-            "checkbox", "contact", "currency", "date", "time", "email", "matter", "numeric", "picklist", "text_area", "text_line", "url",
+            "checkbox",
+            "contact",
+            "currency",
+            "date",
+            "time",
+            "email",
+            "matter",
+            "numeric",
+            "picklist",
+            "text_area",
+            "text_line",
+            "url",
         ];
         let field_type = d.get("field_type").and_then(Value::as_str).unwrap_or("");
         if !TYPES.contains(&field_type) {
-            return Err(WriteError::Invalid(format!("field_type must be one of {TYPES:?}")));
+            return Err(WriteError::Invalid(format!(
+                "field_type must be one of {TYPES:?}"
+            )));
         }
         let parent = d.get("parent_type").and_then(Value::as_str).unwrap_or("");
         if parent != "Matter" && parent != "Contact" {
-            return Err(WriteError::Invalid("parent_type must be Matter or Contact".into()));
+            return Err(WriteError::Invalid(
+                "parent_type must be Matter or Contact".into(),
+            ));
         }
-        let mut options = d.get("picklist_options").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut options = d
+            .get("picklist_options")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for option in options.iter_mut() {
             if let Value::String(label) = option {
                 *option = json!({"option": label.clone()});
@@ -300,7 +459,11 @@ impl State {
     }
 
     /// Normalises `[{custom_field: {id}, value}]` into Clio's value shape.
-    fn custom_field_values(&self, input: Option<&Value>, parent: &str) -> Result<Value, WriteError> {
+    fn custom_field_values(
+        &self,
+        input: Option<&Value>,
+        parent: &str,
+    ) -> Result<Value, WriteError> {
         let mut out = Vec::new();
         for v in input.and_then(Value::as_array).cloned().unwrap_or_default() {
             let field_id = v
@@ -308,27 +471,50 @@ impl State {
                 .and_then(|c| c.get("id"))
                 .or(v.get("custom_field_id"))
                 .and_then(Value::as_i64)
-                .ok_or_else(|| WriteError::Invalid("a custom field value needs custom_field.id".into()))?;
+                .ok_or_else(|| {
+                    WriteError::Invalid("a custom field value needs custom_field.id".into())
+                })?;
             let def = self
                 .table(Kind::CustomField)
                 .and_then(|t| t.get(&field_id))
-                .filter(|r| !r.deleted && r.data.get("parent_type").and_then(Value::as_str) == Some(parent))
-                .ok_or_else(|| WriteError::Invalid(format!("custom field {field_id} is not a {parent} field")))?;
-            let field_type = def.data.get("field_type").and_then(Value::as_str).unwrap_or("text_line");
+                .filter(|r| {
+                    !r.deleted && r.data.get("parent_type").and_then(Value::as_str) == Some(parent)
+                })
+                .ok_or_else(|| {
+                    WriteError::Invalid(format!("custom field {field_id} is not a {parent} field"))
+                })?;
+            let field_type = def
+                .data
+                .get("field_type")
+                .and_then(Value::as_str)
+                .unwrap_or("text_line");
             let value = v.get("value").cloned().unwrap_or(Value::Null);
             let mut picklist = Value::Null;
             if field_type == "picklist" && !value.is_null() {
-                let wanted = value.as_i64().or_else(|| value.as_str().and_then(|s| s.parse().ok()));
+                let wanted = value
+                    .as_i64()
+                    .or_else(|| value.as_str().and_then(|s| s.parse().ok()));
                 picklist = def
                     .data
                     .get("picklist_options")
                     .and_then(Value::as_array)
-                    .and_then(|opts| opts.iter().find(|o| o.get("id").and_then(Value::as_i64) == wanted).cloned())
-                    .ok_or_else(|| WriteError::Invalid(format!("{value} is not an option of custom field {field_id}")))?;
+                    .and_then(|opts| {
+                        opts.iter()
+                            .find(|o| o.get("id").and_then(Value::as_i64) == wanted)
+                            .cloned()
+                    })
+                    .ok_or_else(|| {
+                        WriteError::Invalid(format!(
+                            "{value} is not an option of custom field {field_id}"
+                        ))
+                    })?;
             }
             let mut entry = Map::new();
             entry.insert("id".into(), json!(format!("{field_type}-{field_id}")));
-            entry.insert("field_name".into(), def.data.get("name").cloned().unwrap_or(Value::Null));
+            entry.insert(
+                "field_name".into(),
+                def.data.get("name").cloned().unwrap_or(Value::Null),
+            );
             entry.insert("field_type".into(), json!(field_type));
             // Clio documents every value as a string; checkboxes and numbers arrive typed in practice.
             entry.insert("value".into(), value);

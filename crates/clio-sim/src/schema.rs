@@ -30,12 +30,25 @@ pub(crate) enum FieldsError {
     Malformed(String),
 }
 
-fn schema(model: &str) -> Option<(&'static [&'static str], &'static [(&'static str, &'static str)])> {
-    SCHEMAS.iter().find(|(name, _, _)| *name == model).map(|(_, base, assoc)| (*base, *assoc))
+/// A resource's scalar fields and its associations.
+type Shape = (
+    &'static [&'static str],
+    &'static [(&'static str, &'static str)],
+);
+
+fn schema(model: &str) -> Option<Shape> {
+    SCHEMAS
+        .iter()
+        .find(|(name, _, _)| *name == model)
+        .map(|(_, base, assoc)| (*base, *assoc))
 }
 
 fn association(model: &str, field: &str) -> Option<&'static str> {
-    schema(model)?.1.iter().find(|(name, _)| *name == field).map(|(_, target)| *target)
+    schema(model)?
+        .1
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|(_, target)| *target)
 }
 
 fn is_scalar(model: &str, field: &str) -> bool {
@@ -64,8 +77,13 @@ impl Selection {
                 if inner.contains('{') {
                     return Err(FieldsError::TooDeep(part.to_owned()));
                 }
-                let target = association(model, name).ok_or_else(|| FieldsError::Unknown(name.to_owned()))?;
-                let subs: Vec<String> = inner.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+                let target = association(model, name)
+                    .ok_or_else(|| FieldsError::Unknown(name.to_owned()))?;
+                let subs: Vec<String> = inner
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 for sub in &subs {
                     let known = is_scalar(target, sub)
                         // Custom field values are the one association whose own associations Clio
@@ -148,7 +166,9 @@ fn split_top_level(raw: &str) -> Result<Vec<&str>, FieldsError> {
 fn reduce_to_reference(v: Value) -> Value {
     match v {
         Value::Object(m) if m.contains_key("id") => Value::Object(
-            m.into_iter().filter(|(k, _)| k == "id" || k == "etag" || k == "redacted").collect(),
+            m.into_iter()
+                .filter(|(k, _)| k == "id" || k == "etag" || k == "redacted")
+                .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(reduce_to_reference).collect()),
         other => other,
@@ -160,7 +180,12 @@ fn pick(v: Value, subs: &[String]) -> Value {
         Value::Object(m) if m.get("redacted") == Some(&Value::Bool(true)) => Value::Object(m),
         Value::Object(m) => Value::Object(
             subs.iter()
-                .map(|s| (s.clone(), reduce_to_reference(m.get(s).cloned().unwrap_or(Value::Null))))
+                .map(|s| {
+                    (
+                        s.clone(),
+                        reduce_to_reference(m.get(s).cloned().unwrap_or(Value::Null)),
+                    )
+                })
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(|i| pick(i, subs)).collect()),
@@ -175,35 +200,65 @@ mod tests {
 
     #[test]
     fn one_level_of_nesting_is_accepted_and_projected() {
-        let sel = Selection::parse("Matter", Some("id,status,client{id,name},responsible_attorney")).expect("valid");
+        let sel = Selection::parse(
+            "Matter",
+            Some("id,status,client{id,name},responsible_attorney"),
+        )
+        .expect("valid");
         let full = json!({"id": 1, "etag": "\"e\"", "status": "Open", "description": "x",
             "client": {"id": 2, "etag": "\"c\"", "name": "Jane", "first_name": "Jane"},
             "responsible_attorney": {"id": 3, "etag": "\"u\"", "name": "Al"}});
         let out = sel.project(full.as_object().expect("object"));
-        assert_eq!(out, json!({"id": 1, "status": "Open", "client": {"id": 2, "name": "Jane"},
-            "responsible_attorney": {"id": 3, "etag": "\"u\""}}));
+        assert_eq!(
+            out,
+            json!({"id": 1, "status": "Open", "client": {"id": 2, "name": "Jane"},
+            "responsible_attorney": {"id": 3, "etag": "\"u\""}})
+        );
     }
 
     #[test]
     fn deeper_nesting_unknown_fields_and_bad_syntax_are_refused() {
-        assert!(matches!(Selection::parse("Matter", Some("client{company{id}}")), Err(FieldsError::TooDeep(_))));
-        assert!(matches!(Selection::parse("Matter", Some("id,colour")), Err(FieldsError::Unknown(_))));
+        assert!(matches!(
+            Selection::parse("Matter", Some("client{company{id}}")),
+            Err(FieldsError::TooDeep(_))
+        ));
+        assert!(matches!(
+            Selection::parse("Matter", Some("id,colour")),
+            Err(FieldsError::Unknown(_))
+        ));
         // Contact_base has no email_addresses: nested names must be scalars of the target.
-        assert!(matches!(Selection::parse("Matter", Some("client{email_addresses}")), Err(FieldsError::Unknown(_))));
-        assert!(matches!(Selection::parse("Matter", Some("client{id")), Err(FieldsError::Malformed(_))));
-        assert!(matches!(Selection::parse("Matter", Some("id}")), Err(FieldsError::Malformed(_))));
+        assert!(matches!(
+            Selection::parse("Matter", Some("client{email_addresses}")),
+            Err(FieldsError::Unknown(_))
+        ));
+        assert!(matches!(
+            Selection::parse("Matter", Some("client{id")),
+            Err(FieldsError::Malformed(_))
+        ));
+        assert!(matches!(
+            Selection::parse("Matter", Some("id}")),
+            Err(FieldsError::Malformed(_))
+        ));
     }
 
     #[test]
     fn without_fields_only_id_and_etag() {
         let sel = Selection::parse("Contact", None).expect("default");
-        let out = sel.project(json!({"id": 9, "etag": "\"x\"", "name": "N"}).as_object().expect("object"));
+        let out = sel.project(
+            json!({"id": 9, "etag": "\"x\"", "name": "N"})
+                .as_object()
+                .expect("object"),
+        );
         assert_eq!(out, json!({"id": 9, "etag": "\"x\""}));
     }
 
     #[test]
     fn custom_field_values_may_name_their_definition() {
-        let sel = Selection::parse("Matter", Some("custom_field_values{id,value,custom_field,picklist_option}")).expect("valid");
+        let sel = Selection::parse(
+            "Matter",
+            Some("custom_field_values{id,value,custom_field,picklist_option}"),
+        )
+        .expect("valid");
         assert_eq!(sel.top_level_names(), vec!["custom_field_values"]);
     }
 }

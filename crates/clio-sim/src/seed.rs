@@ -31,8 +31,12 @@ pub struct DemoFirm {
 pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
     let account_id = sim.create_account("Hartley & Finch LLP");
     let user = |name: &str, email: &str, kind: &str| {
-        sim.create(Kind::User, account_id, json!({"name": name, "email": email, "subscription_type": kind}))
-            .map(|w| w.id)
+        sim.create(
+            Kind::User,
+            account_id,
+            json!({"name": name, "email": email, "subscription_type": kind}),
+        )
+        .map(|w| w.id)
     };
     let attorney_id = user("Alice Hartley", "alice@hartleyfinch.example", "Attorney")?;
     let partner_id = user("Ben Finch", "ben@hartleyfinch.example", "Attorney")?;
@@ -45,18 +49,53 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
     let custom_fields = vec![
         field("Referral source", "Matter", "text_line", json!([]))?,
         field("Skip review request", "Matter", "checkbox", json!([]))?,
-        field("Client tier", "Contact", "picklist", json!(["Standard", "Priority"]))?,
+        field(
+            "Client tier",
+            "Contact",
+            "picklist",
+            json!(["Standard", "Priority"]),
+        )?,
     ];
 
     let company = sim.create(Kind::Contact, account_id, json!({"type": "Company", "name": "Northwind Traders",
         "email_addresses": [{"address": "legal@northwind.example", "primary": true}],
         "phone_numbers": [{"number": "+1 (415) 555-0100", "name": "Main", "primary": true}], "is_client": true}))?;
     let people = [
-        ("Jane", "Doe", "Jane.Doe@Example.com ", "(555) 123-4567", Some(company.id)),
-        ("José", "Álvarez", "jose.alvarez@example.com", "+1 555 987 6543", None),
-        ("Mary", "O'Brien", "mary.obrien@example.org", "555.222.3333", None),
-        ("Wei", "Chen", "wei.chen@example.net", "+44 20 7946 0958", None),
-        ("Priya", "Natarajan", "priya@example.com", "+61 2 9374 4000", None),
+        (
+            "Jane",
+            "Doe",
+            "Jane.Doe@Example.com ",
+            "(555) 123-4567",
+            Some(company.id),
+        ),
+        (
+            "José",
+            "Álvarez",
+            "jose.alvarez@example.com",
+            "+1 555 987 6543",
+            None,
+        ),
+        (
+            "Mary",
+            "O'Brien",
+            "mary.obrien@example.org",
+            "555.222.3333",
+            None,
+        ),
+        (
+            "Wei",
+            "Chen",
+            "wei.chen@example.net",
+            "+44 20 7946 0958",
+            None,
+        ),
+        (
+            "Priya",
+            "Natarajan",
+            "priya@example.com",
+            "+61 2 9374 4000",
+            None,
+        ),
     ];
     let mut contact_ids = vec![company.id];
     for (first, last, email, phone, employer) in people {
@@ -71,11 +110,41 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
 
     let referral_source = custom_fields[0].1;
     let matters = [
-        (contact_ids[1], "Open", "Employment dispute", attorney_id, Some("Referred by Smith & Co")),
-        (contact_ids[2], "Pending", "Immigration petition", partner_id, None),
-        (contact_ids[3], "Closed", "Estate planning", attorney_id, Some("Website")),
-        (contact_ids[0], "Open", "Commercial lease review", partner_id, None),
-        (contact_ids[4], "Open", "Contract negotiation", attorney_id, None),
+        (
+            contact_ids[1],
+            "Open",
+            "Employment dispute",
+            attorney_id,
+            Some("Referred by Smith & Co"),
+        ),
+        (
+            contact_ids[2],
+            "Pending",
+            "Immigration petition",
+            partner_id,
+            None,
+        ),
+        (
+            contact_ids[3],
+            "Closed",
+            "Estate planning",
+            attorney_id,
+            Some("Website"),
+        ),
+        (
+            contact_ids[0],
+            "Open",
+            "Commercial lease review",
+            partner_id,
+            None,
+        ),
+        (
+            contact_ids[4],
+            "Open",
+            "Contract negotiation",
+            attorney_id,
+            None,
+        ),
     ];
     let mut matter_ids = Vec::new();
     for (client, status, description, attorney, source) in matters {
@@ -83,18 +152,31 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
             "responsible_attorney": {"id": attorney}, "originating_attorney": {"id": partner_id},
             "responsible_staff": {"id": staff_id}, "practice_area": {"id": 501, "name": "Litigation"}});
         if let Some(source) = source {
-            input["custom_field_values"] = json!([{"custom_field": {"id": referral_source}, "value": source}]);
+            input["custom_field_values"] =
+                json!([{"custom_field": {"id": referral_source}, "value": source}]);
         }
         matter_ids.push(sim.create(Kind::Matter, account_id, input)?.id);
     }
 
-    let bills = [(contact_ids[3], matter_ids[2], 2400.0, "paid"), (contact_ids[1], matter_ids[0], 1200.0, "awaiting_payment")];
+    let bills = [
+        (contact_ids[3], matter_ids[2], 2400.0, "paid"),
+        (contact_ids[1], matter_ids[0], 1200.0, "awaiting_payment"),
+    ];
     let mut bill_ids = Vec::new();
     for (client, matter, total, state) in bills {
         let input = json!({"client": {"id": client}, "matters": [{"id": matter}], "total": total, "state": state});
         bill_ids.push(sim.create(Kind::Bill, account_id, input)?.id);
     }
-    Ok(DemoFirm { account_id, attorney_id, partner_id, staff_id, contact_ids, matter_ids, bill_ids, custom_fields })
+    Ok(DemoFirm {
+        account_id,
+        attorney_id,
+        partner_id,
+        staff_id,
+        contact_ids,
+        matter_ids,
+        bill_ids,
+        custom_fields,
+    })
 }
 
 /// Creates `count` people in `account_id`, for paging and load.

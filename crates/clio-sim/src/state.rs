@@ -47,9 +47,17 @@ impl Kind {
 
     /// Parses a REST collection name.
     pub fn from_plural(s: &str) -> Option<Self> {
-        [Kind::User, Kind::Contact, Kind::Matter, Kind::Bill, Kind::CustomField, Kind::Note, Kind::Communication]
-            .into_iter()
-            .find(|k| k.plural() == s)
+        [
+            Kind::User,
+            Kind::Contact,
+            Kind::Matter,
+            Kind::Bill,
+            Kind::CustomField,
+            Kind::Note,
+            Kind::Communication,
+        ]
+        .into_iter()
+        .find(|k| k.plural() == s)
     }
 
     /// The schema name in Clio's OpenAPI file.
@@ -204,7 +212,9 @@ impl State {
 
     /// A live (not deleted) record of `account`.
     pub fn live(&self, kind: Kind, account_id: i64, id: i64) -> Option<&Rec> {
-        self.table(kind)?.get(&id).filter(|r| !r.deleted && r.account_id == account_id)
+        self.table(kind)?
+            .get(&id)
+            .filter(|r| !r.deleted && r.account_id == account_id)
     }
 
     /// The account a user belongs to.
@@ -214,6 +224,8 @@ impl State {
 
     /// Whether a user's role forbids a resource.
     pub fn is_denied(&self, user_id: i64, resource: &str) -> bool {
-        self.denied.get(&user_id).is_some_and(|d| d.contains(resource))
+        self.denied
+            .get(&user_id)
+            .is_some_and(|d| d.contains(resource))
     }
 }

@@ -8,8 +8,9 @@ use url::Url;
 
 use crate::{
     models::{
-        Bill, Communication, Contact, CustomField, Envelope, ListEnvelope, Matter, NewCommunication,
-        NewNote, NewWebhook, Note, PhoneNumber, User, Webhook, WebhookUpdate, WhoAmI,
+        Bill, Communication, Contact, CustomField, Envelope, ListEnvelope, Matter,
+        NewCommunication, NewNote, NewWebhook, Note, PhoneNumber, User, Webhook, WebhookUpdate,
+        WhoAmI,
     },
     ClioClient, ClioError, Conditional, Fields, Query, MAX_PAGE_SIZE,
 };
@@ -24,13 +25,19 @@ pub struct Api {
 
 impl std::fmt::Debug for Api {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Api").field("base", &self.base.as_str()).finish_non_exhaustive()
+        f.debug_struct("Api")
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
     }
 }
 
 impl Api {
     pub(crate) fn new(client: ClioClient, base: Url, token: SecretString) -> Self {
-        Self { client, base, token }
+        Self {
+            client,
+            base,
+            token,
+        }
     }
 
     fn url(&self, path: &str, query: &Query) -> Result<Url, ClioError> {
@@ -46,11 +53,16 @@ impl Api {
 
     async fn body<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClioError> {
         let bytes = response.bytes().await.map_err(ClioError::Network)?;
-        serde_json::from_slice(&bytes).map_err(|e| ClioError::Unexpected(format!("cannot read Clio's answer: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ClioError::Unexpected(format!("cannot read Clio's answer: {e}")))
     }
 
     /// `GET path` and unwrap `{"data": T}`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str, query: &Query) -> Result<T, ClioError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+    ) -> Result<T, ClioError> {
         let request = self.client.request(Method::GET, self.url(path, query)?);
         let response = self.client.send(&self.token, request).await?;
         Ok(Self::body::<Envelope<T>>(response).await?.data)
@@ -81,8 +93,16 @@ impl Api {
     }
 
     /// `POST path` with `{"data": body}`, unwrapping the answer.
-    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, query: &Query, body: &B) -> Result<T, ClioError> {
-        let request = self.client.request(Method::POST, self.url(path, query)?).json(&Envelope { data: body });
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+        body: &B,
+    ) -> Result<T, ClioError> {
+        let request = self
+            .client
+            .request(Method::POST, self.url(path, query)?)
+            .json(&Envelope { data: body });
         let response = self.client.send(&self.token, request).await?;
         Ok(Self::body::<Envelope<T>>(response).await?.data)
     }
@@ -95,7 +115,10 @@ impl Api {
         body: &B,
         if_match: Option<&str>,
     ) -> Result<T, ClioError> {
-        let mut request = self.client.request(Method::PATCH, self.url(path, query)?).json(&Envelope { data: body });
+        let mut request = self
+            .client
+            .request(Method::PATCH, self.url(path, query)?)
+            .json(&Envelope { data: body });
         if let Some(etag) = if_match {
             request = request.header(header::IF_MATCH, etag);
         }
@@ -105,7 +128,9 @@ impl Api {
 
     /// `DELETE path`.
     pub async fn delete(&self, path: &str) -> Result<(), ClioError> {
-        let request = self.client.request(Method::DELETE, self.url(path, &Query::new())?);
+        let request = self
+            .client
+            .request(Method::DELETE, self.url(path, &Query::new())?);
         self.client.send(&self.token, request).await.map(drop)
     }
 
@@ -116,8 +141,16 @@ impl Api {
         path: &str,
         query: Query,
     ) -> impl Stream<Item = Result<Vec<T>, ClioError>> + Send + 'static {
-        let query = if query.has("limit") { query } else { query.limit(MAX_PAGE_SIZE) };
-        let query = if query.has("order") { query } else { query.param("order", "id(asc)") };
+        let query = if query.has("limit") {
+            query
+        } else {
+            query.limit(MAX_PAGE_SIZE)
+        };
+        let query = if query.has("order") {
+            query
+        } else {
+            query.param("order", "id(asc)")
+        };
         let first = self.url(path, &query);
         let api = self.clone();
         stream::try_unfold(Some(first), move |next| {
@@ -139,7 +172,9 @@ impl Api {
         path: &str,
         query: Query,
     ) -> impl Stream<Item = Result<T, ClioError>> + Send + 'static {
-        self.pages(path, query).map_ok(|page| stream::iter(page.into_iter().map(Ok))).try_flatten()
+        self.pages(path, query)
+            .map_ok(|page| stream::iter(page.into_iter().map(Ok)))
+            .try_flatten()
     }
 
     /// The records with these ids, `ids[]` batched 200 to a call. Ids Clio does not return (deleted,
@@ -163,9 +198,13 @@ impl Api {
 
     /// A paging link is followed only to Clio's own origin: the bearer token goes with it.
     fn same_origin(&self, next: &str) -> Result<Url, ClioError> {
-        let url = Url::parse(next).map_err(|e| ClioError::Unexpected(format!("bad paging link: {e}")))?;
+        let url =
+            Url::parse(next).map_err(|e| ClioError::Unexpected(format!("bad paging link: {e}")))?;
         if url.origin() != self.base.origin() {
-            return Err(ClioError::Unexpected(format!("paging link leaves Clio: {}", url.origin().ascii_serialization())));
+            return Err(ClioError::Unexpected(format!(
+                "paging link leaves Clio: {}",
+                url.origin().ascii_serialization()
+            )));
         }
         Ok(url)
     }
@@ -175,97 +214,185 @@ impl Api {
 impl Api {
     /// The token's user and account.
     pub async fn who_am_i(&self) -> Result<WhoAmI, ClioError> {
-        let fields = Fields::new().with(["id", "name", "email"]).nested("account", ["id", "name"]);
-        self.get("users/who_am_i.json", &Query::new().fields(&fields)).await
+        let fields = Fields::new()
+            .with(["id", "name", "email"])
+            .nested("account", ["id", "name"]);
+        self.get("users/who_am_i.json", &Query::new().fields(&fields))
+            .await
     }
 
     /// Every user of the firm.
-    pub fn users(&self, query: Query) -> impl Stream<Item = Result<User, ClioError>> + Send + 'static {
+    pub fn users(
+        &self,
+        query: Query,
+    ) -> impl Stream<Item = Result<User, ClioError>> + Send + 'static {
         self.list("users.json", query)
     }
 
     /// Contacts matching `query` (`query`, `updated_since`, `ids[]`, `client_only`, ...).
-    pub fn contacts(&self, query: Query) -> impl Stream<Item = Result<Contact, ClioError>> + Send + 'static {
+    pub fn contacts(
+        &self,
+        query: Query,
+    ) -> impl Stream<Item = Result<Contact, ClioError>> + Send + 'static {
         self.list("contacts.json", query)
     }
 
     /// One contact.
     pub async fn contact(&self, id: i64, fields: &Fields) -> Result<Contact, ClioError> {
-        self.get(&format!("contacts/{id}.json"), &Query::new().fields(fields)).await
+        self.get(&format!("contacts/{id}.json"), &Query::new().fields(fields))
+            .await
     }
 
     /// A contact's phone numbers.
-    pub fn contact_phone_numbers(&self, contact_id: i64) -> impl Stream<Item = Result<PhoneNumber, ClioError>> + Send + 'static {
+    pub fn contact_phone_numbers(
+        &self,
+        contact_id: i64,
+    ) -> impl Stream<Item = Result<PhoneNumber, ClioError>> + Send + 'static {
         let fields = Fields::new().with(["id", "name", "number", "primary"]);
-        self.list(&format!("contacts/{contact_id}/phone_numbers.json"), Query::new().fields(&fields))
+        self.list(
+            &format!("contacts/{contact_id}/phone_numbers.json"),
+            Query::new().fields(&fields),
+        )
     }
 
     /// Matters matching `query` (`client_id`, `status`, `updated_since`, `ids[]`, ...).
-    pub fn matters(&self, query: Query) -> impl Stream<Item = Result<Matter, ClioError>> + Send + 'static {
+    pub fn matters(
+        &self,
+        query: Query,
+    ) -> impl Stream<Item = Result<Matter, ClioError>> + Send + 'static {
         self.list("matters.json", query)
     }
 
     /// One matter.
     pub async fn matter(&self, id: i64, fields: &Fields) -> Result<Matter, ClioError> {
-        self.get(&format!("matters/{id}.json"), &Query::new().fields(fields)).await
+        self.get(&format!("matters/{id}.json"), &Query::new().fields(fields))
+            .await
     }
 
     /// Bills matching `query`.
-    pub fn bills(&self, query: Query) -> impl Stream<Item = Result<Bill, ClioError>> + Send + 'static {
+    pub fn bills(
+        &self,
+        query: Query,
+    ) -> impl Stream<Item = Result<Bill, ClioError>> + Send + 'static {
         self.list("bills.json", query)
     }
 
     /// Custom field definitions for `Matter` or `Contact`.
-    pub fn custom_fields(&self, parent_type: &str) -> impl Stream<Item = Result<CustomField, ClioError>> + Send + 'static {
-        let fields = Fields::new().with(["id", "etag", "name", "parent_type", "field_type", "picklist_options"]);
-        self.list("custom_fields.json", Query::new().fields(&fields).param("parent_type", parent_type))
+    pub fn custom_fields(
+        &self,
+        parent_type: &str,
+    ) -> impl Stream<Item = Result<CustomField, ClioError>> + Send + 'static {
+        let fields = Fields::new().with([
+            "id",
+            "etag",
+            "name",
+            "parent_type",
+            "field_type",
+            "picklist_options",
+        ]);
+        self.list(
+            "custom_fields.json",
+            Query::new()
+                .fields(&fields)
+                .param("parent_type", parent_type),
+        )
     }
 
     /// Notes of one type (`Contact` or `Matter`; Clio requires it).
-    pub fn notes(&self, kind: &str, query: Query) -> impl Stream<Item = Result<Note, ClioError>> + Send + 'static {
+    pub fn notes(
+        &self,
+        kind: &str,
+        query: Query,
+    ) -> impl Stream<Item = Result<Note, ClioError>> + Send + 'static {
         self.list("notes.json", query.param("type", kind))
     }
 
     /// Creates a note.
     pub async fn create_note(&self, note: &NewNote) -> Result<Note, ClioError> {
         let fields = Fields::new().with(["id", "etag", "type", "subject", "detail", "date"]);
-        self.post("notes.json", &Query::new().fields(&fields), note).await
+        self.post("notes.json", &Query::new().fields(&fields), note)
+            .await
     }
 
     /// Communications matching `query`.
-    pub fn communications(&self, query: Query) -> impl Stream<Item = Result<Communication, ClioError>> + Send + 'static {
+    pub fn communications(
+        &self,
+        query: Query,
+    ) -> impl Stream<Item = Result<Communication, ClioError>> + Send + 'static {
         self.list("communications.json", query)
     }
 
     /// Logs a communication.
-    pub async fn create_communication(&self, communication: &NewCommunication) -> Result<Communication, ClioError> {
+    pub async fn create_communication(
+        &self,
+        communication: &NewCommunication,
+    ) -> Result<Communication, ClioError> {
         let fields = Fields::new().with(["id", "etag", "type", "subject", "received_at"]);
-        self.post("communications.json", &Query::new().fields(&fields), communication).await
+        self.post(
+            "communications.json",
+            &Query::new().fields(&fields),
+            communication,
+        )
+        .await
     }
 
     /// The fields we read back on webhooks.
     pub fn webhook_fields() -> Fields {
-        Fields::new().with(["id", "etag", "url", "fields", "model", "events", "status", "expires_at", "created_at", "updated_at"])
+        Fields::new().with([
+            "id",
+            "etag",
+            "url",
+            "fields",
+            "model",
+            "events",
+            "status",
+            "expires_at",
+            "created_at",
+            "updated_at",
+        ])
     }
 
     /// Every webhook of this token's app.
     pub fn webhooks(&self) -> impl Stream<Item = Result<Webhook, ClioError>> + Send + 'static {
-        self.list("webhooks.json", Query::new().fields(&Self::webhook_fields()))
+        self.list(
+            "webhooks.json",
+            Query::new().fields(&Self::webhook_fields()),
+        )
     }
 
     /// One webhook.
     pub async fn webhook(&self, id: i64) -> Result<Webhook, ClioError> {
-        self.get(&format!("webhooks/{id}.json"), &Query::new().fields(&Self::webhook_fields())).await
+        self.get(
+            &format!("webhooks/{id}.json"),
+            &Query::new().fields(&Self::webhook_fields()),
+        )
+        .await
     }
 
     /// Creates a webhook. Clio sends the handshake to its URL, possibly before this returns.
     pub async fn create_webhook(&self, webhook: &NewWebhook) -> Result<Webhook, ClioError> {
-        self.post("webhooks.json", &Query::new().fields(&Self::webhook_fields()), webhook).await
+        self.post(
+            "webhooks.json",
+            &Query::new().fields(&Self::webhook_fields()),
+            webhook,
+        )
+        .await
     }
 
     /// Changes a webhook (renewal is a new `expires_at`).
-    pub async fn update_webhook(&self, id: i64, update: &WebhookUpdate, if_match: Option<&str>) -> Result<Webhook, ClioError> {
-        self.patch(&format!("webhooks/{id}.json"), &Query::new().fields(&Self::webhook_fields()), update, if_match).await
+    pub async fn update_webhook(
+        &self,
+        id: i64,
+        update: &WebhookUpdate,
+        if_match: Option<&str>,
+    ) -> Result<Webhook, ClioError> {
+        self.patch(
+            &format!("webhooks/{id}.json"),
+            &Query::new().fields(&Self::webhook_fields()),
+            update,
+            if_match,
+        )
+        .await
     }
 
     /// Deletes a webhook.
@@ -276,7 +403,10 @@ impl Api {
     /// Confirms a webhook whose handshake we could not answer in time, with the secret it carried.
     pub async fn activate_webhook(&self, id: i64, secret: &SecretString) -> Result<(), ClioError> {
         let url = self.url(&format!("webhooks/{id}/activate.json"), &Query::new())?;
-        let request = self.client.request(Method::PUT, url).header("X-Hook-Secret", secret.expose_secret());
+        let request = self
+            .client
+            .request(Method::PUT, url)
+            .header("X-Hook-Secret", secret.expose_secret());
         self.client.send(&self.token, request).await.map(drop)
     }
 }

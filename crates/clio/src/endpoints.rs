@@ -114,7 +114,9 @@ impl Endpoints {
 
     fn join(&self, region: Region, path: &str) -> Url {
         // Infallible: constant relative paths joined to a base whose path is `/`.
-        self.site(region).join(path).unwrap_or_else(|_| self.base.clone())
+        self.site(region)
+            .join(path)
+            .unwrap_or_else(|_| self.base.clone())
     }
 }
 
@@ -125,10 +127,22 @@ mod tests {
     #[test]
     fn clio_base_gives_each_region_its_host() {
         let e = Endpoints::new(Url::parse("https://app.clio.com").expect("url"));
-        assert_eq!(e.api_base(Region::Us).as_str(), "https://app.clio.com/api/v4/");
-        assert_eq!(e.api_base(Region::Eu).as_str(), "https://eu.app.clio.com/api/v4/");
-        assert_eq!(e.token_url(Region::Au).as_str(), "https://au.app.clio.com/oauth/token");
-        assert_eq!(e.authorize_url(Region::Ca).as_str(), "https://ca.app.clio.com/oauth/authorize");
+        assert_eq!(
+            e.api_base(Region::Us).as_str(),
+            "https://app.clio.com/api/v4/"
+        );
+        assert_eq!(
+            e.api_base(Region::Eu).as_str(),
+            "https://eu.app.clio.com/api/v4/"
+        );
+        assert_eq!(
+            e.token_url(Region::Au).as_str(),
+            "https://au.app.clio.com/oauth/token"
+        );
+        assert_eq!(
+            e.authorize_url(Region::Ca).as_str(),
+            "https://ca.app.clio.com/oauth/authorize"
+        );
     }
 
     #[test]

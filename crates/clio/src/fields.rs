@@ -29,7 +29,10 @@ impl Fields {
     pub fn nested<'a>(mut self, name: &str, sub: impl IntoIterator<Item = &'a str>) -> Self {
         debug_assert!(is_field_name(name), "not a Clio field name: {name}");
         let sub: Vec<&str> = sub.into_iter().collect();
-        debug_assert!(sub.iter().all(|s| is_field_name(s)), "bad sub-field in {sub:?}");
+        debug_assert!(
+            sub.iter().all(|s| is_field_name(s)),
+            "bad sub-field in {sub:?}"
+        );
         self.parts.push(format!("{name}{{{}}}", sub.join(",")));
         self
     }
@@ -41,7 +44,9 @@ impl Fields {
 }
 
 fn is_field_name(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 impl fmt::Display for Fields {
@@ -60,7 +65,10 @@ mod tests {
             .with(["id", "etag", "status"])
             .nested("client", ["id", "name"])
             .with(["display_number"]);
-        assert_eq!(f.to_string(), "id,etag,status,client{id,name},display_number");
+        assert_eq!(
+            f.to_string(),
+            "id,etag,status,client{id,name},display_number"
+        );
         assert!(Fields::new().is_empty());
     }
 }

@@ -27,7 +27,7 @@ pub use error::ClioError;
 pub use fields::Fields;
 pub use query::Query;
 pub use signature::verify_signature;
-pub use transport::{ClioClient, ClientConfig, Conditional};
+pub use transport::{ClientConfig, ClioClient, Conditional};
 
 /// The API minor version we pin with `X-API-VERSION` on every call.
 pub const API_VERSION: &str = "4.0.10";

@@ -65,11 +65,26 @@ impl OAuthError {
 
 impl OAuthApp {
     /// An app with these credentials, whose callback is `redirect_uri`.
-    pub fn new(client_id: String, client_secret: SecretString, redirect_uri: Url, endpoints: Endpoints, http: reqwest::Client) -> Self {
-        Self { client_id, client_secret, redirect_uri, endpoints, http }
+    pub fn new(
+        client_id: String,
+        client_secret: SecretString,
+        redirect_uri: Url,
+        endpoints: Endpoints,
+        http: reqwest::Client,
+    ) -> Self {
+        Self {
+            client_id,
+            client_secret,
+            redirect_uri,
+            endpoints,
+            http,
+        }
     }
 
-    fn client(&self, region: Region) -> oauth2::Client<
+    fn client(
+        &self,
+        region: Region,
+    ) -> oauth2::Client<
         oauth2::basic::BasicErrorResponse,
         oauth2::basic::BasicTokenResponse,
         oauth2::basic::BasicTokenIntrospectionResponse,
@@ -82,7 +97,9 @@ impl OAuthApp {
         oauth2::EndpointSet,
     > {
         BasicClient::new(ClientId::new(self.client_id.clone()))
-            .set_client_secret(ClientSecret::new(self.client_secret.expose_secret().to_owned()))
+            .set_client_secret(ClientSecret::new(
+                self.client_secret.expose_secret().to_owned(),
+            ))
             .set_auth_uri(AuthUrl::from_url(self.endpoints.authorize_url(region)))
             .set_token_uri(TokenUrl::from_url(self.endpoints.token_url(region)))
             .set_redirect_uri(RedirectUrl::from_url(self.redirect_uri.clone()))
@@ -111,14 +128,26 @@ impl OAuthApp {
     }
 
     /// Gets a fresh access token. Clio's refresh tokens do not expire and may be reused.
-    pub async fn refresh(&self, region: Region, refresh_token: &SecretString) -> Result<TokenSet, OAuthError> {
+    pub async fn refresh(
+        &self,
+        region: Region,
+        refresh_token: &SecretString,
+    ) -> Result<TokenSet, OAuthError> {
         let token = RefreshToken::new(refresh_token.expose_secret().to_owned());
-        let answer = self.client(region).exchange_refresh_token(&token).request_async(&self.http).await;
+        let answer = self
+            .client(region)
+            .exchange_refresh_token(&token)
+            .request_async(&self.http)
+            .await;
         token_set(answer)
     }
 
     /// Revokes the grant behind `access_token` (`POST /oauth/deauthorize`).
-    pub async fn revoke(&self, region: Region, access_token: &SecretString) -> Result<(), OAuthError> {
+    pub async fn revoke(
+        &self,
+        region: Region,
+        access_token: &SecretString,
+    ) -> Result<(), OAuthError> {
         let token = access_token.expose_secret();
         let response = self
             .http
@@ -152,7 +181,9 @@ fn token_set(answer: TokenAnswer) -> Result<TokenSet, OAuthError> {
     match answer {
         Ok(t) => Ok(TokenSet {
             access_token: SecretString::from(t.access_token().secret().to_owned()),
-            refresh_token: t.refresh_token().map(|r| SecretString::from(r.secret().to_owned())),
+            refresh_token: t
+                .refresh_token()
+                .map(|r| SecretString::from(r.secret().to_owned())),
             expires_in: t.expires_in(),
         }),
         Err(RequestTokenError::ServerResponse(e)) => Err(OAuthError::Rejected {

@@ -91,7 +91,10 @@ impl Pacer {
                     None => {
                         b.remaining -= 1;
                         b.in_flight += 1;
-                        return Ok(Permit { budget: budget.clone(), finished: false });
+                        return Ok(Permit {
+                            budget: budget.clone(),
+                            finished: false,
+                        });
                     }
                     Some(until) => until,
                 }
@@ -100,7 +103,10 @@ impl Pacer {
             if wait > max_wait {
                 return Err(wait);
             }
-            tracing::debug!(wait_ms = wait.as_millis() as u64, "pacing: waiting for Clio's rate window");
+            tracing::debug!(
+                wait_ms = wait.as_millis() as u64,
+                "pacing: waiting for Clio's rate window"
+            );
             tokio::time::sleep_until(until).await;
         }
     }
@@ -158,12 +164,21 @@ impl Permit {
             let end = now + reset_in + RESET_MARGIN;
             // The server's count lags our in-flight calls, so subtract them.
             let fresh = i64::from(remaining) - i64::from(b.in_flight);
-            let new_window = b.window_end.is_none_or(|old| end > old + Duration::from_secs(1));
-            b.remaining = if new_window { fresh } else { b.remaining.min(fresh) };
+            let new_window = b
+                .window_end
+                .is_none_or(|old| end > old + Duration::from_secs(1));
+            b.remaining = if new_window {
+                fresh
+            } else {
+                b.remaining.min(fresh)
+            };
             b.window_end = Some(end);
         }
         if rate_limited {
-            let wait = info.retry_after.or(info.reset_in).unwrap_or(DEFAULT_RETRY_AFTER);
+            let wait = info
+                .retry_after
+                .or(info.reset_in)
+                .unwrap_or(DEFAULT_RETRY_AFTER);
             b.blocked_until = Some(now + wait);
             b.remaining = 0;
             // Clio's wait ends the window: afterwards the budget starts afresh.
@@ -185,17 +200,23 @@ impl Drop for Permit {
 impl RateInfo {
     /// Reads the rate headers of an answer.
     pub fn from_headers(headers: &HeaderMap) -> Self {
-        let num = |name: &str| -> Option<u64> {
-            headers.get(name)?.to_str().ok()?.trim().parse().ok()
-        };
-        let now_unix = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let num =
+            |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+        let now_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         let until_unix = |t: u64| Duration::from_secs(t.saturating_sub(now_unix));
-        let retry_after = num("retry-after")
-            .map(Duration::from_secs)
-            .or_else(|| {
-                // `Retry-At` is read as a unix time when large, otherwise as seconds.
-                num("retry-at").map(|v| if v > 1_000_000_000 { until_unix(v) } else { Duration::from_secs(v) })
-            });
+        let retry_after = num("retry-after").map(Duration::from_secs).or_else(|| {
+            // `Retry-At` is read as a unix time when large, otherwise as seconds.
+            num("retry-at").map(|v| {
+                if v > 1_000_000_000 {
+                    until_unix(v)
+                } else {
+                    Duration::from_secs(v)
+                }
+            })
+        });
         Self {
             limit: num("x-ratelimit-limit").and_then(|v| u32::try_from(v).ok()),
             remaining: num("x-ratelimit-remaining").and_then(|v| u32::try_from(v).ok()),
@@ -223,27 +244,59 @@ mod tests {
         let pacer = Pacer::default();
         let key = [1; 32];
         for remaining in [2, 1, 0] {
-            let p = pacer.acquire(key, Duration::from_secs(120)).await.expect("slot");
+            let p = pacer
+                .acquire(key, Duration::from_secs(120))
+                .await
+                .expect("slot");
             p.finish(&info(remaining, 10), false);
         }
         let start = Instant::now();
-        let p = pacer.acquire(key, Duration::from_secs(120)).await.expect("slot after reset");
-        assert!(start.elapsed() >= Duration::from_secs(10), "waited {:?}", start.elapsed());
+        let p = pacer
+            .acquire(key, Duration::from_secs(120))
+            .await
+            .expect("slot after reset");
+        assert!(
+            start.elapsed() >= Duration::from_secs(10),
+            "waited {:?}",
+            start.elapsed()
+        );
         drop(p);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_429_blocks_only_its_own_token() {
         let pacer = Pacer::default();
-        let p = pacer.acquire([1; 32], Duration::from_secs(120)).await.expect("slot");
-        p.finish(&RateInfo { retry_after: Some(Duration::from_secs(30)), ..RateInfo::default() }, true);
+        let p = pacer
+            .acquire([1; 32], Duration::from_secs(120))
+            .await
+            .expect("slot");
+        p.finish(
+            &RateInfo {
+                retry_after: Some(Duration::from_secs(30)),
+                ..RateInfo::default()
+            },
+            true,
+        );
 
         let start = Instant::now();
-        drop(pacer.acquire([2; 32], Duration::from_secs(120)).await.expect("other token"));
+        drop(
+            pacer
+                .acquire([2; 32], Duration::from_secs(120))
+                .await
+                .expect("other token"),
+        );
         assert_eq!(start.elapsed(), Duration::ZERO);
 
-        assert_eq!(pacer.acquire([1; 32], Duration::from_secs(5)).await.err(), Some(Duration::from_secs(30)));
-        drop(pacer.acquire([1; 32], Duration::from_secs(120)).await.expect("after the wait"));
+        assert_eq!(
+            pacer.acquire([1; 32], Duration::from_secs(5)).await.err(),
+            Some(Duration::from_secs(30))
+        );
+        drop(
+            pacer
+                .acquire([1; 32], Duration::from_secs(120))
+                .await
+                .expect("after the wait"),
+        );
         assert!(start.elapsed() >= Duration::from_secs(30));
     }
 
@@ -251,10 +304,16 @@ mod tests {
     fn reads_retry_after_and_retry_at() {
         let mut h = HeaderMap::new();
         h.insert("Retry-At", "7".parse().expect("header"));
-        assert_eq!(RateInfo::from_headers(&h).retry_after, Some(Duration::from_secs(7)));
+        assert_eq!(
+            RateInfo::from_headers(&h).retry_after,
+            Some(Duration::from_secs(7))
+        );
         h.insert("Retry-After", "3".parse().expect("header"));
         h.insert("X-RateLimit-Limit", "50".parse().expect("header"));
         let i = RateInfo::from_headers(&h);
-        assert_eq!((i.retry_after, i.limit), (Some(Duration::from_secs(3)), Some(50)));
+        assert_eq!(
+            (i.retry_after, i.limit),
+            (Some(Duration::from_secs(3)), Some(50))
+        );
     }
 }

@@ -26,7 +26,10 @@ impl Query {
 
     /// `updated_since=` as ISO-8601.
     pub fn updated_since(self, at: DateTime<Utc>) -> Self {
-        self.param("updated_since", at.to_rfc3339_opts(SecondsFormat::Secs, true))
+        self.param(
+            "updated_since",
+            at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        )
     }
 
     /// `ids[]=` for each id.

@@ -53,7 +53,11 @@ mod tests {
         assert!(verify_signature(secret, body, &hex::encode(&mac)));
         assert!(verify_signature(secret, body, &hex::encode_upper(&mac)));
         assert!(verify_signature(secret, body, &b64));
-        assert!(verify_signature(secret, body, &format!("sha256={}", hex::encode(&mac))));
+        assert!(verify_signature(
+            secret,
+            body,
+            &format!("sha256={}", hex::encode(&mac))
+        ));
     }
 
     #[test]
@@ -70,6 +74,10 @@ mod tests {
     fn matches_rfc_4231_test_case_2() {
         // HMAC-SHA256(key = "Jefe", data = "what do ya want for nothing?").
         let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
-        assert!(verify_signature(b"Jefe", b"what do ya want for nothing?", expected));
+        assert!(verify_signature(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            expected
+        ));
     }
 }

@@ -73,7 +73,13 @@ impl ClioClient {
             .user_agent(concat!("matterhook/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClioError::Unexpected(format!("cannot build HTTP client: {e}")))?;
-        Ok(Self { inner: Arc::new(Inner { http, config, pacer: Pacer::default() }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                config,
+                pacer: Pacer::default(),
+            }),
+        })
     }
 
     /// The endpoints this client talks to.
@@ -88,12 +94,20 @@ impl ClioClient {
 
     /// The REST API of one region, as the holder of `access_token`.
     pub fn api(&self, region: Region, access_token: SecretString) -> Api {
-        Api::new(self.clone(), self.endpoints().api_base(region), access_token)
+        Api::new(
+            self.clone(),
+            self.endpoints().api_base(region),
+            access_token,
+        )
     }
 
     /// Sends a request paced for `token`, and classifies the answer: 2xx and 304 come back as the
     /// response, anything else as the matching [`ClioError`].
-    pub(crate) async fn send(&self, token: &SecretString, request: RequestBuilder) -> Result<Response, ClioError> {
+    pub(crate) async fn send(
+        &self,
+        token: &SecretString,
+        request: RequestBuilder,
+    ) -> Result<Response, ClioError> {
         let permit = self
             .inner
             .pacer
@@ -134,10 +148,17 @@ async fn classify(status: StatusCode, info: RateInfo, response: Response) -> Cli
         404 => ClioError::NotFound,
         412 => ClioError::PreconditionFailed,
         429 => ClioError::RateLimited {
-            retry_after: info.retry_after.or(info.reset_in).unwrap_or(Duration::from_secs(60)),
+            retry_after: info
+                .retry_after
+                .or(info.reset_in)
+                .unwrap_or(Duration::from_secs(60)),
         },
         s if s >= 500 => ClioError::Server { status: s },
-        s => ClioError::Rejected { status: s, kind, message },
+        s => ClioError::Rejected {
+            status: s,
+            kind,
+            message,
+        },
     }
 }
 
@@ -145,7 +166,10 @@ async fn classify(status: StatusCode, info: RateInfo, response: Response) -> Cli
 /// `{"error":"invalid_token","error_description":...}` for OAuth.
 fn error_body(body: &[u8]) -> (String, String) {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return (String::new(), String::from_utf8_lossy(body).chars().take(200).collect());
+        return (
+            String::new(),
+            String::from_utf8_lossy(body).chars().take(200).collect(),
+        );
     };
     let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     match value.get("error") {
@@ -153,9 +177,10 @@ fn error_body(body: &[u8]) -> (String, String) {
             e.get("type").map(text).unwrap_or_default(),
             e.get("message").map(text).unwrap_or_default(),
         ),
-        Some(code @ serde_json::Value::String(_)) => {
-            (text(code), value.get("error_description").map(text).unwrap_or_default())
-        }
+        Some(code @ serde_json::Value::String(_)) => (
+            text(code),
+            value.get("error_description").map(text).unwrap_or_default(),
+        ),
         _ => (String::new(), String::new()),
     }
 }
@@ -167,9 +192,15 @@ mod tests {
     #[test]
     fn reads_both_error_shapes() {
         let api = br#"{"error":{"type":"ArgumentError","message":"bad field"}}"#;
-        assert_eq!(error_body(api), ("ArgumentError".into(), "bad field".into()));
+        assert_eq!(
+            error_body(api),
+            ("ArgumentError".into(), "bad field".into())
+        );
         let oauth = br#"{"error":"invalid_token","error_description":"expired"}"#;
-        assert_eq!(error_body(oauth), ("invalid_token".into(), "expired".into()));
+        assert_eq!(
+            error_body(oauth),
+            ("invalid_token".into(), "expired".into())
+        );
         assert_eq!(error_body(b"oops").1, "oops");
     }
 }

@@ -135,7 +135,10 @@ mod tests {
 
         let public = Cli::try_parse_from(["x", "--public-url", "https://hooks.example.com"])
             .expect("parses");
-        let err = public.public.validate().expect_err("dev key must be refused");
+        let err = public
+            .public
+            .validate()
+            .expect_err("dev key must be refused");
         assert!(err.to_string().contains("MATTERHOOK_ENCRYPTION_KEY"));
     }
 

@@ -25,7 +25,9 @@ impl EncryptionKey {
 
     /// Whether this is [`DEV_ENCRYPTION_KEY`].
     pub fn is_dev_key(&self) -> bool {
-        DEV_ENCRYPTION_KEY.parse::<Self>().is_ok_and(|dev| dev == *self)
+        DEV_ENCRYPTION_KEY
+            .parse::<Self>()
+            .is_ok_and(|dev| dev == *self)
     }
 }
 

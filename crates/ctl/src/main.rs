@@ -41,10 +41,15 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn migrate(url: &str) -> anyhow::Result<()> {
-    if matterhook_store::migrations::create_database_if_missing(url).await.context("creating the database")? {
+    if matterhook_store::migrations::create_database_if_missing(url)
+        .await
+        .context("creating the database")?
+    {
         println!("created the database");
     }
-    let applied = matterhook_store::run_migrations(url).await.context("applying migrations")?;
+    let applied = matterhook_store::run_migrations(url)
+        .await
+        .context("applying migrations")?;
     if applied.is_empty() {
         println!("schema already up to date");
     } else {

@@ -49,7 +49,9 @@ async fn with_sync_connection<T: Send + 'static>(
 /// Applies every pending migration; returns the versions applied (empty when up to date).
 pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, MigrationError> {
     with_sync_connection(database_url, |conn| {
-        let applied = conn.run_pending_migrations(MIGRATIONS).map_err(|e| MigrationError::Failed(e.to_string()))?;
+        let applied = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| MigrationError::Failed(e.to_string()))?;
         Ok(applied.iter().map(ToString::to_string).collect())
     })
     .await
@@ -59,8 +61,13 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, Migration
 /// any migration is pending.
 pub async fn ensure_schema_current(database_url: &str) -> Result<(), MigrationError> {
     let pending = with_sync_connection(database_url, |conn| {
-        let pending = conn.pending_migrations(MIGRATIONS).map_err(|e| MigrationError::Failed(e.to_string()))?;
-        Ok(pending.iter().map(|m| m.name().to_string()).collect::<Vec<_>>())
+        let pending = conn
+            .pending_migrations(MIGRATIONS)
+            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+        Ok(pending
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect::<Vec<_>>())
     })
     .await?;
     if pending.is_empty() {
@@ -73,10 +80,17 @@ pub async fn ensure_schema_current(database_url: &str) -> Result<(), MigrationEr
 /// Creates the database named in `database_url` when it does not exist yet, connecting to the
 /// server's `postgres` database to do so. Returns whether it was created.
 pub async fn create_database_if_missing(database_url: &str) -> Result<bool, MigrationError> {
-    let mut url = url::Url::parse(database_url).map_err(|e| MigrationError::Failed(format!("DATABASE_URL is not a URL: {e}")))?;
+    let mut url = url::Url::parse(database_url)
+        .map_err(|e| MigrationError::Failed(format!("DATABASE_URL is not a URL: {e}")))?;
     let name = url.path().trim_start_matches('/').to_owned();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-        return Err(MigrationError::Failed(format!("unsupported database name {name:?} in DATABASE_URL")));
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(MigrationError::Failed(format!(
+            "unsupported database name {name:?} in DATABASE_URL"
+        )));
     }
     url.set_path("/postgres");
     with_sync_connection(url.as_str(), move |conn| {
@@ -86,10 +100,12 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, Migr
             #[diesel(sql_type = diesel::sql_types::Bool)]
             exists: bool,
         }
-        let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-            .bind::<Text, _>(&name)
-            .get_result(conn)
-            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+        let found: Exists = diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists",
+        )
+        .bind::<Text, _>(&name)
+        .get_result(conn)
+        .map_err(|e| MigrationError::Failed(e.to_string()))?;
         if found.exists {
             return Ok(false);
         }

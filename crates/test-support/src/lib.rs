@@ -46,9 +46,10 @@ fn admin(server_url: &str) -> anyhow::Result<SyncConn> {
 /// A template per migration set: a changed set gets a new template, never a stale one.
 fn template_name() -> String {
     use diesel::migration::MigrationSource;
-    let names: Vec<String> = MigrationSource::<diesel::pg::Pg>::migrations(&matterhook_store::migrations::MIGRATIONS)
-        .map(|ms| ms.iter().map(|m| m.name().to_string()).collect())
-        .unwrap_or_default();
+    let names: Vec<String> =
+        MigrationSource::<diesel::pg::Pg>::migrations(&matterhook_store::migrations::MIGRATIONS)
+            .map(|ms| ms.iter().map(|m| m.name().to_string()).collect())
+            .unwrap_or_default();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in names.join(",").bytes() {
         hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
@@ -63,9 +64,10 @@ struct Exists {
 }
 
 fn database_exists(conn: &mut SyncConn, name: &str) -> anyhow::Result<bool> {
-    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<Text, _>(name)
-        .get_result(conn)?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(name)
+            .get_result(conn)?;
     Ok(found.exists)
 }
 
@@ -76,7 +78,7 @@ fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()> {
     if database_exists(&mut conn, template)? {
         return Ok(());
     }
-    diesel::sql_query("SELECT pg_advisory_lock(746_116_104)").execute(&mut conn)?;
+    diesel::sql_query("SELECT pg_advisory_lock(746116104)").execute(&mut conn)?;
     let result = (|| -> anyhow::Result<()> {
         if database_exists(&mut conn, template)? {
             return Ok(());
@@ -92,10 +94,13 @@ fn ensure_template(server_url: &str, template: &str) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("migrating the test template: {e}"))?;
         }
         // Renamed only once complete, so nobody copies a half-migrated template.
-        diesel::sql_query(format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\"")).execute(&mut conn)?;
+        diesel::sql_query(format!(
+            "ALTER DATABASE \"{building}\" RENAME TO \"{template}\""
+        ))
+        .execute(&mut conn)?;
         Ok(())
     })();
-    diesel::sql_query("SELECT pg_advisory_unlock(746_116_104)").execute(&mut conn)?;
+    diesel::sql_query("SELECT pg_advisory_unlock(746116104)").execute(&mut conn)?;
     result
 }
 
@@ -124,7 +129,11 @@ impl TestDb {
             "{TEST_DB_PREFIX}{}_{}_{}",
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed),
-            uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap_or_default()
+            uuid::Uuid::new_v4()
+                .simple()
+                .to_string()
+                .get(..8)
+                .unwrap_or_default()
         );
         let mut conn = admin(&server_url)?;
         let sql = match template {
@@ -132,7 +141,11 @@ impl TestDb {
             None => format!("CREATE DATABASE \"{name}\""),
         };
         diesel::sql_query(sql).execute(&mut conn)?;
-        Ok(Self { url: with_database(&server_url, &name), name, server_url })
+        Ok(Self {
+            url: with_database(&server_url, &name),
+            name,
+            server_url,
+        })
     }
 
     /// The `DATABASE_URL` of this database.
@@ -141,13 +154,34 @@ impl TestDb {
     }
 }
 
+/// Drops the database a URL names (for tests that create one by other means).
+pub async fn drop_database(database_url: &str) -> anyhow::Result<()> {
+    let name = database_url
+        .rsplit_once('/')
+        .map(|(_, n)| n.to_owned())
+        .unwrap_or_default();
+    anyhow::ensure!(
+        name.starts_with(TEST_DB_PREFIX),
+        "refusing to drop {name}: not a test database"
+    );
+    let server = server_url();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        let mut conn = admin(&server)?;
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)?;
+        Ok(())
+    })
+    .await?
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let (server, name) = (self.server_url.clone(), self.name.clone());
         // Drop may run inside an async runtime, where blocking is not allowed: use a thread.
         let _ = std::thread::spawn(move || -> anyhow::Result<()> {
             let mut conn = admin(&server)?;
-            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn)?;
+            diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn)?;
             Ok(())
         })
         .join();

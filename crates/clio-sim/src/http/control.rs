@@ -7,43 +7,60 @@ use actix_web::{http::StatusCode, web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::clio_error;
+use super::errors::{clio_error, ApiError, Reply};
 use crate::{seed, ApiFault, DeliveryFault, Kind, Sim, WriteError};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }))
-        .route("/seed/demo", web::post().to(seed_demo))
-        .route("/accounts", web::post().to(create_account))
-        .route("/records/{kind}", web::post().to(create))
-        .route("/records/{kind}/{id}", web::patch().to(update))
-        .route("/records/{kind}/{id}", web::delete().to(delete))
-        .route("/matters/{id}/status", web::post().to(matter_status))
-        .route("/bills/{id}/pay", web::post().to(pay_bill))
-        .route("/users/{id}/deny", web::post().to(deny))
-        .route("/bulk/contacts", web::post().to(bulk_contacts))
-        .route("/deliveries", web::get().to(deliveries))
-        .route("/webhooks", web::get().to(webhooks))
-        .route("/calls", web::get().to(calls))
-        .route("/faults", web::post().to(fault))
-        .route("/delivery-faults", web::post().to(delivery_fault))
-        .route("/clock", web::get().to(clock))
-        .route("/clock/advance", web::post().to(advance_clock))
-        .route("/config", web::patch().to(configure_sim));
+    cfg.route(
+        "/health",
+        web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),
+    )
+    .route("/seed/demo", web::post().to(seed_demo))
+    .route("/accounts", web::post().to(create_account))
+    .route("/records/{kind}", web::post().to(create))
+    .route("/records/{kind}/{id}", web::patch().to(update))
+    .route("/records/{kind}/{id}", web::delete().to(delete))
+    .route("/matters/{id}/status", web::post().to(matter_status))
+    .route("/bills/{id}/pay", web::post().to(pay_bill))
+    .route("/users/{id}/deny", web::post().to(deny))
+    .route("/bulk/contacts", web::post().to(bulk_contacts))
+    .route("/deliveries", web::get().to(deliveries))
+    .route("/webhooks", web::get().to(webhooks))
+    .route("/calls", web::get().to(calls))
+    .route("/faults", web::post().to(fault))
+    .route("/delivery-faults", web::post().to(delivery_fault))
+    .route("/clock", web::get().to(clock))
+    .route("/clock/advance", web::post().to(advance_clock))
+    .route("/config", web::patch().to(configure_sim));
 }
 
-fn written(result: Result<impl serde::Serialize, WriteError>) -> HttpResponse {
+fn written(result: Result<impl serde::Serialize, WriteError>) -> Reply {
     match result {
-        Ok(w) => HttpResponse::Ok().json(w),
-        Err(e @ WriteError::NotFound(_)) => clio_error(StatusCode::NOT_FOUND, "NotFoundError", e.to_string()),
-        Err(e @ WriteError::Invalid(_)) => clio_error(StatusCode::UNPROCESSABLE_ENTITY, "ArgumentError", e.to_string()),
+        Ok(w) => Ok(HttpResponse::Ok().json(w)),
+        Err(e @ WriteError::NotFound(_)) => Err(clio_error(
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            e.to_string(),
+        )),
+        Err(e @ WriteError::Invalid(_)) => Err(clio_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ArgumentError",
+            e.to_string(),
+        )),
     }
 }
 
-fn kind(path: &str) -> Result<Kind, HttpResponse> {
-    Kind::from_plural(path).ok_or_else(|| clio_error(StatusCode::NOT_FOUND, "NotFoundError", format!("unknown kind {path}")))
+fn kind(path: &str) -> Result<Kind, ApiError> {
+    Kind::from_plural(path).ok_or_else(|| {
+        clio_error(
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            format!("unknown kind {path}"),
+        )
+    })
 }
 
-async fn seed_demo(sim: web::Data<Sim>) -> HttpResponse {
+async fn seed_demo(sim: web::Data<Sim>) -> Reply {
     written(seed::demo_firm(&sim))
 }
 
@@ -56,32 +73,35 @@ async fn create_account(sim: web::Data<Sim>, body: web::Json<NewAccount>) -> Htt
     HttpResponse::Ok().json(json!({"id": sim.create_account(&body.name)}))
 }
 
-async fn create(sim: web::Data<Sim>, path: web::Path<String>, body: web::Json<Value>) -> HttpResponse {
-    let kind = match kind(&path) {
-        Ok(k) => k,
-        Err(e) => return e,
-    };
+async fn create(sim: web::Data<Sim>, path: web::Path<String>, body: web::Json<Value>) -> Reply {
+    let kind = kind(&path)?;
     let mut input = body.into_inner();
-    let Some(account_id) = input.as_object_mut().and_then(|m| m.remove("account_id")).and_then(|v| v.as_i64()) else {
-        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "ArgumentError", "account_id is required");
+    let Some(account_id) = input
+        .as_object_mut()
+        .and_then(|m| m.remove("account_id"))
+        .and_then(|v| v.as_i64())
+    else {
+        return Err(clio_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ArgumentError",
+            "account_id is required",
+        ));
     };
     written(sim.create(kind, account_id, input))
 }
 
-async fn update(sim: web::Data<Sim>, path: web::Path<(String, i64)>, body: web::Json<Value>) -> HttpResponse {
+async fn update(
+    sim: web::Data<Sim>,
+    path: web::Path<(String, i64)>,
+    body: web::Json<Value>,
+) -> Reply {
     let (k, id) = path.into_inner();
-    match kind(&k) {
-        Ok(kind) => written(sim.update(kind, id, body.into_inner())),
-        Err(e) => e,
-    }
+    written(sim.update(kind(&k)?, id, body.into_inner()))
 }
 
-async fn delete(sim: web::Data<Sim>, path: web::Path<(String, i64)>) -> HttpResponse {
+async fn delete(sim: web::Data<Sim>, path: web::Path<(String, i64)>) -> Reply {
     let (k, id) = path.into_inner();
-    match kind(&k) {
-        Ok(kind) => written(sim.delete(kind, id).map(|()| json!({"deleted": id}))),
-        Err(e) => e,
-    }
+    written(sim.delete(kind(&k)?, id).map(|()| json!({"deleted": id})))
 }
 
 #[derive(Deserialize)]
@@ -89,11 +109,15 @@ struct Status {
     status: String,
 }
 
-async fn matter_status(sim: web::Data<Sim>, path: web::Path<i64>, body: web::Json<Status>) -> HttpResponse {
+async fn matter_status(
+    sim: web::Data<Sim>,
+    path: web::Path<i64>,
+    body: web::Json<Status>,
+) -> Reply {
     written(sim.set_matter_status(path.into_inner(), &body.status))
 }
 
-async fn pay_bill(sim: web::Data<Sim>, path: web::Path<i64>) -> HttpResponse {
+async fn pay_bill(sim: web::Data<Sim>, path: web::Path<i64>) -> Reply {
     written(sim.pay_bill(path.into_inner()))
 }
 
@@ -114,8 +138,11 @@ struct Bulk {
     count: usize,
 }
 
-async fn bulk_contacts(sim: web::Data<Sim>, body: web::Json<Bulk>) -> HttpResponse {
-    written(seed::bulk_contacts(&sim, body.account_id, body.count).map(|ids| json!({"created": ids.len()})))
+async fn bulk_contacts(sim: web::Data<Sim>, body: web::Json<Bulk>) -> Reply {
+    written(
+        seed::bulk_contacts(&sim, body.account_id, body.count)
+            .map(|ids| json!({"created": ids.len()})),
+    )
 }
 
 async fn deliveries(sim: web::Data<Sim>) -> HttpResponse {
@@ -163,10 +190,17 @@ struct ConfigChange {
     omit_refresh_token_on_refresh: Option<bool>,
 }
 
-async fn configure_sim(sim: web::Data<Sim>, body: web::Json<ConfigChange>) -> HttpResponse {
+async fn configure_sim(sim: web::Data<Sim>, body: web::Json<ConfigChange>) -> Reply {
     let change = body.into_inner();
-    if change.retry_scale.is_some_and(|s| !s.is_finite() || s < 0.0) {
-        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "ArgumentError", "retry_scale must be a non-negative number");
+    if change
+        .retry_scale
+        .is_some_and(|s| !s.is_finite() || s < 0.0)
+    {
+        return Err(clio_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ArgumentError",
+            "retry_scale must be a non-negative number",
+        ));
     }
     sim.configure(|c| {
         if let Some(v) = change.rate_limit {
@@ -185,5 +219,5 @@ async fn configure_sim(sim: web::Data<Sim>, body: web::Json<ConfigChange>) -> Ht
             c.omit_refresh_token_on_refresh = v;
         }
     });
-    HttpResponse::NoContent().finish()
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -9,7 +9,7 @@ use actix_web::{
     HttpRequest, HttpResponse,
 };
 
-use super::errors::{clio_error, oauth_error};
+use super::errors::{clio_error, oauth_error, Reply};
 use crate::{faults::ApiFaultKind, state::Window, Sim};
 
 /// Who is calling.
@@ -39,14 +39,14 @@ pub(crate) async fn guarded(
     sim: &Sim,
     req: &HttpRequest,
     resource: &str,
-    handler: impl FnOnce(&Caller) -> HttpResponse,
+    handler: impl FnOnce(&Caller) -> Reply,
 ) -> HttpResponse {
     let Some(token) = bearer(req) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", INVALID_TOKEN);
     };
     let (admission, rate) = admit(sim, &token, resource);
     let mut response = match admission {
-        Admission::Go(caller) => handler(&caller),
+        Admission::Go(caller) => handler(&caller).unwrap_or_else(Into::into),
         Admission::Answer(r) => r,
         Admission::Hang => {
             let delay = sim.config().timeout_fault_delay;
@@ -72,7 +72,10 @@ pub(crate) async fn guarded(
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 fn admit(sim: &Sim, token: &str, resource: &str) -> (Admission, Option<RateHeaders>) {
@@ -80,18 +83,37 @@ fn admit(sim: &Sim, token: &str, resource: &str) -> (Admission, Option<RateHeade
     let mut state = sim.shared().state.lock();
     let now = state.now();
     let user_id = match state.access_tokens.get(token) {
-        Some(t) if t.expires_at > now => state.grants.get(&t.grant).filter(|g| !g.revoked).map(|g| g.user_id),
+        Some(t) if t.expires_at > now => state
+            .grants
+            .get(&t.grant)
+            .filter(|g| !g.revoked)
+            .map(|g| g.user_id),
         _ => None,
     };
-    let Some((user_id, account_id)) = user_id.and_then(|u| state.user_account(u).map(|a| (u, a))) else {
-        return (Admission::Answer(oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", INVALID_TOKEN)), None);
+    let Some((user_id, account_id)) = user_id.and_then(|u| state.user_account(u).map(|a| (u, a)))
+    else {
+        return (
+            Admission::Answer(oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                INVALID_TOKEN,
+            )),
+            None,
+        );
     };
     state.calls.entry(token.to_owned()).or_default().total += 1;
 
-    let window_length = chrono::Duration::from_std(config.rate_window).unwrap_or(chrono::Duration::seconds(60));
-    let window = state.windows.entry(token.to_owned()).or_insert(Window { ends_at: now + window_length, used: 0 });
+    let window_length =
+        chrono::Duration::from_std(config.rate_window).unwrap_or(chrono::Duration::seconds(60));
+    let window = state.windows.entry(token.to_owned()).or_insert(Window {
+        ends_at: now + window_length,
+        used: 0,
+    });
     if window.ends_at <= now {
-        *window = Window { ends_at: now + window_length, used: 0 };
+        *window = Window {
+            ends_at: now + window_length,
+            used: 0,
+        };
     }
     window.used += 1;
     let over = window.used > config.rate_limit;
@@ -106,21 +128,33 @@ fn admit(sim: &Sim, token: &str, resource: &str) -> (Admission, Option<RateHeade
     if let Some(fault) = state.faults.take_api(token) {
         let admission = match fault.kind {
             ApiFaultKind::RateLimit => {
-                state.calls.entry(token.to_owned()).or_default().rate_limited += 1;
+                state
+                    .calls
+                    .entry(token.to_owned())
+                    .or_default()
+                    .rate_limited += 1;
                 Admission::Answer(too_many(Duration::from_secs(fault.retry_after_secs)))
             }
-            ApiFaultKind::ServerError => Admission::Answer(clio_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerError",
-                "Something went wrong (injected fault)",
-            )),
+            ApiFaultKind::ServerError => Admission::Answer(
+                clio_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "InternalServerError",
+                    "Something went wrong (injected fault)",
+                )
+                .into(),
+            ),
             ApiFaultKind::Timeout => Admission::Hang,
         };
         return (admission, Some(rate));
     }
     if over {
-        state.calls.entry(token.to_owned()).or_default().rate_limited += 1;
-        let wait = Duration::from_secs(until_reset.as_secs() + u64::from(until_reset.subsec_nanos() > 0));
+        state
+            .calls
+            .entry(token.to_owned())
+            .or_default()
+            .rate_limited += 1;
+        let wait =
+            Duration::from_secs(until_reset.as_secs() + u64::from(until_reset.subsec_nanos() > 0));
         return (Admission::Answer(too_many(wait)), Some(rate));
     }
     if state.is_denied(user_id, resource) {
@@ -129,13 +163,24 @@ fn admit(sim: &Sim, token: &str, resource: &str) -> (Admission, Option<RateHeade
             "ForbiddenError",
             format!("You do not have permission to access {resource}"),
         );
-        return (Admission::Answer(forbidden), Some(rate));
+        return (Admission::Answer(forbidden.into()), Some(rate));
     }
-    (Admission::Go(Caller { user_id, account_id }), Some(rate))
+    (
+        Admission::Go(Caller {
+            user_id,
+            account_id,
+        }),
+        Some(rate),
+    )
 }
 
 fn too_many(wait: Duration) -> HttpResponse {
-    let mut response = clio_error(StatusCode::TOO_MANY_REQUESTS, "RateLimited", "Rate limit exceeded. Retry later.");
+    let mut response: HttpResponse = clio_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RateLimited",
+        "Rate limit exceeded. Retry later.",
+    )
+    .into();
     if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }

@@ -13,10 +13,18 @@ use actix_web::web;
 
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().limit(4 * 1024 * 1024).error_handler(|err, _| {
-        let response = errors::clio_error(actix_web::http::StatusCode::BAD_REQUEST, "ArgumentError", err.to_string());
-        actix_web::error::InternalError::from_response(err, response).into()
-    }));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(4 * 1024 * 1024)
+            .error_handler(|err, _| {
+                let response = errors::clio_error(
+                    actix_web::http::StatusCode::BAD_REQUEST,
+                    "ArgumentError",
+                    err.to_string(),
+                );
+                actix_web::error::InternalError::from_response(err, response.into()).into()
+            }),
+    );
     oauth::configure(cfg);
     cfg.service(
         web::scope("/api/v4")

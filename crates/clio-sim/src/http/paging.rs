@@ -5,7 +5,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use super::errors::argument_error;
+use super::errors::{argument_error, ApiError, Reply};
 use crate::{schema::Selection, state::Json};
 
 /// The decoded query string, in order, repeated keys kept.
@@ -13,39 +13,62 @@ pub(crate) struct Params(Vec<(String, String)>);
 
 impl Params {
     pub fn of(req: &HttpRequest) -> Self {
-        Self(url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned().collect())
+        Self(
+            url::form_urlencoded::parse(req.query_string().as_bytes())
+                .into_owned()
+                .collect(),
+        )
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// An integer parameter; a malformed one is a 422.
-    pub fn int(&self, key: &str) -> Result<Option<i64>, HttpResponse> {
+    pub fn int(&self, key: &str) -> Result<Option<i64>, ApiError> {
         self.get(key)
-            .map(|v| v.trim().parse::<i64>().map_err(|_| argument_error(format!("{key} must be an integer"))))
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| argument_error(format!("{key} must be an integer")))
+            })
             .transpose()
     }
 
     /// `ids[]` (also accepted as `ids`).
-    pub fn ids(&self) -> Result<Option<Vec<i64>>, HttpResponse> {
-        let raw: Vec<&str> = self.all("ids[]").into_iter().chain(self.all("ids")).collect();
+    pub fn ids(&self) -> Result<Option<Vec<i64>>, ApiError> {
+        let raw: Vec<&str> = self
+            .all("ids[]")
+            .into_iter()
+            .chain(self.all("ids"))
+            .collect();
         if raw.is_empty() {
             return Ok(None);
         }
         raw.iter()
             .flat_map(|v| v.split(','))
-            .map(|v| v.trim().parse::<i64>().map_err(|_| argument_error("ids[] must be integers")))
+            .map(|v| {
+                v.trim()
+                    .parse::<i64>()
+                    .map_err(|_| argument_error("ids[] must be integers"))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(Some)
     }
 
     /// An ISO-8601 time parameter; a malformed one is a 422.
-    pub fn time(&self, key: &str) -> Result<Option<DateTime<Utc>>, HttpResponse> {
+    pub fn time(&self, key: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.get(key)
             .map(|v| {
                 DateTime::parse_from_rfc3339(v.trim())
@@ -74,17 +97,16 @@ pub(crate) fn page(
     items: Vec<(i64, Json)>,
     selection: &Selection,
     max_limit: i64,
-) -> HttpResponse {
-    let limit = match params.int("limit") {
-        Ok(l) => l.unwrap_or(max_limit.min(200)),
-        Err(e) => return e,
-    };
+) -> Reply {
+    let limit = params.int("limit")?.unwrap_or(max_limit.min(200));
     if !(1..=max_limit).contains(&limit) {
-        return argument_error(format!("limit must be between 1 and {max_limit}"));
+        return Err(argument_error(format!(
+            "limit must be between 1 and {max_limit}"
+        )));
     }
     let after = match params.get("page_token").map(decode_token).transpose() {
         Ok(a) => a.unwrap_or(i64::MIN),
-        Err(()) => return argument_error("page_token is not valid"),
+        Err(()) => return Err(argument_error("page_token is not valid")),
     };
     let mut rest = items.into_iter().filter(|(id, _)| *id > after);
     let data: Vec<(i64, Json)> = rest.by_ref().take(limit as usize).collect();
@@ -94,7 +116,7 @@ pub(crate) fn page(
         meta["paging"]["next"] = json!(next_url(req, params, *last));
     }
     let data: Vec<Value> = data.iter().map(|(_, r)| selection.project(r)).collect();
-    HttpResponse::Ok().json(json!({"data": data, "meta": meta}))
+    Ok(HttpResponse::Ok().json(json!({"data": data, "meta": meta})))
 }
 
 fn encode_token(last_id: i64) -> String {
@@ -102,15 +124,24 @@ fn encode_token(last_id: i64) -> String {
 }
 
 fn decode_token(token: &str) -> Result<i64, ()> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).map_err(|_| ())?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| ())?;
     let text = String::from_utf8(bytes).map_err(|_| ())?;
-    text.strip_prefix("after:").and_then(|n| n.parse().ok()).ok_or(())
+    text.strip_prefix("after:")
+        .and_then(|n| n.parse().ok())
+        .ok_or(())
 }
 
 fn next_url(req: &HttpRequest, params: &Params, last_id: i64) -> String {
     let info = req.connection_info();
-    let mut url = url::Url::parse(&format!("{}://{}{}", info.scheme(), info.host(), req.path()))
-        .unwrap_or_else(|_| url::Url::parse("http://invalid/").expect("constant URL"));
+    let mut url = url::Url::parse(&format!(
+        "{}://{}{}",
+        info.scheme(),
+        info.host(),
+        req.path()
+    ))
+    .unwrap_or_else(|_| url::Url::parse("http://invalid/").expect("constant URL"));
     {
         let mut q = url.query_pairs_mut();
         for (k, v) in params.0.iter().filter(|(k, _)| k != "page_token") {

@@ -4,20 +4,23 @@ use actix_web::{http::header, web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
 use super::{
-    errors::{argument_error, bad_fields, not_found},
+    errors::{argument_error, bad_fields, not_found, ApiError, Reply},
     gate::{guarded, Caller},
     paging::{page, since, Params},
 };
 use crate::{
     render::render,
     schema::Selection,
-    state::{Json, Kind, State},
+    state::{Json, Kind},
     Sim,
 };
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/users/who_am_i.json", web::get().to(who_am_i))
-        .route("/contacts/{id:\\d+}/phone_numbers.json", web::get().to(phone_numbers))
+        .route(
+            "/contacts/{id:\\d+}/phone_numbers.json",
+            web::get().to(phone_numbers),
+        )
         .route("/{resource:[a-z_]+}.json", web::get().to(index))
         .route("/{resource:[a-z_]+}/{id:\\d+}.json", web::get().to(show));
 }
@@ -25,37 +28,33 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 async fn who_am_i(req: HttpRequest, sim: web::Data<Sim>) -> HttpResponse {
     guarded(&sim, &req, "users", |caller| {
         let params = Params::of(&req);
-        let selection = match Selection::parse("User", params.get("fields")) {
-            Ok(s) => s,
-            Err(e) => return bad_fields(e),
-        };
+        let selection = Selection::parse("User", params.get("fields")).map_err(bad_fields)?;
         let state = sim.shared().state.lock();
         match state.live(Kind::User, caller.account_id, caller.user_id) {
             Some(rec) => {
                 let full = render(&state, Kind::User, rec, Some(caller.user_id));
-                HttpResponse::Ok().json(serde_json::json!({"data": selection.project(&full)}))
+                Ok(HttpResponse::Ok().json(serde_json::json!({"data": selection.project(&full)})))
             }
-            None => not_found(),
+            None => Err(not_found()),
         }
     })
     .await
 }
 
 async fn index(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<String>) -> HttpResponse {
-    let Some(kind) = Kind::from_plural(&path) else { return not_found() };
-    guarded(&sim, &req, kind.plural(), |caller| list(&sim, &req, caller, kind)).await
+    let Some(kind) = Kind::from_plural(&path) else {
+        return not_found().into();
+    };
+    guarded(&sim, &req, kind.plural(), |caller| {
+        list(&sim, &req, caller, kind)
+    })
+    .await
 }
 
-fn list(sim: &Sim, req: &HttpRequest, caller: &Caller, kind: Kind) -> HttpResponse {
+fn list(sim: &Sim, req: &HttpRequest, caller: &Caller, kind: Kind) -> Reply {
     let params = Params::of(req);
-    let selection = match Selection::parse(kind.schema(), params.get("fields")) {
-        Ok(s) => s,
-        Err(e) => return bad_fields(e),
-    };
-    let filter = match Filter::from(kind, &params) {
-        Ok(f) => f,
-        Err(e) => return e,
-    };
+    let selection = Selection::parse(kind.schema(), params.get("fields")).map_err(bad_fields)?;
+    let filter = Filter::from(kind, &params)?;
     let state = sim.shared().state.lock();
     let items: Vec<(i64, Json)> = state
         .table(kind)
@@ -63,7 +62,7 @@ fn list(sim: &Sim, req: &HttpRequest, caller: &Caller, kind: Kind) -> HttpRespon
         .flat_map(|t| t.iter())
         .filter(|(_, r)| r.account_id == caller.account_id && !r.deleted)
         .map(|(id, r)| (*id, render(&state, kind, r, Some(caller.user_id))))
-        .filter(|(id, r)| filter.matches(&state, *id, r))
+        .filter(|(id, r)| filter.matches(*id, r))
         .collect();
     let max = if kind == Kind::User { 2000 } else { 200 };
     page(req, &params, items, &selection, max)
@@ -81,9 +80,9 @@ struct Filter {
 }
 
 impl Filter {
-    fn from(kind: Kind, p: &Params) -> Result<Self, HttpResponse> {
+    fn from(kind: Kind, p: &Params) -> Result<Self, ApiError> {
         let mut equals = Vec::new();
-        let mut by_id = |param: &'static str, field: &'static str| -> Result<(), HttpResponse> {
+        let mut by_id = |param: &'static str, field: &'static str| -> Result<(), ApiError> {
             if let Some(id) = p.int(param)? {
                 equals.push((field, serde_json::json!({ "id": id })));
             }
@@ -105,9 +104,17 @@ impl Filter {
         let mut statuses = None;
         if kind == Kind::Matter {
             if let Some(s) = p.get("status") {
-                let list: Vec<String> = s.split(',').map(|x| x.trim().to_ascii_lowercase()).collect();
-                if let Some(bad) = list.iter().find(|x| !["open", "pending", "closed"].contains(&x.as_str())) {
-                    return Err(argument_error(format!("status {bad:?} is not one of open, pending, closed")));
+                let list: Vec<String> = s
+                    .split(',')
+                    .map(|x| x.trim().to_ascii_lowercase())
+                    .collect();
+                if let Some(bad) = list
+                    .iter()
+                    .find(|x| !["open", "pending", "closed"].contains(&x.as_str()))
+                {
+                    return Err(argument_error(format!(
+                        "status {bad:?} is not one of open, pending, closed"
+                    )));
                 }
                 statuses = Some(list);
             }
@@ -124,8 +131,14 @@ impl Filter {
         }
         if kind == Kind::Note {
             match p.get("type") {
-                Some(t @ ("Contact" | "Matter")) => equals.push(("type", Value::String(t.to_owned()))),
-                _ => return Err(argument_error("type is required and must be Contact or Matter")),
+                Some(t @ ("Contact" | "Matter")) => {
+                    equals.push(("type", Value::String(t.to_owned())))
+                }
+                _ => {
+                    return Err(argument_error(
+                        "type is required and must be Contact or Matter",
+                    ))
+                }
             }
         }
         Ok(Self {
@@ -134,16 +147,21 @@ impl Filter {
             created_since: p.time("created_since")?,
             equals,
             statuses,
-            text: p.get("query").map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()),
+            text: p
+                .get("query")
+                .map(|q| q.trim().to_lowercase())
+                .filter(|q| !q.is_empty()),
             client_only: kind == Kind::Contact && p.get("client_only") == Some("true"),
         })
     }
 
-    fn matches(&self, _state: &State, id: i64, r: &Json) -> bool {
+    fn matches(&self, id: i64, r: &Json) -> bool {
         if self.ids.as_ref().is_some_and(|ids| !ids.contains(&id)) {
             return false;
         }
-        if !since(r, "updated_at", self.updated_since) || !since(r, "created_at", self.created_since) {
+        if !since(r, "updated_at", self.updated_since)
+            || !since(r, "created_at", self.created_since)
+        {
             return false;
         }
         for (field, wanted) in &self.equals {
@@ -157,7 +175,11 @@ impl Filter {
             }
         }
         if let Some(statuses) = &self.statuses {
-            let status = r.get("status").and_then(Value::as_str).unwrap_or_default().to_ascii_lowercase();
+            let status = r
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             if !statuses.contains(&status) {
                 return false;
             }
@@ -167,7 +189,11 @@ impl Filter {
         }
         if let Some(text) = &self.text {
             // Clio's `query` is a plain text search: it does not normalise phone digits.
-            if !Value::Object(r.clone()).to_string().to_lowercase().contains(text.as_str()) {
+            if !Value::Object(r.clone())
+                .to_string()
+                .to_lowercase()
+                .contains(text.as_str())
+            {
                 return false;
             }
         }
@@ -175,19 +201,25 @@ impl Filter {
     }
 }
 
-async fn show(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<(String, i64)>) -> HttpResponse {
+async fn show(
+    req: HttpRequest,
+    sim: web::Data<Sim>,
+    path: web::Path<(String, i64)>,
+) -> HttpResponse {
     let (resource, id) = path.into_inner();
-    let Some(kind) = Kind::from_plural(&resource) else { return not_found() };
+    let Some(kind) = Kind::from_plural(&resource) else {
+        return not_found().into();
+    };
     guarded(&sim, &req, kind.plural(), |caller| {
         let params = Params::of(&req);
-        let selection = match Selection::parse(kind.schema(), params.get("fields")) {
-            Ok(s) => s,
-            Err(e) => return bad_fields(e),
-        };
+        let selection =
+            Selection::parse(kind.schema(), params.get("fields")).map_err(bad_fields)?;
         let state = sim.shared().state.lock();
-        let Some(rec) = state.live(kind, caller.account_id, id) else { return not_found() };
+        let Some(rec) = state.live(kind, caller.account_id, id) else {
+            return Err(not_found());
+        };
         let full = render(&state, kind, rec, Some(caller.user_id));
-        conditional(&req, &full, selection.project(&full))
+        Ok(conditional(&req, &full, selection.project(&full)))
     })
     .await
 }
@@ -195,7 +227,11 @@ async fn show(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<(String, i6
 /// Answers 304 when `If-None-Match` names the current etag; otherwise the record with its `ETag`
 /// and `Last-Modified`.
 pub(crate) fn conditional(req: &HttpRequest, full: &Json, body: Value) -> HttpResponse {
-    let etag = full.get("etag").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let etag = full
+        .get("etag")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     let mut response = if req
         .headers()
         .get(header::IF_NONE_MATCH)
@@ -220,16 +256,20 @@ pub(crate) fn conditional(req: &HttpRequest, full: &Json, body: Value) -> HttpRe
     response
 }
 
-async fn phone_numbers(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>) -> HttpResponse {
+async fn phone_numbers(
+    req: HttpRequest,
+    sim: web::Data<Sim>,
+    path: web::Path<i64>,
+) -> HttpResponse {
     let contact_id = path.into_inner();
     guarded(&sim, &req, "contacts", |caller| {
         let params = Params::of(&req);
-        let selection = match Selection::parse("PhoneNumber", params.get("fields")) {
-            Ok(s) => s,
-            Err(e) => return bad_fields(e),
-        };
+        let selection =
+            Selection::parse("PhoneNumber", params.get("fields")).map_err(bad_fields)?;
         let state = sim.shared().state.lock();
-        let Some(contact) = state.live(Kind::Contact, caller.account_id, contact_id) else { return not_found() };
+        let Some(contact) = state.live(Kind::Contact, caller.account_id, contact_id) else {
+            return Err(not_found());
+        };
         let items: Vec<(i64, Json)> = contact
             .data
             .get("phone_numbers")

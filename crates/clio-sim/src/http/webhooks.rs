@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    errors::{argument_error, bad_fields, clio_error, not_found},
+    errors::{argument_error, bad_fields, clio_error, not_found, ApiError},
     gate::guarded,
     paging::{page, Params},
     rest::conditional,
@@ -52,12 +52,16 @@ fn render(hook: &Hook) -> Json {
     value.as_object().cloned().unwrap_or_default()
 }
 
-fn selection(params: &Params) -> Result<Selection, HttpResponse> {
+fn selection(params: &Params) -> Result<Selection, ApiError> {
     Selection::parse("Webhook", params.get("fields")).map_err(bad_fields)
 }
 
 fn new_secret() -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect()
 }
 
 fn new_etag() -> String {
@@ -76,11 +80,19 @@ fn model_schema(model: &str) -> Option<&'static str> {
 }
 
 /// Checks one settable attribute and applies it to `hook`.
-fn apply(hook: &mut Hook, data: &Json, now: DateTime<Utc>, allow_http: bool) -> Result<bool, HttpResponse> {
+fn apply(
+    hook: &mut Hook,
+    data: &Json,
+    now: DateTime<Utc>,
+    allow_http: bool,
+) -> Result<bool, ApiError> {
     let mut url_changed = false;
     if let Some(url) = data.get("url") {
-        let url = url.as_str().ok_or_else(|| argument_error("url must be a string"))?;
-        let parsed = url::Url::parse(url).map_err(|_| argument_error(format!("'{url}' is not a valid url")))?;
+        let url = url
+            .as_str()
+            .ok_or_else(|| argument_error("url must be a string"))?;
+        let parsed = url::Url::parse(url)
+            .map_err(|_| argument_error(format!("'{url}' is not a valid url")))?;
         if parsed.scheme() != "https" && !(allow_http && parsed.scheme() == "http") {
             return Err(argument_error("url must use https"));
         }
@@ -88,9 +100,13 @@ fn apply(hook: &mut Hook, data: &Json, now: DateTime<Utc>, allow_http: bool) -> 
         hook.url = url.to_owned();
     }
     if let Some(fields) = data.get("fields") {
-        let fields = fields.as_str().ok_or_else(|| argument_error("fields must be a string"))?;
+        let fields = fields
+            .as_str()
+            .ok_or_else(|| argument_error("fields must be a string"))?;
         if fields.len() > MAX_FIELDS_LEN {
-            return Err(argument_error(format!("fields is longer than {MAX_FIELDS_LEN} characters")));
+            return Err(argument_error(format!(
+                "fields is longer than {MAX_FIELDS_LEN} characters"
+            )));
         }
         hook.selection = match model_schema(&hook.model) {
             Some(schema) => Selection::parse(schema, Some(fields)).map_err(bad_fields)?,
@@ -99,12 +115,20 @@ fn apply(hook: &mut Hook, data: &Json, now: DateTime<Utc>, allow_http: bool) -> 
         hook.fields = fields.to_owned();
     }
     if let Some(events) = data.get("events") {
-        let events: Vec<String> = serde_json::from_value(events.clone()).map_err(|_| argument_error("events must be a list of strings"))?;
+        let events: Vec<String> = serde_json::from_value(events.clone())
+            .map_err(|_| argument_error("events must be a list of strings"))?;
         let allowed = model_events(&hook.model);
         if let Some(bad) = events.iter().find(|e| !allowed.contains(&e.as_str())) {
-            return Err(argument_error(format!("'{bad}' is not a valid event for {}", hook.model)));
+            return Err(argument_error(format!(
+                "'{bad}' is not a valid event for {}",
+                hook.model
+            )));
         }
-        hook.events = if events.is_empty() { allowed.iter().map(|e| (*e).to_owned()).collect() } else { events };
+        hook.events = if events.is_empty() {
+            allowed.iter().map(|e| (*e).to_owned()).collect()
+        } else {
+            events
+        };
     }
     if let Some(expires) = data.get("expires_at").filter(|v| !v.is_null()) {
         let at = expires
@@ -113,7 +137,9 @@ fn apply(hook: &mut Hook, data: &Json, now: DateTime<Utc>, allow_http: bool) -> 
             .ok_or_else(|| argument_error("expires_at must be an ISO-8601 time"))?
             .with_timezone(&Utc);
         if at <= now || at > now + chrono::Duration::days(MAX_LIFETIME_DAYS) {
-            return Err(argument_error(format!("expires_at must be in the future and at most {MAX_LIFETIME_DAYS} days ahead")));
+            return Err(argument_error(format!(
+                "expires_at must be in the future and at most {MAX_LIFETIME_DAYS} days ahead"
+            )));
         }
         hook.expires_at = at;
     }
@@ -121,7 +147,13 @@ fn apply(hook: &mut Hook, data: &Json, now: DateTime<Utc>, allow_http: bool) -> 
 }
 
 fn handshake(sim: &Sim, state: &mut State, hook: &Hook) {
-    state.deliveries.push(DeliveryLog::new(state.deliveries.len(), hook.id, "handshake", None, ""));
+    state.deliveries.push(DeliveryLog::new(
+        state.deliveries.len(),
+        hook.id,
+        "handshake",
+        None,
+        "",
+    ));
     sim.enqueue(Job::Handshake {
         webhook_id: hook.id,
         url: hook.url.clone(),
@@ -133,18 +165,21 @@ fn handshake(sim: &Sim, state: &mut State, hook: &Hook) {
 async fn create(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body>) -> HttpResponse {
     guarded(&sim, &req, "webhooks", |caller| {
         let params = Params::of(&req);
-        let selection = match selection(&params) {
-            Ok(s) => s,
-            Err(e) => return e,
+        let selection = selection(&params)?;
+        let Some(data) = body.into_inner().data else {
+            return Err(argument_error("data is required"));
         };
-        let Some(data) = body.into_inner().data else { return argument_error("data is required") };
-        let model = data.get("model").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let model = data
+            .get("model")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         if !WEBHOOK_MODELS.contains(&model.as_str()) {
-            return argument_error(format!("'{model}' is not a valid model"));
+            return Err(argument_error(format!("'{model}' is not a valid model")));
         }
         for required in ["url", "fields"] {
             if data.get(required).is_none() {
-                return argument_error(format!("{required} is required"));
+                return Err(argument_error(format!("{required} is required")));
             }
         }
         let allow_http = sim.config().allow_http_webhooks;
@@ -157,7 +192,10 @@ async fn create(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body>) ->
             model: model.clone(),
             fields: String::new(),
             selection: Selection::default_fields(),
-            events: model_events(&model).iter().map(|e| (*e).to_owned()).collect(),
+            events: model_events(&model)
+                .iter()
+                .map(|e| (*e).to_owned())
+                .collect(),
             status: "pending".into(),
             expires_at: now + chrono::Duration::days(DEFAULT_LIFETIME_DAYS),
             shared_secret: new_secret(),
@@ -166,13 +204,12 @@ async fn create(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body>) ->
             updated_at: now,
             consecutive_failures: 0,
         };
-        if let Err(e) = apply(&mut hook, &data, now, allow_http) {
-            return e;
-        }
+        apply(&mut hook, &data, now, allow_http)?;
         state.hooks.insert(hook.id, hook.clone());
         // Sent now, so it can reach the receiver before this answer does, as with Clio.
         handshake(&sim, &mut state, &hook);
-        HttpResponse::build(StatusCode::CREATED).json(json!({"data": selection.project(&render(&hook))}))
+        Ok(HttpResponse::build(StatusCode::CREATED)
+            .json(json!({"data": selection.project(&render(&hook))})))
     })
     .await
 }
@@ -180,12 +217,14 @@ async fn create(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body>) ->
 async fn list(req: HttpRequest, sim: web::Data<Sim>) -> HttpResponse {
     guarded(&sim, &req, "webhooks", |caller| {
         let params = Params::of(&req);
-        let selection = match selection(&params) {
-            Ok(s) => s,
-            Err(e) => return e,
-        };
+        let selection = selection(&params)?;
         let state = sim.shared().state.lock();
-        let items = state.hooks.values().filter(|h| h.account_id == caller.account_id).map(|h| (h.id, render(h))).collect();
+        let items = state
+            .hooks
+            .values()
+            .filter(|h| h.account_id == caller.account_id)
+            .map(|h| (h.id, render(h)))
+            .collect();
         page(&req, &params, items, &selection, 200)
     })
     .await
@@ -194,45 +233,60 @@ async fn list(req: HttpRequest, sim: web::Data<Sim>) -> HttpResponse {
 async fn show(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>) -> HttpResponse {
     let id = path.into_inner();
     guarded(&sim, &req, "webhooks", |caller| {
-        let selection = match selection(&Params::of(&req)) {
-            Ok(s) => s,
-            Err(e) => return e,
-        };
+        let selection = selection(&Params::of(&req))?;
         let state = sim.shared().state.lock();
-        match state.hooks.get(&id).filter(|h| h.account_id == caller.account_id) {
+        match state
+            .hooks
+            .get(&id)
+            .filter(|h| h.account_id == caller.account_id)
+        {
             Some(hook) => {
                 let full = render(hook);
-                conditional(&req, &full, selection.project(&full))
+                Ok(conditional(&req, &full, selection.project(&full)))
             }
-            None => not_found(),
+            None => Err(not_found()),
         }
     })
     .await
 }
 
-async fn update(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>, body: web::Json<Body>) -> HttpResponse {
+async fn update(
+    req: HttpRequest,
+    sim: web::Data<Sim>,
+    path: web::Path<i64>,
+    body: web::Json<Body>,
+) -> HttpResponse {
     let id = path.into_inner();
     guarded(&sim, &req, "webhooks", |caller| {
-        let selection = match selection(&Params::of(&req)) {
-            Ok(s) => s,
-            Err(e) => return e,
+        let selection = selection(&Params::of(&req))?;
+        let Some(data) = body.into_inner().data else {
+            return Err(argument_error("data is required"));
         };
-        let Some(data) = body.into_inner().data else { return argument_error("data is required") };
         let allow_http = sim.config().allow_http_webhooks;
         let mut state = sim.shared().state.lock();
         let now = state.now();
-        let Some(mut hook) = state.hooks.get(&id).filter(|h| h.account_id == caller.account_id).cloned() else {
-            return not_found();
+        let Some(mut hook) = state
+            .hooks
+            .get(&id)
+            .filter(|h| h.account_id == caller.account_id)
+            .cloned()
+        else {
+            return Err(not_found());
         };
-        if let Some(wanted) = req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        if let Some(wanted) = req
+            .headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+        {
             if wanted.trim() != hook.etag {
-                return clio_error(StatusCode::PRECONDITION_FAILED, "PreconditionFailed", "The record has changed since it was read");
+                return Err(clio_error(
+                    StatusCode::PRECONDITION_FAILED,
+                    "PreconditionFailed",
+                    "The record has changed since it was read",
+                ));
             }
         }
-        let url_changed = match apply(&mut hook, &data, now, allow_http) {
-            Ok(changed) => changed,
-            Err(e) => return e,
-        };
+        let url_changed = apply(&mut hook, &data, now, allow_http)?;
         hook.etag = new_etag();
         hook.updated_at = now;
         if url_changed {
@@ -244,7 +298,7 @@ async fn update(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>, bod
         if url_changed {
             handshake(&sim, &mut state, &hook);
         }
-        HttpResponse::Ok().json(json!({"data": selection.project(&render(&hook))}))
+        Ok(HttpResponse::Ok().json(json!({"data": selection.project(&render(&hook))})))
     })
     .await
 }
@@ -253,11 +307,15 @@ async fn remove(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>) -> 
     let id = path.into_inner();
     guarded(&sim, &req, "webhooks", |caller| {
         let mut state = sim.shared().state.lock();
-        if state.hooks.get(&id).is_none_or(|h| h.account_id != caller.account_id) {
-            return not_found();
+        if state
+            .hooks
+            .get(&id)
+            .is_none_or(|h| h.account_id != caller.account_id)
+        {
+            return Err(not_found());
         }
         state.hooks.remove(&id);
-        HttpResponse::NoContent().finish()
+        Ok(HttpResponse::NoContent().finish())
     })
     .await
 }
@@ -265,16 +323,31 @@ async fn remove(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>) -> 
 async fn activate(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<i64>) -> HttpResponse {
     let id = path.into_inner();
     guarded(&sim, &req, "webhooks", |caller| {
-        let presented = req.headers().get("X-Hook-Secret").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let presented = req
+            .headers()
+            .get("X-Hook-Secret")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let mut state = sim.shared().state.lock();
-        let Some(hook) = state.hooks.get_mut(&id).filter(|h| h.account_id == caller.account_id) else { return not_found() };
+        let Some(hook) = state
+            .hooks
+            .get_mut(&id)
+            .filter(|h| h.account_id == caller.account_id)
+        else {
+            return Err(not_found());
+        };
         if presented.is_empty() || presented != hook.shared_secret {
-            return clio_error(StatusCode::FORBIDDEN, "ForbiddenError", "X-Hook-Secret does not match this webhook");
+            return Err(clio_error(
+                StatusCode::FORBIDDEN,
+                "ForbiddenError",
+                "X-Hook-Secret does not match this webhook",
+            ));
         }
         if hook.status == "pending" {
             hook.status = "enabled".into();
         }
-        HttpResponse::NoContent().finish()
+        Ok(HttpResponse::NoContent().finish())
     })
     .await
 }

@@ -119,6 +119,12 @@ mod tests {
         assert_eq!(vals[1].value, CustomValue::Number(12.5));
         assert_eq!(vals[2].id, "3");
         assert_eq!(vals[2].value.as_text(), None);
-        assert_eq!(vals[3].picklist_option.as_ref().and_then(|o| o.option.as_deref()), Some("Gold"));
+        assert_eq!(
+            vals[3]
+                .picklist_option
+                .as_ref()
+                .and_then(|o| o.option.as_deref()),
+            Some("Gold")
+        );
     }
 }

@@ -116,14 +116,23 @@ mod tests {
         }))
         .expect("parses");
         assert_eq!(m.status, Some(MatterStatus::Pending));
-        assert_eq!(m.client.as_ref().and_then(|c| c.primary_email_address.as_deref()), Some("jane@example.com"));
+        assert_eq!(
+            m.client
+                .as_ref()
+                .and_then(|c| c.primary_email_address.as_deref()),
+            Some("jane@example.com")
+        );
         assert!(m.responsible_attorney.expect("present").redacted);
-        assert_eq!(m.custom_field_values.expect("present")[0].value.as_bool(), Some(true));
+        assert_eq!(
+            m.custom_field_values.expect("present")[0].value.as_bool(),
+            Some(true)
+        );
     }
 
     #[test]
     fn an_unknown_status_is_an_error_not_a_guess() {
-        let r: Result<Matter, _> = serde_json::from_value(serde_json::json!({"id": 1, "status": "Archived"}));
+        let r: Result<Matter, _> =
+            serde_json::from_value(serde_json::json!({"id": 1, "status": "Archived"}));
         assert!(r.is_err());
     }
 }

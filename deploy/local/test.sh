@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# `make test`: every test (unit, integration against PostgreSQL and RabbitMQ, end to end).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+deploy/local/ensure-services.sh
+
+# Test databases are dropped by the tests themselves; a killed run can leave some behind, and a
+# changed migration must not be served from an old template.
+if command -v psql >/dev/null; then
+  say "removing leftover test databases"
+  PGPASSWORD="${PGPASSWORD:-postgres}" psql -h 127.0.0.1 -U postgres -d postgres -Atqc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'matterhook\_test\_%'" |
+    while read -r db; do
+      PGPASSWORD="${PGPASSWORD:-postgres}" psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"
+    done
+fi
+
+say "running every test"
+cargo test --locked --workspace "$@"
