@@ -37,14 +37,18 @@ for _ in $(seq 1 50); do
 done
 curl -fsS "http://$CLIO_SIM_ADDR/_sim/health" >/dev/null || { echo "the simulator did not start" >&2; exit 1; }
 
+demo=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/demo")
+matter_id=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[\([0-9]*\).*/\1/p')
+
 cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
 
   Clio simulator   $CLIO_BASE_URL        (the demo firm: Hartley & Finch LLP)
     consent page   $CLIO_BASE_URL/oauth/authorize?response_type=code&client_id=matterhook-dev&redirect_uri=http://127.0.0.1:8081/oauth/clio/callback&state=demo
+    demo firm ids  curl $CLIO_BASE_URL/_sim/demo
+    close a matter curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/$matter_id/status
     deliveries     curl $CLIO_BASE_URL/_sim/deliveries
-    close a matter curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/1011/status
   PostgreSQL       ${DATABASE_URL%%://*}://…@${DATABASE_URL##*@}   (migrated)
   RabbitMQ         amqp://127.0.0.1:5672
 

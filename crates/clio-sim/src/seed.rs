@@ -167,7 +167,7 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
         let input = json!({"client": {"id": client}, "matters": [{"id": matter}], "total": total, "state": state});
         bill_ids.push(sim.create(Kind::Bill, account_id, input)?.id);
     }
-    Ok(DemoFirm {
+    let firm = DemoFirm {
         account_id,
         attorney_id,
         partner_id,
@@ -176,7 +176,9 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
         matter_ids,
         bill_ids,
         custom_fields,
-    })
+    };
+    sim.shared().state.lock().demo = Some(firm.clone());
+    Ok(firm)
 }
 
 /// Creates `count` people in `account_id`, for paging and load.

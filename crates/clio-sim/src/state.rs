@@ -185,6 +185,8 @@ pub(crate) struct State {
     /// `(webhook, record)` pairs that have had an `updated` delivery (Clio's first-update rule).
     pub updates_sent: HashSet<(i64, i64)>,
     pub held_for_reorder: VecDeque<crate::delivery::Outgoing>,
+    /// The ids of the demo firm, once seeded.
+    pub demo: Option<crate::seed::DemoFirm>,
 }
 
 impl State {

@@ -16,6 +16,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         web::get().to(|| async { HttpResponse::Ok().json(json!({"status": "ok"})) }),
     )
     .route("/seed/demo", web::post().to(seed_demo))
+    .route("/demo", web::get().to(demo))
     .route("/accounts", web::post().to(create_account))
     .route("/records/{kind}", web::post().to(create))
     .route("/records/{kind}/{id}", web::patch().to(update))
@@ -62,6 +63,18 @@ fn kind(path: &str) -> Result<Kind, ApiError> {
 
 async fn seed_demo(sim: web::Data<Sim>) -> Reply {
     written(seed::demo_firm(&sim))
+}
+
+async fn demo(sim: web::Data<Sim>) -> Reply {
+    let firm = sim.shared().state.lock().demo.clone();
+    let firm = firm.ok_or_else(|| {
+        clio_error(
+            StatusCode::NOT_FOUND,
+            "NotFoundError",
+            "the demo firm is not seeded",
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(firm))
 }
 
 #[derive(Deserialize)]
