@@ -417,6 +417,10 @@ async fn rate_limit_headers_come_on_every_answer_and_pacing_stays_within_them() 
     }
     let stats = w.sim.calls_for(&plain(&token));
     assert_eq!((stats.total, stats.rate_limited), (11, 0));
+    assert_eq!(
+        stats.versioned, 10,
+        "every call of the client pins X-API-VERSION (the raw one did not)"
+    );
 }
 
 #[tokio::test]
@@ -432,11 +436,11 @@ async fn a_429_storm_on_one_token_never_delays_another() {
         kind: ApiFaultKind::RateLimit,
         count: 3,
         token: Some(plain(&limited_token)),
-        retry_after_secs: 3,
+        retry_after_secs: 5,
     });
 
     let err = limited.who_am_i().await.expect_err("429");
-    assert_eq!(err.retry_after(), Some(Duration::from_secs(3)), "{err:?}");
+    assert_eq!(err.retry_after(), Some(Duration::from_secs(5)), "{err:?}");
 
     // The limited token's next call waits out Retry-After in the pacer...
     let waiting = tokio::spawn({
@@ -562,4 +566,77 @@ async fn notes_and_communications_are_written_back() {
         matches!(bad, ClioError::Rejected { status: 422, .. }),
         "{bad:?}"
     );
+}
+
+#[tokio::test]
+async fn a_paging_link_to_another_host_is_never_followed() {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    // A fake Clio whose first page sends `next` to another origin: following it would hand our
+    // bearer token to that host.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+    let base =
+        url::Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/api/v4/contacts.json",
+            web::get().to(|| async {
+                HttpResponse::Ok().json(json!({"data": [{"id": 1}],
+                    "meta": {"paging": {"next": "http://127.0.0.2:9/api/v4/contacts.json?page_token=x"}}}))
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .expect("listens")
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    let client =
+        matterhook_clio::ClioClient::new(matterhook_clio::ClientConfig::new(base)).expect("client");
+    let api = client.api(Region::Us, secrecy::SecretString::from("token".to_owned()));
+    let results: Vec<Result<Contact, ClioError>> = api.contacts(Query::new()).collect().await;
+    assert_eq!(
+        results.len(),
+        2,
+        "one record, then the refusal, then the end"
+    );
+    assert_eq!(results[0].as_ref().map(|c| c.id).ok(), Some(1));
+    assert!(
+        matches!(&results[1], Err(ClioError::Unexpected(m)) if m.contains("leaves Clio")),
+        "{:?}",
+        results[1]
+    );
+    handle.stop(false).await;
+}
+
+#[tokio::test]
+async fn paths_cannot_leave_the_api_and_unknown_versions_are_gone() {
+    let w = World::start(SimConfig::default()).await;
+    let (api, token) = w.api_for(w.firm.attorney_id).await;
+    for escape in [
+        "https://evil.example/x.json",
+        "../../oauth/token",
+        "matters/../../../oauth/deauthorize",
+    ] {
+        let err = api
+            .get::<Value>(escape, &Query::new())
+            .await
+            .expect_err(escape);
+        assert!(
+            matches!(err, ClioError::Unexpected(ref m) if m.contains("outside the API")),
+            "{escape}: {err:?}"
+        );
+    }
+    assert_eq!(w.sim.calls_for(&plain(&token)).total, 0, "nothing was sent");
+
+    let raw = reqwest::Client::new()
+        .get(format!("{}api/v4/users/who_am_i.json", w.server.base_url()))
+        .bearer_auth(plain(&token))
+        .header("X-API-VERSION", "3.9.0")
+        .send()
+        .await
+        .expect("raw call");
+    assert_eq!(raw.status(), 410);
 }

@@ -258,6 +258,10 @@ async fn failed_deliveries_are_retried_on_clios_schedule() {
         .expect("delivered in the end");
     let statuses: Vec<Option<u16>> = log.attempts.iter().map(|a| a.status).collect();
     assert_eq!(statuses, vec![Some(500), Some(503), Some(200)]);
+    // 2 minutes, then 4, scaled by 0.0005: at least 60 ms, then at least 120 ms.
+    let gaps: Vec<chrono::Duration> = log.attempts.windows(2).map(|p| p[1].at - p[0].at).collect();
+    assert!(gaps[0] >= chrono::Duration::milliseconds(60), "{gaps:?}");
+    assert!(gaps[1] >= chrono::Duration::milliseconds(120), "{gaps:?}");
     assert_eq!(w.sim.webhooks()[0].consecutive_failures, 0);
 }
 
@@ -432,7 +436,7 @@ async fn invalid_models_stale_etags_and_double_deletes_are_refused() {
 }
 
 #[tokio::test]
-async fn delivery_faults_duplicate_and_reorder() {
+async fn delivery_faults_duplicate_reorder_and_delay() {
     let w = World::start(SimConfig::default()).await;
     let (api, _) = w.api_for(w.firm.attorney_id).await;
     let receiver = Receiver::start().await;
@@ -470,4 +474,34 @@ async fn delivery_faults_duplicate_and_reorder() {
         );
     }
     assert_eq!(names, vec!["Third", "Second", "First"]);
+
+    // A delayed delivery's first attempt waits at least the delay.
+    w.sim.inject_delivery_fault(DeliveryFault {
+        kind: DeliveryFaultKind::Delay,
+        count: 1,
+        delay_ms: 300,
+    });
+    let before = w.sim.now();
+    w.sim
+        .update(Kind::Contact, jane, json!({"first_name": "Late"}))
+        .expect("update");
+    assert_eq!(
+        receiver.next().await.json()["data"]["first_name"],
+        json!("Late")
+    );
+    let log = w
+        .sim
+        .wait_until(PATIENCE, |s| {
+            s.deliveries()
+                .into_iter()
+                .last()
+                .filter(|d| !d.attempts.is_empty())
+        })
+        .await
+        .expect("the attempt is logged");
+    let waited = log.attempts[0].at - before;
+    assert!(
+        waited >= chrono::Duration::milliseconds(300),
+        "attempted after only {waited}"
+    );
 }

@@ -230,13 +230,15 @@ async fn run(
     shared.changed.notify_waiters();
 }
 
+/// Whether the webhook still delivers: enabled and not expired (an expired webhook stops silently,
+/// retries included).
 fn hook_is_enabled(shared: &Shared, webhook_id: i64) -> bool {
-    shared
-        .state
-        .lock()
+    let state = shared.state.lock();
+    let now = state.now();
+    state
         .hooks
         .get(&webhook_id)
-        .is_some_and(|h| h.status == "enabled")
+        .is_some_and(|h| h.status == "enabled" && h.expires_at > now)
 }
 
 async fn attempt_once(shared: &Shared, o: &Outgoing) -> Verdict {

@@ -185,8 +185,11 @@ impl Sim {
 
     /// Moves the simulated clock forward (token and webhook expiry, rate windows).
     pub fn advance_clock(&self, by: Duration) {
-        let by = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
-        self.inner.state.lock().clock_offset += by;
+        // Capped at a century, so simulated times stay far inside chrono's range.
+        let cap = chrono::Duration::days(36_500);
+        let by = chrono::Duration::from_std(by).unwrap_or(cap).min(cap);
+        let mut state = self.inner.state.lock();
+        state.clock_offset = (state.clock_offset + by).min(cap);
     }
 
     /// The simulated time.

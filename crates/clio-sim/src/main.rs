@@ -39,8 +39,8 @@ async fn main() -> anyhow::Result<()> {
     matterhook_config::telemetry::init();
     let cli = Cli::parse();
     anyhow::ensure!(
-        cli.retry_scale.is_finite() && cli.retry_scale >= 0.0,
-        "--retry-scale must be a non-negative number"
+        cli.retry_scale.is_finite() && (0.0..=1000.0).contains(&cli.retry_scale),
+        "--retry-scale must be between 0 and 1000"
     );
     let config = SimConfig {
         client_id: cli.client_id,

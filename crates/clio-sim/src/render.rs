@@ -70,7 +70,7 @@ fn resolve(
     match state
         .table(target)
         .and_then(|t| t.get(&id))
-        .filter(|r| r.account_id == account_id)
+        .filter(|r| r.account_id == account_id && !r.deleted)
     {
         Some(r) => Value::Object(r.data.clone()),
         None => Value::Null,

@@ -163,6 +163,8 @@ pub struct CallStats {
     pub total: u64,
     /// Of those, answered 429 (by the budget or by an injected fault).
     pub rate_limited: u64,
+    /// Of those, carrying an `X-API-VERSION` header.
+    pub versioned: u64,
 }
 
 /// The simulator's whole state.

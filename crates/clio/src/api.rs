@@ -40,11 +40,24 @@ impl Api {
         }
     }
 
+    /// `path` joined under `/api/v4/`. A path that would leave it (a full URL, `..`) is refused:
+    /// the bearer token goes wherever the request goes.
     fn url(&self, path: &str, query: &Query) -> Result<Url, ClioError> {
+        let refuse = || ClioError::Unexpected(format!("refusing a path outside the API: {path:?}"));
+        if path.contains("://")
+            || path
+                .split(['/', '?', '#'])
+                .any(|seg| seg == ".." || seg == ".")
+        {
+            return Err(refuse());
+        }
         let mut url = self
             .base
             .join(path.trim_start_matches('/'))
             .map_err(|e| ClioError::Unexpected(format!("bad path {path:?}: {e}")))?;
+        if url.origin() != self.base.origin() || !url.path().starts_with(self.base.path()) {
+            return Err(refuse());
+        }
         if !query.pairs().is_empty() {
             url.query_pairs_mut().extend_pairs(query.pairs());
         }

@@ -57,6 +57,13 @@ pub enum OAuthError {
 }
 
 impl OAuthError {
+    /// Whether trying again later may succeed: Clio unreachable, or an answer that is not an OAuth
+    /// answer at all (what an outage page or a 5xx from a proxy looks like), as opposed to a
+    /// refusal.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, OAuthError::Network(_) | OAuthError::Unexpected(_))
+    }
+
     /// Whether the grant itself is dead (the user must connect again), as opposed to a passing fault.
     pub fn needs_reauthorization(&self) -> bool {
         matches!(self, OAuthError::Rejected { error, .. } if error == "invalid_grant" || error == "invalid_token" || error == "unauthorized_client")

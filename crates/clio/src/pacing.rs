@@ -25,6 +25,9 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// `X-RateLimit-Reset` is whole seconds; waiting a little past it avoids an off-by-one 429.
 const RESET_MARGIN: Duration = Duration::from_millis(250);
 
+/// The window assumed until Clio states one: its documented minute.
+const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+
 /// Budgets kept before idle ones are dropped.
 const MAX_TRACKED_TOKENS: usize = 10_000;
 
@@ -43,6 +46,8 @@ struct Budget {
     /// Calls this window still allows, minus the ones we have started since Clio last told us.
     remaining: i64,
     window_end: Option<Instant>,
+    /// Whether `window_end` came from Clio's headers rather than our assumption.
+    window_stated: bool,
     blocked_until: Option<Instant>,
     in_flight: u32,
 }
@@ -53,6 +58,7 @@ impl Default for Budget {
             limit: DEFAULT_LIMIT_PER_MINUTE,
             remaining: i64::from(DEFAULT_LIMIT_PER_MINUTE),
             window_end: None,
+            window_stated: false,
             blocked_until: None,
             in_flight: 0,
         }
@@ -89,6 +95,11 @@ impl Pacer {
                 let mut b = budget.lock();
                 match b.next_slot(Instant::now()) {
                     None => {
+                        let now = Instant::now();
+                        // Every slot belongs to a window that ends: without one, a run of calls
+                        // that never got an answer (so never told us the window) would leave the
+                        // budget spent for good.
+                        b.window_end.get_or_insert(now + DEFAULT_WINDOW);
                         b.remaining -= 1;
                         b.in_flight += 1;
                         return Ok(Permit {
@@ -133,6 +144,7 @@ impl Budget {
         if let Some(end) = self.window_end {
             if now >= end {
                 self.window_end = None;
+                self.window_stated = false;
                 self.remaining = i64::from(self.limit) - i64::from(self.in_flight);
             }
         }
@@ -164,15 +176,19 @@ impl Permit {
             let end = now + reset_in + RESET_MARGIN;
             // The server's count lags our in-flight calls, so subtract them.
             let fresh = i64::from(remaining) - i64::from(b.in_flight);
-            let new_window = b
-                .window_end
-                .is_none_or(|old| end > old + Duration::from_secs(1));
-            b.remaining = if new_window {
-                fresh
+            // An assumed window gives way to the one Clio states.
+            let new_window = !b.window_stated
+                || b.window_end
+                    .is_none_or(|old| end > old + Duration::from_secs(1));
+            if new_window {
+                b.remaining = fresh;
+                b.window_end = Some(end);
             } else {
-                b.remaining.min(fresh)
-            };
-            b.window_end = Some(end);
+                b.remaining = b.remaining.min(fresh);
+                // A late answer from an earlier window must not pull the end back.
+                b.window_end = b.window_end.map(|old| old.max(end));
+            }
+            b.window_stated = true;
         }
         if rate_limited {
             let wait = info
@@ -298,6 +314,56 @@ mod tests {
                 .expect("after the wait"),
         );
         assert!(start.elapsed() >= Duration::from_secs(30));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn calls_that_never_get_an_answer_do_not_spend_the_budget_forever() {
+        let pacer = Pacer::default();
+        for _ in 0..DEFAULT_LIMIT_PER_MINUTE {
+            // Dropped without `finish`: a network error, no headers.
+            drop(
+                pacer
+                    .acquire([3; 32], Duration::from_secs(120))
+                    .await
+                    .expect("slot"),
+            );
+        }
+        let start = Instant::now();
+        drop(
+            pacer
+                .acquire([3; 32], Duration::from_secs(120))
+                .await
+                .expect("a slot once the assumed window ends"),
+        );
+        assert!(start.elapsed() <= DEFAULT_WINDOW);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_answer_does_not_pull_the_window_back() {
+        let pacer = Pacer::default();
+        let key = [4; 32];
+        let first = pacer
+            .acquire(key, Duration::from_secs(120))
+            .await
+            .expect("slot");
+        let second = pacer
+            .acquire(key, Duration::from_secs(120))
+            .await
+            .expect("slot");
+        second.finish(&info(0, 30), false);
+        first.finish(&info(1, 5), false);
+        let start = Instant::now();
+        drop(
+            pacer
+                .acquire(key, Duration::from_secs(120))
+                .await
+                .expect("slot"),
+        );
+        assert!(
+            start.elapsed() >= Duration::from_secs(30),
+            "waited only {:?}",
+            start.elapsed()
+        );
     }
 
     #[test]

@@ -49,4 +49,140 @@ diesel::table! {
 }
 
 diesel::joinable!(connections -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, connections);
+
+diesel::table! {
+    /// One Clio webhook of one connection.
+    webhook_subscriptions (id) {
+        /// Row id.
+        id -> Int8,
+        /// The unguessable URL segment.
+        token -> Text,
+        /// The connection.
+        connection_id -> Int8,
+        /// Clio's webhook id, once known.
+        clio_webhook_id -> Nullable<Int8>,
+        /// matter, contact or bill.
+        model -> Text,
+        /// Subscribed events.
+        events -> Array<Text>,
+        /// The `fields` given to Clio.
+        fields -> Text,
+        /// The encrypted handshake secret.
+        secret_enc -> Nullable<Bytea>,
+        /// awaiting_handshake, active or deleted.
+        status -> Text,
+        /// When Clio stops delivering.
+        expires_at -> Nullable<Timestamptz>,
+        /// Created.
+        created_at -> Timestamptz,
+        /// Last changed.
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Events each consumer has applied.
+    processed_events (consumer, event_id) {
+        /// The consumer (queue) name.
+        consumer -> Text,
+        /// The event id.
+        event_id -> Text,
+        /// When.
+        processed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Messages workers gave up on.
+    dead_letters (id) {
+        /// Row id.
+        id -> Int8,
+        /// The dead-lettering's id.
+        dead_letter_id -> Text,
+        /// The queue that failed.
+        queue -> Text,
+        /// The message's routing key.
+        routing_key -> Text,
+        /// The event id.
+        event_id -> Text,
+        /// The envelope as published.
+        envelope -> Jsonb,
+        /// Model, for filtering.
+        model -> Nullable<Text>,
+        /// Event, for filtering.
+        event -> Nullable<Text>,
+        /// Connection, for filtering.
+        connection_id -> Nullable<Int8>,
+        /// Why it was dead-lettered.
+        reason -> Text,
+        /// The error chain.
+        error -> Text,
+        /// Attempts made.
+        attempts -> Int4,
+        /// First failure.
+        first_failed_at -> Timestamptz,
+        /// Last failure.
+        last_failed_at -> Timestamptz,
+        /// dead, replayed or discarded.
+        state -> Text,
+        /// Times replayed.
+        replays -> Int4,
+        /// Who last replayed or discarded it.
+        state_changed_by -> Nullable<Text>,
+        /// When.
+        state_changed_at -> Nullable<Timestamptz>,
+        /// Recorded.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Replays and discards, for the record.
+    dead_letter_actions (id) {
+        /// Row id.
+        id -> Int8,
+        /// replay or discard.
+        action -> Text,
+        /// Who.
+        actor -> Text,
+        /// Which rows (ids or filter).
+        selection -> Jsonb,
+        /// How many rows.
+        count -> Int4,
+        /// When.
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Clio events as the journal worker recorded them.
+    event_journal (event_id) {
+        /// The event id.
+        event_id -> Text,
+        /// The subscription.
+        subscription_id -> Int8,
+        /// The connection.
+        connection_id -> Int8,
+        /// matter, contact or bill.
+        model -> Text,
+        /// The Clio event.
+        event -> Text,
+        /// The record.
+        record_id -> Nullable<Int8>,
+        /// When the receiver accepted it.
+        received_at -> Timestamptz,
+        /// When the worker recorded it.
+        recorded_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(webhook_subscriptions -> connections (connection_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    connections,
+    webhook_subscriptions,
+    processed_events,
+    dead_letters,
+    dead_letter_actions,
+    event_journal,
+);

@@ -189,9 +189,24 @@ struct Advance {
     seconds: u64,
 }
 
-async fn advance_clock(sim: web::Data<Sim>, body: web::Json<Advance>) -> HttpResponse {
+/// Ten years: far beyond any expiry the simulator models, and far from chrono's limits.
+const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
+fn at_most(value: Option<u64>, max: u64, name: &str) -> Result<(), ApiError> {
+    match value {
+        Some(v) if v > max => Err(clio_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ArgumentError",
+            format!("{name} must be at most {max}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn advance_clock(sim: web::Data<Sim>, body: web::Json<Advance>) -> Reply {
+    at_most(Some(body.seconds), MAX_SECONDS, "seconds")?;
     sim.advance_clock(Duration::from_secs(body.seconds));
-    HttpResponse::Ok().json(json!({"now": sim.now().to_rfc3339()}))
+    Ok(HttpResponse::Ok().json(json!({"now": sim.now().to_rfc3339()})))
 }
 
 #[derive(Deserialize)]
@@ -205,14 +220,20 @@ struct ConfigChange {
 
 async fn configure_sim(sim: web::Data<Sim>, body: web::Json<ConfigChange>) -> Reply {
     let change = body.into_inner();
+    at_most(change.rate_window_secs, 24 * 3600, "rate_window_secs")?;
+    at_most(
+        change.token_expires_in_secs,
+        MAX_SECONDS,
+        "token_expires_in_secs",
+    )?;
     if change
         .retry_scale
-        .is_some_and(|s| !s.is_finite() || s < 0.0)
+        .is_some_and(|s| !s.is_finite() || !(0.0..=1000.0).contains(&s))
     {
         return Err(clio_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "ArgumentError",
-            "retry_scale must be a non-negative number",
+            "retry_scale must be between 0 and 1000",
         ));
     }
     sim.configure(|c| {

@@ -61,6 +61,17 @@ pub(crate) fn oauth_error(status: StatusCode, code: &str, description: &str) -> 
     HttpResponse::build(status).json(json!({"error": code, "error_description": description}))
 }
 
+/// A JSON request body, read after authentication (so a bad token is a 401 whatever the body).
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        clio_error(
+            StatusCode::BAD_REQUEST,
+            "ArgumentError",
+            format!("malformed JSON body: {e}"),
+        )
+    })
+}
+
 /// 404 as Clio words it.
 pub(crate) fn not_found() -> ApiError {
     clio_error(StatusCode::NOT_FOUND, "NotFoundError", "Not Found")

@@ -41,10 +41,25 @@ pub(crate) async fn guarded(
     resource: &str,
     handler: impl FnOnce(&Caller) -> Reply,
 ) -> HttpResponse {
+    if let Some(version) = req.headers().get("X-API-VERSION") {
+        // Clio answers 410 for a version it does not serve; absent, it picks its default.
+        let known = version
+            .to_str()
+            .is_ok_and(|v| v.starts_with("4.0.") && v[4..].parse::<u32>().is_ok());
+        if !known {
+            return clio_error(
+                StatusCode::GONE,
+                "ApiVersionError",
+                "Unsupported X-API-VERSION",
+            )
+            .into();
+        }
+    }
     let Some(token) = bearer(req) else {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", INVALID_TOKEN);
     };
-    let (admission, rate) = admit(sim, &token, resource);
+    let versioned = req.headers().contains_key("X-API-VERSION");
+    let (admission, rate) = admit(sim, &token, resource, versioned);
     let mut response = match admission {
         Admission::Go(caller) => handler(&caller).unwrap_or_else(Into::into),
         Admission::Answer(r) => r,
@@ -78,7 +93,12 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-fn admit(sim: &Sim, token: &str, resource: &str) -> (Admission, Option<RateHeaders>) {
+fn admit(
+    sim: &Sim,
+    token: &str,
+    resource: &str,
+    versioned: bool,
+) -> (Admission, Option<RateHeaders>) {
     let config = sim.config();
     let mut state = sim.shared().state.lock();
     let now = state.now();
@@ -101,7 +121,9 @@ fn admit(sim: &Sim, token: &str, resource: &str) -> (Admission, Option<RateHeade
             None,
         );
     };
-    state.calls.entry(token.to_owned()).or_default().total += 1;
+    let stats = state.calls.entry(token.to_owned()).or_default();
+    stats.total += 1;
+    stats.versioned += u64::from(versioned);
 
     let window_length =
         chrono::Duration::from_std(config.rate_window).unwrap_or(chrono::Duration::seconds(60));

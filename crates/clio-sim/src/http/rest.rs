@@ -42,10 +42,9 @@ async fn who_am_i(req: HttpRequest, sim: web::Data<Sim>) -> HttpResponse {
 }
 
 async fn index(req: HttpRequest, sim: web::Data<Sim>, path: web::Path<String>) -> HttpResponse {
-    let Some(kind) = Kind::from_plural(&path) else {
-        return not_found().into();
-    };
-    guarded(&sim, &req, kind.plural(), |caller| {
+    // Authenticated first: an unknown path is a 404 only for a valid token.
+    guarded(&sim, &req, &path, |caller| {
+        let kind = Kind::from_plural(&path).ok_or_else(not_found)?;
         list(&sim, &req, caller, kind)
     })
     .await
@@ -207,10 +206,8 @@ async fn show(
     path: web::Path<(String, i64)>,
 ) -> HttpResponse {
     let (resource, id) = path.into_inner();
-    let Some(kind) = Kind::from_plural(&resource) else {
-        return not_found().into();
-    };
-    guarded(&sim, &req, kind.plural(), |caller| {
+    guarded(&sim, &req, &resource, |caller| {
+        let kind = Kind::from_plural(&resource).ok_or_else(not_found)?;
         let params = Params::of(&req);
         let selection =
             Selection::parse(kind.schema(), params.get("fields")).map_err(bad_fields)?;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    errors::{argument_error, bad_fields, clio_error, not_found, ApiError},
+    errors::{argument_error, bad_fields, clio_error, json_body, not_found, ApiError},
     gate::guarded,
     paging::{page, Params},
     rest::conditional,
@@ -162,11 +162,11 @@ fn handshake(sim: &Sim, state: &mut State, hook: &Hook) {
     });
 }
 
-async fn create(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body>) -> HttpResponse {
+async fn create(req: HttpRequest, sim: web::Data<Sim>, body: web::Bytes) -> HttpResponse {
     guarded(&sim, &req, "webhooks", |caller| {
         let params = Params::of(&req);
         let selection = selection(&params)?;
-        let Some(data) = body.into_inner().data else {
+        let Some(data) = json_body::<Body>(&body)?.data else {
             return Err(argument_error("data is required"));
         };
         let model = data
@@ -254,12 +254,12 @@ async fn update(
     req: HttpRequest,
     sim: web::Data<Sim>,
     path: web::Path<i64>,
-    body: web::Json<Body>,
+    body: web::Bytes,
 ) -> HttpResponse {
     let id = path.into_inner();
     guarded(&sim, &req, "webhooks", |caller| {
         let selection = selection(&Params::of(&req))?;
-        let Some(data) = body.into_inner().data else {
+        let Some(data) = json_body::<Body>(&body)?.data else {
             return Err(argument_error("data is required"));
         };
         let allow_http = sim.config().allow_http_webhooks;

@@ -4,7 +4,7 @@ use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
 use super::{
-    errors::{argument_error, bad_fields, ApiError, Reply},
+    errors::{argument_error, bad_fields, json_body, ApiError, Reply},
     gate::{guarded, Caller},
     paging::Params,
 };
@@ -66,9 +66,9 @@ fn created(sim: &Sim, req: &HttpRequest, caller: &Caller, kind: Kind, data: Json
     Ok(HttpResponse::build(StatusCode::CREATED).json(json!({ "data": selection.project(&full) })))
 }
 
-async fn create_note(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body>) -> HttpResponse {
+async fn create_note(req: HttpRequest, sim: web::Data<Sim>, body: web::Bytes) -> HttpResponse {
     guarded(&sim, &req, "notes", |caller| {
-        let Some(d) = body.into_inner().data else {
+        let Some(d) = json_body::<Body>(&body)?.data else {
             return Err(argument_error("data is required"));
         };
         let parent = match text(&d, "type") {
@@ -113,10 +113,10 @@ async fn create_note(req: HttpRequest, sim: web::Data<Sim>, body: web::Json<Body
 async fn create_communication(
     req: HttpRequest,
     sim: web::Data<Sim>,
-    body: web::Json<Body>,
+    body: web::Bytes,
 ) -> HttpResponse {
     guarded(&sim, &req, "communications", |caller| {
-        let Some(d) = body.into_inner().data else {
+        let Some(d) = json_body::<Body>(&body)?.data else {
             return Err(argument_error("data is required"));
         };
         if !matches!(

@@ -52,8 +52,9 @@ pub struct Matter {
     pub custom_field_values: Option<Vec<CustomFieldValue>>,
 }
 
-/// A matter's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A matter's status. A status Clio may add later is kept as text rather than failing the
+/// whole page it arrives in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum MatterStatus {
     /// Open.
     Open,
@@ -61,43 +62,40 @@ pub enum MatterStatus {
     Pending,
     /// Closed.
     Closed,
+    /// Anything else Clio sends.
+    Other(String),
 }
 
 impl MatterStatus {
     /// The lowercase form that filters and PATCH bodies take.
-    pub fn as_filter(self) -> &'static str {
-        match self {
-            MatterStatus::Open => "open",
-            MatterStatus::Pending => "pending",
-            MatterStatus::Closed => "closed",
-        }
+    pub fn as_filter(&self) -> String {
+        self.as_str().to_ascii_lowercase()
     }
 
     /// The capitalised form Clio reads back.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &str {
         match self {
             MatterStatus::Open => "Open",
             MatterStatus::Pending => "Pending",
             MatterStatus::Closed => "Closed",
+            MatterStatus::Other(s) => s,
         }
     }
 
-    /// Parses either case.
-    pub fn parse(s: &str) -> Option<Self> {
+    /// Parses either case; anything unknown is kept as [`MatterStatus::Other`].
+    pub fn parse(s: &str) -> Self {
         match s.trim().to_ascii_lowercase().as_str() {
-            "open" => Some(MatterStatus::Open),
-            "pending" => Some(MatterStatus::Pending),
-            "closed" => Some(MatterStatus::Closed),
-            _ => None,
+            "open" => MatterStatus::Open,
+            "pending" => MatterStatus::Pending,
+            "closed" => MatterStatus::Closed,
+            _ => MatterStatus::Other(s.trim().to_owned()),
         }
     }
 }
 
 impl<'de> Deserialize<'de> for MatterStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        MatterStatus::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown matter status {s:?}")))
+        Ok(MatterStatus::parse(&String::deserialize(d)?))
     }
 }
 
@@ -130,9 +128,9 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_status_is_an_error_not_a_guess() {
-        let r: Result<Matter, _> =
-            serde_json::from_value(serde_json::json!({"id": 1, "status": "Archived"}));
-        assert!(r.is_err());
+    fn an_unknown_status_is_kept_not_guessed() {
+        let m: Matter = serde_json::from_value(serde_json::json!({"id": 1, "status": "Archived"}))
+            .expect("parses");
+        assert_eq!(m.status, Some(MatterStatus::Other("Archived".into())));
     }
 }

@@ -1,6 +1,7 @@
 //! Webhook subscriptions.
 
 use chrono::{DateTime, FixedOffset, Utc};
+use secrecy::SecretString;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::common::lenient_id;
@@ -25,8 +26,8 @@ pub struct Webhook {
     pub status: Option<WebhookStatus>,
     /// When Clio stops delivering.
     pub expires_at: Option<DateTime<FixedOffset>>,
-    /// The signing secret.
-    pub shared_secret: Option<String>,
+    /// The signing secret (never shown by `Debug`).
+    pub shared_secret: Option<SecretString>,
     /// Created in Clio.
     pub created_at: Option<DateTime<FixedOffset>>,
     /// Last changed in Clio.
