@@ -22,6 +22,9 @@ use parking_lot::Mutex;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::mpsc;
 
+#[path = "ingest_support.rs"]
+pub mod ingest;
+
 /// How long a test waits for something asynchronous before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 

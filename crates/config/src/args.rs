@@ -45,12 +45,27 @@ pub struct DatabaseArgs {
     pub database_url: SecretString,
 }
 
-/// `AMQP_URL`.
+/// `AMQP_URL`, `MATTERHOOK_AMQP_PREFIX`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct AmqpArgs {
     /// RabbitMQ connection URL (may hold a password, so it is never printed).
     #[arg(long, env = "AMQP_URL", default_value = DEFAULT_AMQP_URL, hide_env_values = true, hide_default_value = true)]
     pub amqp_url: SecretString,
+    /// Namespace of every exchange and queue name (two deployments on one broker differ here).
+    #[arg(long, env = "MATTERHOOK_AMQP_PREFIX", default_value = "matterhook", value_parser = parse_prefix)]
+    pub amqp_prefix: String,
+}
+
+fn parse_prefix(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err("letters, digits, '-' and '_' only, at most 64".into())
+    }
 }
 
 /// `CLIO_BASE_URL`, `CLIO_CLIENT_ID`, `CLIO_CLIENT_SECRET`.

@@ -17,6 +17,7 @@
 
 mod args;
 mod encryption_key;
+pub mod shutdown;
 pub mod telemetry;
 
 pub use args::*;

@@ -9,9 +9,13 @@
 //! Query functions take `&mut AsyncPgConnection` rather than the pool, so callers decide where a
 //! transaction begins and ends.
 
+pub mod dead_letters;
+pub mod journal;
 pub mod migrations;
 pub mod pool;
+pub mod processed;
 pub mod schema;
+pub mod subscriptions;
 
 pub use diesel_async::AsyncPgConnection;
 pub use migrations::{ensure_schema_current, run_migrations, MigrationError};

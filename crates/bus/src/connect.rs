@@ -1,0 +1,25 @@
+//! Connecting to RabbitMQ.
+
+use lapin::{Connection, ConnectionProperties};
+
+/// A broker problem.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The broker refused or dropped us.
+    #[error("RabbitMQ: {0}")]
+    Amqp(#[from] lapin::Error),
+    /// A message could not be encoded.
+    #[error("cannot encode a message: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// Connects with lapin's automatic recovery: after a lost connection, channels, their confirm
+/// mode and QoS, declared topology and consumers are restored; publishes that were awaiting a
+/// confirm fail, and their callers publish again (or, for a consumer, leave the message unacked so
+/// the broker redelivers it).
+pub async fn connect(url: &str, name: &str) -> Result<Connection, BusError> {
+    let properties = ConnectionProperties::default()
+        .with_connection_name(name.into())
+        .enable_auto_recover();
+    Ok(Connection::connect(url, properties).await?)
+}

@@ -1,0 +1,23 @@
+//! RabbitMQ for matterhook.
+//!
+//! - [`Envelope`]: the one versioned message every Clio event travels in.
+//! - [`topology`]: exchanges and queues, declared idempotently by every binary at start
+//!   (`docs/topology.md` draws them).
+//! - [`Publisher`]: persistent, mandatory publishes that return only once the broker confirmed a
+//!   routed message.
+//! - [`runtime`]: the consumer loop every worker runs on: a worker is a [`Handler`] plus one
+//!   registration line; the runtime owns prefetch, spans, idempotency, retries with backoff,
+//!   dead-lettering, panics and graceful shutdown.
+
+mod connect;
+pub mod dead_letters;
+mod envelope;
+mod publisher;
+pub mod retry;
+pub mod runtime;
+pub mod topology;
+
+pub use connect::{connect, BusError};
+pub use envelope::{Envelope, ENVELOPE_VERSION};
+pub use publisher::{PublishError, Publisher};
+pub use runtime::{Handler, HandlerError, Runtime, RuntimeConfig};

@@ -1,0 +1,105 @@
+//! Recording what the broker itself dead-lettered.
+
+use std::{future::Future, time::Duration};
+
+use futures::StreamExt;
+use lapin::{
+    message::Delivery,
+    options::{
+        BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+    },
+    types::FieldTable,
+    Connection,
+};
+use matterhook_store::{dead_letters::NewDeadLetter, PgPool};
+
+use super::headers;
+use crate::{topology, BusError, Envelope};
+
+pub(crate) async fn drain(
+    pool: PgPool,
+    connection: &Connection,
+    names: &topology::Names,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), BusError> {
+    let channel = connection.create_channel().await?;
+    topology::declare_common(&channel, names).await?;
+    channel.basic_qos(8, BasicQosOptions::default()).await?;
+    let tag = format!("dead-letters-{}", uuid::Uuid::new_v4().simple());
+    let mut consumer = channel
+        .basic_consume(
+            names.dead_queue().as_str().into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            next = consumer.next() => match next {
+                None => break,
+                Some(Ok(delivery)) => settle(&pool, delivery).await,
+                Some(Err(error)) => channel.wait_for_recovery(error).await?,
+            }
+        }
+    }
+    let _ = channel
+        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+        .await;
+    let _ = channel.close(200, "shutdown".into()).await;
+    Ok(())
+}
+
+async fn settle(pool: &PgPool, delivery: Delivery) {
+    match record(pool, &delivery).await {
+        Ok(()) => {
+            let _ = delivery.ack(BasicAckOptions::default()).await;
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record a broker dead letter now");
+            // Back-pressure while the database is away, instead of spinning on the message.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let _ = delivery
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                })
+                .await;
+        }
+    }
+}
+
+async fn record(pool: &PgPool, delivery: &Delivery) -> Result<(), String> {
+    let envelope: Option<Envelope> = serde_json::from_slice(&delivery.data).ok();
+    let queue = headers::text(delivery, "x-first-death-queue").unwrap_or_else(|| "unknown".into());
+    let now = chrono::Utc::now();
+    let letter = NewDeadLetter {
+        // A crash between insert and ack can record it twice; replaying either is harmless.
+        dead_letter_id: uuid::Uuid::new_v4().to_string(),
+        queue,
+        routing_key: envelope.as_ref().map_or_else(|| delivery.routing_key.as_str().to_owned(), Envelope::routing_key),
+        event_id: envelope.as_ref().map(|e| e.event_id.clone()).unwrap_or_default(),
+        envelope: envelope
+            .as_ref()
+            .and_then(|e| serde_json::to_value(e).ok())
+            .unwrap_or_else(|| serde_json::Value::String(String::from_utf8_lossy(&delivery.data).into_owned())),
+        model: envelope.as_ref().map(|e| e.model.clone()),
+        event: envelope.as_ref().map(|e| e.event.clone()),
+        connection_id: envelope.as_ref().map(|e| e.connection_id),
+        reason: "delivery limit exceeded".into(),
+        error: format!(
+            "the broker gave up after {} deliveries that were never settled (the consumer crashed or hung on it)",
+            topology::DELIVERY_LIMIT
+        ),
+        attempts: i32::try_from(topology::DELIVERY_LIMIT).unwrap_or(i32::MAX),
+        first_failed_at: headers::time(delivery, headers::FIRST_FAILURE).unwrap_or(now),
+        last_failed_at: now,
+    };
+    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+    matterhook_store::dead_letters::record(&mut conn, &letter)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,101 @@
+//! What a worker implements.
+
+use std::{future::Future, time::Duration};
+
+use diesel_async::AsyncPgConnection;
+
+use crate::Envelope;
+
+/// A worker's logic. The runtime calls [`Handler::handle`] inside a database transaction that
+/// also records the event as processed: return `Ok` and both commit; return an error (or panic)
+/// and both roll back.
+pub trait Handler: Send + Sync + 'static {
+    /// The worker's name: its queue is `matterhook.{NAME}`, and its idempotency marks use it.
+    const NAME: &'static str;
+
+    /// The routing keys (`clio.{model}.{event}`, wildcards allowed) the worker consumes.
+    fn routing_keys(&self) -> Vec<String>;
+
+    /// Applies one event.
+    fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a handler failed, which decides what happens next.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// May work later (network, Clio 5xx or 429, database unavailable): retried with backoff.
+    #[error("{source}")]
+    Transient {
+        /// The wait the failure asked for, such as Clio's `Retry-After`.
+        wait: Option<Duration>,
+        /// The cause.
+        source: Source,
+    },
+    /// Will not work as it is (bad data, a rule refusing it): dead-lettered at once.
+    #[error("{source}")]
+    Permanent {
+        /// The cause.
+        source: Source,
+    },
+}
+
+impl HandlerError {
+    /// A failure worth retrying.
+    pub fn transient(source: impl Into<Source>) -> Self {
+        Self::Transient {
+            wait: None,
+            source: source.into(),
+        }
+    }
+
+    /// A failure worth retrying after `wait`.
+    pub fn retry_after(wait: Duration, source: impl Into<Source>) -> Self {
+        Self::Transient {
+            wait: Some(wait),
+            source: source.into(),
+        }
+    }
+
+    /// A failure no retry will fix.
+    pub fn permanent(source: impl Into<Source>) -> Self {
+        Self::Permanent {
+            source: source.into(),
+        }
+    }
+}
+
+impl From<diesel::result::Error> for HandlerError {
+    /// Constraint violations are the data's fault (permanent); anything else (a lost connection,
+    /// a serialization failure) may pass.
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::DatabaseError(
+                K::UniqueViolation
+                | K::ForeignKeyViolation
+                | K::NotNullViolation
+                | K::CheckViolation,
+                _,
+            ) => Self::permanent(e),
+            other => Self::transient(other),
+        }
+    }
+}
+
+/// The cause chain as one line: `outer: inner: innermost`.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -1,0 +1,254 @@
+//! One message, from delivery to settlement.
+
+use std::panic::AssertUnwindSafe;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use futures::FutureExt;
+use lapin::{
+    message::Delivery,
+    options::{BasicAckOptions, BasicNackOptions},
+    BasicProperties,
+};
+use matterhook_store::{dead_letters::NewDeadLetter, processed, PgPool};
+use tracing::Instrument;
+
+use super::{
+    handler::{chain, Handler, HandlerError},
+    headers, RuntimeConfig,
+};
+use crate::{
+    retry::{decide, Decision, Outcome},
+    topology::Tier,
+    Envelope, PublishError, Publisher, ENVELOPE_VERSION,
+};
+
+pub(crate) struct Shared<H> {
+    pub handler: H,
+    pub pool: PgPool,
+    pub publisher: Publisher,
+    pub config: RuntimeConfig,
+    pub queue: String,
+}
+
+fn parse(body: &[u8]) -> Result<Envelope, String> {
+    let envelope: Envelope =
+        serde_json::from_slice(body).map_err(|e| format!("not a valid envelope: {e}"))?;
+    if envelope.version != ENVELOPE_VERSION {
+        return Err(format!("unknown envelope version {}", envelope.version));
+    }
+    Ok(envelope)
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a non-string panic".to_owned())
+}
+
+impl<H: Handler> Shared<H> {
+    pub(crate) async fn process(&self, delivery: Delivery) {
+        let attempt = headers::int(&delivery, headers::ATTEMPT)
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(1)
+            .max(1);
+        let envelope = parse(&delivery.data);
+        let request_id = delivery
+            .properties
+            .correlation_id()
+            .as_ref()
+            .map(|c| c.as_str().to_owned())
+            .unwrap_or_default();
+        let event_id = envelope
+            .as_ref()
+            .map(|e| e.event_id.clone())
+            .unwrap_or_default();
+        let span =
+            tracing::info_span!("message", queue = %self.queue, %event_id, %request_id, attempt);
+        self.process_in_span(delivery, envelope, attempt)
+            .instrument(span)
+            .await;
+    }
+
+    async fn process_in_span(
+        &self,
+        delivery: Delivery,
+        envelope: Result<Envelope, String>,
+        attempt: u32,
+    ) {
+        let (outcome, error) = match &envelope {
+            Err(e) => (Outcome::Permanent, e.clone()),
+            Ok(env) => match AssertUnwindSafe(self.apply(env)).catch_unwind().await {
+                Ok(Ok(())) => (Outcome::Done, String::new()),
+                Ok(Err(HandlerError::Transient { wait, source })) => {
+                    (Outcome::Transient { wait }, chain(&*source))
+                }
+                Ok(Err(HandlerError::Permanent { source })) => {
+                    (Outcome::Permanent, chain(&*source))
+                }
+                Err(panic) => (
+                    Outcome::Transient { wait: None },
+                    format!("handler panicked: {}", panic_message(&*panic)),
+                ),
+            },
+        };
+        let decision = decide(
+            outcome,
+            attempt,
+            self.config.max_attempts,
+            &self.config.tiers,
+            &mut rand::thread_rng(),
+        );
+        let settled = match decision {
+            Decision::Ack => Ok(()),
+            Decision::Retry {
+                tier,
+                expiration_ms,
+            } => {
+                tracing::warn!(%error, tier = tier.name, "failed; retrying later");
+                self.retry(&delivery, tier, expiration_ms, attempt + 1, &error)
+                    .await
+            }
+            Decision::DeadLetter { reason } => {
+                tracing::error!(%error, reason, "failed; dead-lettered");
+                self.dead_letter(&delivery, envelope.as_ref().ok(), reason, &error, attempt)
+                    .await
+            }
+        };
+        match settled {
+            Ok(()) => {
+                if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+                    // The broker will redeliver it; idempotency makes that harmless.
+                    tracing::warn!(error = %e, "could not ack");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not hand the message on; returning it to the queue");
+                let _ = delivery
+                    .nack(BasicNackOptions {
+                        requeue: true,
+                        multiple: false,
+                    })
+                    .await;
+            }
+        }
+    }
+
+    /// The handler's effect and the idempotency mark, in one transaction.
+    async fn apply(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        let mut conn = self.pool.get().await.map_err(HandlerError::transient)?;
+        conn.transaction::<(), HandlerError, _>(async |conn| {
+            if !processed::mark_processed(conn, H::NAME, &envelope.event_id).await? {
+                tracing::info!("already processed; skipping");
+                return Ok(());
+            }
+            self.handler.handle(envelope, conn).await
+        })
+        .await
+    }
+
+    fn first_failure(delivery: &Delivery) -> DateTime<Utc> {
+        headers::time(delivery, headers::FIRST_FAILURE).unwrap_or_else(Utc::now)
+    }
+
+    /// Publishes the message to a retry tier (which returns it to our queue only), confirmed.
+    async fn retry(
+        &self,
+        delivery: &Delivery,
+        tier: Tier,
+        expiration_ms: u64,
+        next_attempt: u32,
+        error: &str,
+    ) -> Result<(), PublishError> {
+        let props = delivery.properties.clone();
+        let mut properties = BasicProperties::default()
+            .with_content_type("application/json".into())
+            .with_headers(headers::for_retry(
+                delivery,
+                next_attempt,
+                Self::first_failure(delivery),
+                error,
+            ))
+            .with_expiration(expiration_ms.to_string().into());
+        if let Some(id) = props.message_id() {
+            properties = properties.with_message_id(id.clone());
+        }
+        if let Some(id) = props.correlation_id() {
+            properties = properties.with_correlation_id(id.clone());
+        }
+        self.publisher
+            .publish(
+                "",
+                &self.config.names.retry_queue(H::NAME, tier),
+                &delivery.data,
+                properties,
+            )
+            .await
+    }
+
+    /// Records the message in the dead-letter store. When the database cannot take it, the
+    /// message waits in a retry tier (same attempt) rather than spinning on the queue.
+    async fn dead_letter(
+        &self,
+        delivery: &Delivery,
+        envelope: Option<&Envelope>,
+        reason: &str,
+        error: &str,
+        attempt: u32,
+    ) -> Result<(), PublishError> {
+        let now = Utc::now();
+        let letter = NewDeadLetter {
+            dead_letter_id: uuid::Uuid::new_v4().to_string(),
+            queue: self.queue.clone(),
+            routing_key: envelope.map_or_else(
+                || delivery.routing_key.as_str().to_owned(),
+                Envelope::routing_key,
+            ),
+            event_id: envelope
+                .map(|e| e.event_id.clone())
+                .or_else(|| {
+                    delivery
+                        .properties
+                        .message_id()
+                        .as_ref()
+                        .map(|m| m.as_str().to_owned())
+                })
+                .unwrap_or_default(),
+            envelope: envelope
+                .and_then(|e| serde_json::to_value(e).ok())
+                .unwrap_or_else(|| {
+                    serde_json::Value::String(String::from_utf8_lossy(&delivery.data).into_owned())
+                }),
+            model: envelope.map(|e| e.model.clone()),
+            event: envelope.map(|e| e.event.clone()),
+            connection_id: envelope.map(|e| e.connection_id),
+            reason: reason.to_owned(),
+            error: error.to_owned(),
+            attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
+            first_failed_at: Self::first_failure(delivery),
+            last_failed_at: now,
+        };
+        let recorded = async {
+            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+            matterhook_store::dead_letters::record(&mut conn, &letter)
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        match recorded {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record the dead letter now; parking the message");
+                let parked = format!("{error} (then recording the dead letter failed: {e})");
+                let tiers = &self.config.tiers;
+                let Some(&park) = tiers.get(1).or(tiers.first()) else {
+                    return Err(PublishError::Nacked);
+                };
+                self.retry(delivery, park, park.millis, attempt, &parked)
+                    .await
+            }
+        }
+    }
+}

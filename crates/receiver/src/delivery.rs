@@ -1,0 +1,303 @@
+//! `POST /webhooks/clio/{token}`: handshakes and deliveries.
+
+use std::time::Instant;
+
+use actix_web::{
+    http::{header::HeaderValue, StatusCode},
+    web, HttpRequest, HttpResponse,
+};
+use matterhook_bus::{Envelope, PublishError, ENVELOPE_VERSION};
+use matterhook_clio::verify_signature;
+use matterhook_store::subscriptions as store;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::{metrics::Outcome, subscriptions::Subscription, AppState};
+
+/// How long Clio should wait before retrying when we could not take a delivery.
+const RETRY_AFTER_SECS: &str = "5";
+
+#[derive(Deserialize)]
+struct Body {
+    data: Map<String, Value>,
+    meta: Meta,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    event: String,
+    webhook_id: i64,
+}
+
+fn request_id(req: &HttpRequest) -> String {
+    req.headers()
+        .get("X-Request-Id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
+}
+
+fn answer(
+    state: &AppState,
+    status: StatusCode,
+    outcome: Outcome,
+    request_id: &str,
+    message: &str,
+) -> HttpResponse {
+    state.metrics.request(outcome);
+    let mut response = HttpResponse::build(status).json(serde_json::json!({ "error": message }));
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        response
+            .headers_mut()
+            .insert("x-request-id".parse().expect("valid header name"), v);
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
+    }
+    response
+}
+
+/// The same event redelivered by Clio has the same id: it is derived from the subscription and the
+/// exact bytes Clio signed.
+pub(crate) fn event_id(subscription_id: i64, body: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(subscription_id.to_be_bytes());
+    hasher.update(body);
+    hex::encode(&hasher.finalize()[..16])
+}
+
+pub(crate) async fn receive(
+    req: HttpRequest,
+    token: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let request_id = request_id(&req);
+    let refuse = |status: StatusCode, message: &str| {
+        tracing::info!(%request_id, status = status.as_u16(), reason = message, "refused a webhook request");
+        answer(&state, status, Outcome::Refused, &request_id, message)
+    };
+    let subscription = match state.subscriptions.get(&token).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return refuse(StatusCode::NOT_FOUND, "unknown webhook"),
+        Err(e) => {
+            tracing::error!(%request_id, error = %e, "cannot look up the subscription");
+            return answer(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::Unavailable,
+                &request_id,
+                "try again later",
+            );
+        }
+    };
+    if subscription.status == "deleted" {
+        return refuse(StatusCode::GONE, "this webhook was deleted");
+    }
+    if let Some(secret) = req.headers().get("X-Hook-Secret") {
+        return handshake(&state, &token, &subscription, secret, &request_id).await;
+    }
+    let Some(secret) = subscription
+        .secret
+        .as_ref()
+        .filter(|_| subscription.status == "active")
+    else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "this webhook has not completed its handshake",
+        );
+    };
+    let signature = req
+        .headers()
+        .get("X-Hook-Signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !verify_signature(secret.expose_secret().as_bytes(), &body, signature) {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "missing or invalid X-Hook-Signature",
+        );
+    }
+    let parsed: Body = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                &format!("not a Clio webhook body: {e}"),
+            )
+        }
+    };
+    if subscription.clio_webhook_id != Some(parsed.meta.webhook_id) {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "meta.webhook_id is not this subscription's webhook",
+        );
+    }
+    if !subscription.events.contains(&parsed.meta.event) {
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "meta.event is not one this subscription receives",
+        );
+    }
+    let envelope = Envelope {
+        version: ENVELOPE_VERSION,
+        event_id: event_id(subscription.id, &body),
+        subscription_id: subscription.id,
+        connection_id: subscription.connection_id,
+        model: subscription.model.clone(),
+        event: parsed.meta.event,
+        record_id: parsed.data.get("id").and_then(Value::as_i64),
+        etag: parsed
+            .data
+            .get("etag")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        received_at: chrono::Utc::now(),
+        request_id: request_id.clone(),
+        data: Value::Object(parsed.data),
+    };
+    publish(&state, &envelope).await
+}
+
+async fn handshake(
+    state: &AppState,
+    token: &str,
+    subscription: &Subscription,
+    secret: &HeaderValue,
+    request_id: &str,
+) -> HttpResponse {
+    let refused = || {
+        tracing::info!(%request_id, subscription = subscription.id, "refused a handshake: none expected");
+        answer(
+            state,
+            StatusCode::FORBIDDEN,
+            Outcome::Refused,
+            request_id,
+            "no handshake is expected for this webhook",
+        )
+    };
+    let Some(secret) = secret
+        .to_str()
+        .ok()
+        .filter(|s| !s.is_empty() && s.len() <= 512)
+    else {
+        return refused();
+    };
+    if subscription.status != "awaiting_handshake" {
+        return refused();
+    }
+    let sealed = state.deps.cipher.seal(
+        &SecretString::from(secret.to_owned()),
+        &store::secret_context(subscription.id),
+    );
+    let stored = match state.deps.pool.get().await {
+        Ok(mut conn) => store::complete_handshake(&mut conn, subscription.id, &sealed)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match stored {
+        Ok(true) => {
+            state.subscriptions.forget(token).await;
+            tracing::info!(%request_id, subscription = subscription.id, "handshake completed");
+            state.metrics.request(Outcome::Handshake);
+            HttpResponse::Ok()
+                .insert_header(("X-Hook-Secret", secret))
+                .insert_header(("X-Request-Id", request_id))
+                .finish()
+        }
+        // Another handshake won the race.
+        Ok(false) => refused(),
+        Err(e) => {
+            tracing::error!(%request_id, error = %e, "cannot store the handshake secret");
+            answer(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::Unavailable,
+                request_id,
+                "try again later",
+            )
+        }
+    }
+}
+
+async fn publish(state: &AppState, envelope: &Envelope) -> HttpResponse {
+    let payload = match serde_json::to_vec(envelope) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot encode an envelope");
+            return answer(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::Unavailable,
+                &envelope.request_id,
+                "try again later",
+            );
+        }
+    };
+    let properties = lapin::BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_message_id(envelope.event_id.as_str().into())
+        .with_correlation_id(envelope.request_id.as_str().into());
+    let started = Instant::now();
+    let result = state
+        .deps
+        .publisher
+        .publish(
+            &state.deps.names.events_exchange(),
+            &envelope.routing_key(),
+            &payload,
+            properties,
+        )
+        .await;
+    state
+        .metrics
+        .publish_latency(started.elapsed().as_secs_f64());
+    match result {
+        Ok(()) => {
+            tracing::debug!(request_id = %envelope.request_id, event_id = %envelope.event_id, "accepted");
+            state.metrics.request(Outcome::Accepted);
+            HttpResponse::Ok()
+                .insert_header(("X-Request-Id", envelope.request_id.as_str()))
+                .finish()
+        }
+        Err(e) => {
+            let level_error = !matches!(e, PublishError::Unroutable(_));
+            if level_error {
+                tracing::error!(request_id = %envelope.request_id, error = %e, "broker did not take the event");
+            } else {
+                tracing::warn!(request_id = %envelope.request_id, error = %e, "no queue bound for the event");
+            }
+            answer(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Outcome::Unavailable,
+                &envelope.request_id,
+                "try again later",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::event_id;
+
+    #[test]
+    fn the_same_bytes_on_the_same_subscription_make_the_same_id() {
+        assert_eq!(event_id(1, b"{}"), event_id(1, b"{}"));
+        assert_ne!(event_id(1, b"{}"), event_id(2, b"{}"));
+        assert_ne!(event_id(1, b"{}"), event_id(1, b"{ }"));
+        assert_eq!(event_id(1, b"{}").len(), 32, "128 bits");
+    }
+}

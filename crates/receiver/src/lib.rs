@@ -1,0 +1,90 @@
+//! The webhook receiver.
+//!
+//! `POST /webhooks/clio/{token}`: the token names one of our subscriptions, so neither the
+//! handshake nor a delivery needs anything from the body to find it.
+//! - A handshake (`X-Hook-Secret`) is accepted only while the subscription awaits one: the secret
+//!   is stored encrypted and echoed back. Otherwise 403, and nothing changes.
+//! - A delivery must be at most 1 MiB (413), signed with the subscription's secret (401), a
+//!   well-formed Clio body (400), for the subscription's Clio webhook and one of its events (422).
+//!   It is published as an [`Envelope`](matterhook_bus::Envelope) and answered 200 only once the
+//!   broker confirmed it; otherwise 503 with `Retry-After`, so Clio retries.
+//! - A deleted subscription answers 410 (Clio then disables the webhook); an unknown token, 404.
+//!
+//! `GET /healthz` (the process is up), `GET /readyz` (broker and database reachable),
+//! `GET /metrics` (Prometheus).
+
+mod delivery;
+mod health;
+mod metrics;
+mod subscriptions;
+
+use std::{net::TcpListener, sync::Arc, time::Duration};
+
+use actix_web::{web, App, HttpServer};
+use matterhook_bus::Publisher;
+use matterhook_crypto::Cipher;
+use matterhook_store::PgPool;
+
+pub use metrics::Metrics;
+pub use subscriptions::SubscriptionCache;
+
+/// Largest body Clio may send us.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a looked-up subscription (and its secret) is trusted before it is read again: a
+/// deleted or rotated secret takes effect within this.
+pub const SUBSCRIPTION_TTL: Duration = Duration::from_secs(5);
+
+/// What the receiver needs from the outside world.
+#[derive(Clone)]
+pub struct Deps {
+    /// The database.
+    pub pool: PgPool,
+    /// Confirmed publishing.
+    pub publisher: Publisher,
+    /// The broker connection, for readiness.
+    pub broker: Arc<lapin::Connection>,
+    /// Opens subscription secrets.
+    pub cipher: Cipher,
+    /// The AMQP namespace.
+    pub names: matterhook_bus::topology::Names,
+}
+
+pub(crate) struct AppState {
+    pub deps: Deps,
+    pub subscriptions: SubscriptionCache,
+    pub metrics: Metrics,
+}
+
+/// Builds the server on `listener`. Await the returned server to run it; its handle stops it
+/// gracefully (requests in flight finish).
+pub fn server(
+    listener: TcpListener,
+    deps: Deps,
+    workers: usize,
+) -> std::io::Result<actix_web::dev::Server> {
+    let state = web::Data::new(AppState {
+        subscriptions: SubscriptionCache::new(
+            deps.pool.clone(),
+            deps.cipher.clone(),
+            SUBSCRIPTION_TTL,
+        ),
+        metrics: Metrics::default(),
+        deps,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .route("/webhooks/clio/{token}", web::post().to(delivery::receive))
+            .route("/healthz", web::get().to(health::healthz))
+            .route("/readyz", web::get().to(health::readyz))
+            .route("/metrics", web::get().to(health::metrics))
+    })
+    .workers(workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(30)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,68 @@
+//! `matterhook-receiver`: Clio's webhooks in, durable events out.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use matterhook_config::{AmqpArgs, DatabaseArgs, PublicArgs, ReceiverListenArgs};
+use secrecy::ExposeSecret;
+
+/// The webhook receiver.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(flatten)]
+    amqp: AmqpArgs,
+    #[command(flatten)]
+    public: PublicArgs,
+    #[command(flatten)]
+    listen: ReceiverListenArgs,
+    /// HTTP worker threads.
+    #[arg(long, env = "MATTERHOOK_RECEIVER_WORKERS", default_value_t = 2)]
+    workers: usize,
+    /// Confirm-mode channels publishes are spread over.
+    #[arg(long, env = "MATTERHOOK_RECEIVER_CHANNELS", default_value_t = 4)]
+    channels: usize,
+    /// Database connections.
+    #[arg(long, env = "MATTERHOOK_RECEIVER_DB_POOL", default_value_t = 8)]
+    db_pool: usize,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    matterhook_config::telemetry::init();
+    let cli = Cli::parse();
+    cli.public.validate()?;
+    let database_url = cli.db.database_url.expose_secret();
+    matterhook_store::ensure_schema_current(database_url).await?;
+    let pool =
+        matterhook_store::connect_pool(database_url, cli.db_pool).context("database pool")?;
+    let broker = matterhook_bus::connect(cli.amqp.amqp_url.expose_secret(), "matterhook-receiver")
+        .await
+        .context("connecting to RabbitMQ")?;
+    let publisher = matterhook_bus::Publisher::new(&broker, cli.channels).await?;
+    let names = matterhook_bus::topology::Names::new(&cli.amqp.amqp_prefix);
+    matterhook_bus::topology::declare_common(publisher.channel(), &names).await?;
+    let deps = matterhook_receiver::Deps {
+        pool,
+        publisher,
+        broker: Arc::new(broker),
+        cipher: matterhook_crypto::Cipher::new(&cli.public.encryption_key),
+        names,
+    };
+    let listener = std::net::TcpListener::bind(cli.listen.addr)
+        .with_context(|| format!("listening on {}", cli.listen.addr))?;
+    let server = matterhook_receiver::server(listener, deps, cli.workers)?;
+    let handle = server.handle();
+    tracing::info!(addr = %cli.listen.addr, "receiver ready");
+    tokio::select! {
+        result = server => result?,
+        () = matterhook_config::shutdown::signal() => {
+            tracing::info!("stopping: finishing requests in flight");
+            handle.stop(true).await;
+        }
+    }
+    Ok(())
+}

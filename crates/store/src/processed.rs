@@ -1,0 +1,25 @@
+//! Idempotency marks: which consumer has applied which event.
+
+use diesel::{ExpressionMethods, QueryResult};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::processed_events;
+
+/// Records that `consumer` applies `event_id`. Returns `false` when it already had, in which case
+/// the caller must not apply it again. Call it inside the transaction of the effect, so the mark
+/// and the effect commit (or roll back) together.
+pub async fn mark_processed(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    event_id: &str,
+) -> QueryResult<bool> {
+    let inserted = diesel::insert_into(processed_events::table)
+        .values((
+            processed_events::consumer.eq(consumer),
+            processed_events::event_id.eq(event_id),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}

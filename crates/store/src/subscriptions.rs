@@ -1,0 +1,128 @@
+//! Webhook subscriptions: what the receiver looks up on every delivery.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, QueryResult};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::webhook_subscriptions as ws;
+
+/// A subscription row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = ws)]
+pub struct Subscription {
+    /// Row id.
+    pub id: i64,
+    /// The unguessable URL segment.
+    pub token: String,
+    /// The connection it belongs to.
+    pub connection_id: i64,
+    /// Clio's webhook id, once known.
+    pub clio_webhook_id: Option<i64>,
+    /// matter, contact or bill.
+    pub model: String,
+    /// Subscribed events.
+    pub events: Vec<String>,
+    /// The `fields` given to Clio.
+    pub fields: String,
+    /// The sealed handshake secret.
+    pub secret_enc: Option<Vec<u8>>,
+    /// awaiting_handshake, active or deleted.
+    pub status: String,
+    /// When Clio stops delivering.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A subscription about to be created in Clio.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = ws)]
+pub struct NewSubscription {
+    /// The unguessable URL segment.
+    pub token: String,
+    /// The connection.
+    pub connection_id: i64,
+    /// matter, contact or bill.
+    pub model: String,
+    /// Events to subscribe to.
+    pub events: Vec<String>,
+    /// The `fields` to give Clio.
+    pub fields: String,
+}
+
+/// The encryption context of a subscription's secret: a sealed secret opens only for its row.
+pub fn secret_context(id: i64) -> String {
+    format!("webhook_subscriptions.secret:{id}")
+}
+
+/// Creates a subscription awaiting its handshake.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewSubscription,
+) -> QueryResult<Subscription> {
+    diesel::insert_into(ws::table)
+        .values(new)
+        .returning(Subscription::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// The subscription a URL token names.
+pub async fn by_token(
+    conn: &mut AsyncPgConnection,
+    token: &str,
+) -> QueryResult<Option<Subscription>> {
+    ws::table
+        .filter(ws::token.eq(token))
+        .select(Subscription::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Stores the handshake's secret and activates the subscription, only while it awaits one.
+/// Returns whether it did.
+pub async fn complete_handshake(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    sealed_secret: &[u8],
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        ws::table
+            .filter(ws::id.eq(id))
+            .filter(ws::status.eq("awaiting_handshake")),
+    )
+    .set((
+        ws::secret_enc.eq(sealed_secret),
+        ws::status.eq("active"),
+        ws::updated_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Records Clio's webhook id and expiry once the create call answered.
+pub async fn set_clio_webhook(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    clio_webhook_id: i64,
+    expires_at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    diesel::update(ws::table.find(id))
+        .set((
+            ws::clio_webhook_id.eq(clio_webhook_id),
+            ws::expires_at.eq(expires_at),
+            ws::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Marks a subscription deleted: its URL answers 410 from then on, so Clio disables the webhook.
+pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+    diesel::update(ws::table.find(id))
+        .set((ws::status.eq("deleted"), ws::updated_at.eq(Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,36 @@
+//! The journal worker: records every Clio event it receives, so support can answer "did we get
+//! it?". It is also the first worker on the ingest runtime, exercising it end to end.
+
+use diesel_async::AsyncPgConnection;
+use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_store::journal::{self, JournalEntry};
+
+/// Records each Clio event in `event_journal`.
+#[derive(Debug, Default, Clone)]
+pub struct Journal;
+
+impl Handler for Journal {
+    const NAME: &'static str = "journal";
+
+    fn routing_keys(&self) -> Vec<String> {
+        vec!["clio.#".into()]
+    }
+
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        let entry = JournalEntry {
+            event_id: envelope.event_id.clone(),
+            subscription_id: envelope.subscription_id,
+            connection_id: envelope.connection_id,
+            model: envelope.model.clone(),
+            event: envelope.event.clone(),
+            record_id: envelope.record_id,
+            received_at: envelope.received_at,
+        };
+        journal::insert(conn, &entry).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,579 @@
+//! The ingest pipeline end to end: the simulator delivers to the real receiver, which publishes
+//! to RabbitMQ; workers on the real runtime apply events to PostgreSQL.
+
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU32, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use clio_sim::{DeliveryFault, DeliveryFaultKind, Kind};
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use lapin::options::QueueDeclareOptions;
+use matterhook_bus::{
+    dead_letters::{replay, Selection},
+    Envelope, Handler, HandlerError,
+};
+use matterhook_e2e::ingest::{eventually, Pipeline};
+use matterhook_store::{journal, schema};
+use matterhook_workers::journal::Journal;
+use serde_json::json;
+
+async fn journal_count(p: &Pipeline) -> i64 {
+    let mut conn = p.pool.get().await.expect("conn");
+    journal::count(&mut conn).await.expect("count")
+}
+
+async fn record(envelope: &Envelope, conn: &mut AsyncPgConnection) -> Result<(), HandlerError> {
+    Journal.handle(envelope, conn).await
+}
+
+/// Fails transiently a set number of times, then records the event.
+struct Flaky {
+    failures_left: AtomicU32,
+    calls: Arc<AtomicU32>,
+}
+
+impl Handler for Flaky {
+    const NAME: &'static str = "flaky";
+    fn routing_keys(&self) -> Vec<String> {
+        vec!["clio.#".into()]
+    }
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(HandlerError::transient("Clio answered 503"));
+        }
+        record(envelope, conn).await
+    }
+}
+
+/// Fails until fixed.
+struct Poison {
+    fixed: Arc<AtomicBool>,
+}
+
+impl Handler for Poison {
+    const NAME: &'static str = "poison";
+    fn routing_keys(&self) -> Vec<String> {
+        vec!["clio.contact.*".into()]
+    }
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        // The effect is written first, so a failure after it proves the rollback.
+        record(envelope, conn).await?;
+        if AtomicBool::load(&self.fixed, Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(HandlerError::transient(std::io::Error::other(
+                "upstream refused: contact is locked",
+            )))
+        }
+    }
+}
+
+/// Panics on its first call.
+struct Panicky {
+    calls: AtomicU32,
+}
+
+impl Handler for Panicky {
+    const NAME: &'static str = "panicky";
+    fn routing_keys(&self) -> Vec<String> {
+        vec!["clio.#".into()]
+    }
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        assert!(
+            self.calls.fetch_add(1, Ordering::SeqCst) > 0,
+            "a bug on the first call"
+        );
+        record(envelope, conn).await
+    }
+}
+
+/// Holds each message until released.
+struct Slow {
+    entered: Arc<tokio::sync::Notify>,
+    release: Arc<tokio::sync::Notify>,
+}
+
+impl Handler for Slow {
+    const NAME: &'static str = "slow";
+    fn routing_keys(&self) -> Vec<String> {
+        vec!["clio.#".into()]
+    }
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        self.entered.notify_one();
+        self.release.notified().await;
+        record(envelope, conn).await
+    }
+}
+
+#[tokio::test]
+async fn a_clio_change_reaches_the_worker_once_even_when_delivered_twice() {
+    let mut p = Pipeline::start().await;
+    let sub = p.subscribe("contact", &["updated"], "id,etag,name").await;
+    let worker = p.start_worker(Journal, 6).await;
+    let jane = p.world.firm.contact_ids[1];
+
+    p.world.sim.inject_delivery_fault(DeliveryFault {
+        kind: DeliveryFaultKind::Duplicate,
+        count: 1,
+        delay_ms: 0,
+    });
+    p.world
+        .sim
+        .update(Kind::Contact, jane, json!({"first_name": "Janet"}))
+        .expect("update");
+    let delivered = p
+        .world
+        .sim
+        .wait_until(matterhook_e2e::PATIENCE, |s| {
+            let done: Vec<_> = s
+                .deliveries()
+                .into_iter()
+                .filter(|d| d.webhook_id == sub.webhook_id && d.outcome == "delivered")
+                .collect();
+            (done.len() == 2).then_some(done)
+        })
+        .await
+        .expect("both copies were accepted with 200");
+    assert!(delivered
+        .iter()
+        .all(|d| d.attempts.last().and_then(|a| a.status) == Some(200)));
+
+    let entries = eventually(|| async {
+        let mut conn = p.pool.get().await.ok()?;
+        let rows = journal::for_record(&mut conn, "contact", jane).await.ok()?;
+        (!rows.is_empty()).then_some(rows)
+    })
+    .await
+    .expect("the worker recorded the event");
+    assert_eq!(entries.len(), 1, "two deliveries, one effect");
+    assert_eq!(
+        (
+            entries[0].event.as_str(),
+            entries[0].subscription_id,
+            entries[0].connection_id
+        ),
+        ("updated", sub.id, p.connection_id)
+    );
+
+    worker.stop().await.expect("clean stop");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn every_bad_request_is_refused_with_its_status_and_publishes_nothing() {
+    let mut p = Pipeline::start().await;
+    let sub = p
+        .subscribe("matter", &["updated", "matter_closed"], "id,status")
+        .await;
+    let worker = p.start_worker(Journal, 6).await;
+    let http = reqwest::Client::new();
+    let url = format!("{}/webhooks/clio/{}", p.receiver_url, sub.token);
+    let good = json!({"data": {"id": 5, "etag": "\"e\""}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}});
+
+    // A second handshake is refused and changes nothing.
+    let again = http
+        .post(&url)
+        .header("X-Hook-Secret", "attacker-chosen")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(again.status(), 403);
+    assert_eq!(
+        p.deliver(&sub, &good).await.status(),
+        200,
+        "the original secret still verifies"
+    );
+
+    let unknown = http
+        .post(format!(
+            "{}/webhooks/clio/{}",
+            p.receiver_url,
+            matterhook_crypto::random_token(32)
+        ))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unknown.status(), 404);
+
+    let body = good.to_string();
+    let unsigned = http
+        .post(&url)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unsigned.status(), 401);
+    let forged = http
+        .post(&url)
+        .header("X-Hook-Signature", clio_sim::sign("wrong", body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(forged.status(), 401);
+
+    let cases = [
+        (
+            json!({"data": [], "meta": {"event": "updated", "webhook_id": sub.webhook_id}}),
+            400,
+        ),
+        (
+            json!({"meta": {"event": "updated", "webhook_id": sub.webhook_id}}),
+            400,
+        ),
+        (
+            json!({"data": {"id": 5}, "meta": {"event": "updated", "webhook_id": sub.webhook_id + 1}}),
+            422,
+        ),
+        (
+            json!({"data": {"id": 5}, "meta": {"event": "deleted", "webhook_id": sub.webhook_id}}),
+            422,
+        ),
+    ];
+    for (body, status) in cases {
+        assert_eq!(
+            p.deliver(&sub, &body).await.status().as_u16(),
+            status,
+            "{body}"
+        );
+    }
+    let huge = json!({"data": {"id": 5, "blob": "x".repeat(1024 * 1024)}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}});
+    assert_eq!(p.deliver(&sub, &huge).await.status(), 413);
+
+    // Only the one good delivery was published and applied.
+    let one = eventually(|| async { (journal_count(&p).await == 1).then_some(()) }).await;
+    assert!(one.is_some());
+
+    // A deleted subscription answers 410 within seconds (the receiver's cache lives 5 s).
+    {
+        let mut conn = p.pool.get().await.expect("conn");
+        matterhook_store::subscriptions::mark_deleted(&mut conn, sub.id)
+            .await
+            .expect("delete");
+    }
+    let gone =
+        eventually(|| async { (p.deliver(&sub, &good).await.status() == 410).then_some(()) }).await;
+    assert!(gone.is_some(), "410 once the deletion is seen");
+    assert_eq!(journal_count(&p).await, 1);
+
+    worker.stop().await.expect("clean stop");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn an_event_no_queue_would_keep_is_answered_503_so_clio_retries() {
+    let p = Pipeline::start().await;
+    let sub = p.subscribe("bill", &["updated"], "id,state").await;
+    // No worker has declared a queue: the broker would drop the message.
+    let answer = p
+        .deliver(
+            &sub,
+            &json!({"data": {"id": 9}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}}),
+        )
+        .await;
+    assert_eq!(answer.status(), 503);
+    assert_eq!(
+        answer
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("5")
+    );
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_handler_that_fails_twice_then_succeeds_has_one_effect() {
+    let mut p = Pipeline::start().await;
+    let sub = p.subscribe("contact", &["updated"], "id,name").await;
+    let calls = Arc::new(AtomicU32::new(0));
+    let worker = p
+        .start_worker(
+            Flaky {
+                failures_left: AtomicU32::new(2),
+                calls: calls.clone(),
+            },
+            6,
+        )
+        .await;
+    assert_eq!(
+        p.deliver(
+            &sub,
+            &json!({"data": {"id": 77}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}})
+        )
+        .await
+        .status(),
+        200
+    );
+
+    let done = eventually(|| async { (journal_count(&p).await == 1).then_some(()) }).await;
+    assert!(done.is_some(), "retried until it succeeded");
+    assert_eq!(AtomicU32::load(&calls, Ordering::SeqCst), 3);
+    let mut conn = p.pool.get().await.expect("conn");
+    let marks: i64 = schema::processed_events::table
+        .filter(schema::processed_events::consumer.eq("flaky"))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(marks, 1);
+    worker.stop().await.expect("clean stop");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_then_replayed_once_after_the_fix() {
+    let mut p = Pipeline::start().await;
+    let sub = p.subscribe("contact", &["updated"], "id,name").await;
+    let fixed = Arc::new(AtomicBool::new(false));
+    let worker = p
+        .start_worker(
+            Poison {
+                fixed: fixed.clone(),
+            },
+            3,
+        )
+        .await;
+    let body = json!({"data": {"id": 4242, "etag": "\"p\""}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}});
+    assert_eq!(p.deliver(&sub, &body).await.status(), 200);
+
+    let letter = eventually(|| async {
+        let mut conn = p.pool.get().await.ok()?;
+        let rows = matterhook_store::dead_letters::list(&mut conn, &Default::default(), 0, 10)
+            .await
+            .ok()?;
+        rows.into_iter().next()
+    })
+    .await
+    .expect("dead-lettered");
+    assert_eq!(
+        (
+            letter.queue.as_str(),
+            letter.reason.as_str(),
+            letter.attempts
+        ),
+        (
+            p.names.worker_queue("poison").as_str(),
+            "attempts exhausted",
+            3
+        )
+    );
+    assert!(
+        letter.error.contains("contact is locked"),
+        "{}",
+        letter.error
+    );
+    assert!(letter.first_failed_at <= letter.last_failed_at);
+    assert_eq!(
+        (letter.model.as_deref(), letter.connection_id),
+        (Some("contact"), Some(p.connection_id))
+    );
+    assert_eq!(
+        journal_count(&p).await,
+        0,
+        "every failed attempt rolled back its effect"
+    );
+
+    fixed.store(true, Ordering::SeqCst);
+    let selection = Selection::Ids(vec![letter.id]);
+    let report = replay(
+        &p.pool,
+        &p.publisher,
+        &selection,
+        "support@example.com",
+        false,
+        |_| {},
+    )
+    .await
+    .expect("replay");
+    assert_eq!((report.matched, report.done, report.skipped), (1, 1, 0));
+    let applied = eventually(|| async { (journal_count(&p).await == 1).then_some(()) }).await;
+    assert!(
+        applied.is_some(),
+        "the replay reached only the failed queue and applied once"
+    );
+
+    let again = replay(
+        &p.pool,
+        &p.publisher,
+        &selection,
+        "support@example.com",
+        false,
+        |_| {},
+    )
+    .await
+    .expect("replay again");
+    assert_eq!(
+        (again.done, again.skipped),
+        (0, 1),
+        "a row is replayed once unless asked again"
+    );
+    let mut conn = p.pool.get().await.expect("conn");
+    let row = matterhook_store::dead_letters::by_ids(&mut conn, &[letter.id])
+        .await
+        .expect("row")
+        .remove(0);
+    assert_eq!(
+        (
+            row.state.as_str(),
+            row.replays,
+            row.state_changed_by.as_deref()
+        ),
+        ("replayed", 1, Some("support@example.com"))
+    );
+    let actions: i64 = schema::dead_letter_actions::table
+        .count()
+        .get_result(&mut conn)
+        .await
+        .expect("actions");
+    assert_eq!(actions, 2, "every replay is recorded");
+
+    // With --again it goes once more, and idempotency keeps the effect single.
+    let forced = replay(
+        &p.pool,
+        &p.publisher,
+        &selection,
+        "support@example.com",
+        true,
+        |_| {},
+    )
+    .await
+    .expect("forced");
+    assert_eq!(forced.done, 1);
+    let processed = eventually(|| async {
+        let q = p.broker.create_channel().await.ok()?;
+        let queue = q
+            .queue_declare(
+                p.names.worker_queue("poison").as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                Default::default(),
+            )
+            .await
+            .ok()?;
+        (queue.message_count() == 0).then_some(())
+    })
+    .await;
+    assert!(processed.is_some());
+    assert_eq!(journal_count(&p).await, 1);
+    worker.stop().await.expect("clean stop");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_retried_and_the_worker_lives_on() {
+    let mut p = Pipeline::start().await;
+    let sub = p.subscribe("contact", &["updated"], "id").await;
+    let worker = p
+        .start_worker(
+            Panicky {
+                calls: AtomicU32::new(0),
+            },
+            6,
+        )
+        .await;
+    assert_eq!(
+        p.deliver(
+            &sub,
+            &json!({"data": {"id": 1}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}})
+        )
+        .await
+        .status(),
+        200
+    );
+    let done = eventually(|| async { (journal_count(&p).await == 1).then_some(()) }).await;
+    assert!(done.is_some());
+    assert!(
+        !worker.is_finished(),
+        "a panic is a failed message, not a crash"
+    );
+    worker.stop().await.expect("clean stop");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn stopping_finishes_the_message_in_flight_then_exits_cleanly() {
+    let mut p = Pipeline::start().await;
+    let sub = p.subscribe("contact", &["updated"], "id").await;
+    let (entered, release) = (
+        Arc::new(tokio::sync::Notify::new()),
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    let worker = p
+        .start_worker(
+            Slow {
+                entered: entered.clone(),
+                release: release.clone(),
+            },
+            6,
+        )
+        .await;
+    assert_eq!(
+        p.deliver(
+            &sub,
+            &json!({"data": {"id": 3}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}})
+        )
+        .await
+        .status(),
+        200
+    );
+    entered.notified().await;
+
+    let mut stopping = tokio::spawn(worker.stop());
+    let early = tokio::time::timeout(Duration::from_millis(300), &mut stopping).await;
+    assert!(early.is_err(), "the worker waits for the message in flight");
+    release.notify_one();
+    stopping.await.expect("task").expect("exits cleanly");
+
+    assert_eq!(
+        journal_count(&p).await,
+        1,
+        "the in-flight message was committed"
+    );
+    let channel = p.broker.create_channel().await.expect("channel");
+    let queue = channel
+        .queue_declare(
+            p.names.worker_queue("slow").as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("queue");
+    assert_eq!(
+        queue.message_count(),
+        0,
+        "and acked: nothing waits to be redelivered"
+    );
+    p.stop().await;
+}

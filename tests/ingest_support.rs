@@ -1,0 +1,286 @@
+//! The ingest pipeline, assembled for a test: its own database, its own AMQP namespace, the real
+//! receiver on port 0, the simulator delivering to it, and workers run in-process.
+
+use std::{future::Future, sync::Arc, time::Duration};
+
+use diesel::ExpressionMethods;
+use diesel_async::RunQueryDsl;
+use lapin::{options::QueueDeleteOptions, Connection};
+use matterhook_bus::{topology::Names, Handler, Publisher, Runtime, RuntimeConfig};
+use matterhook_clio::models::NewWebhook;
+use matterhook_crypto::Cipher;
+use matterhook_store::{schema, subscriptions, PgPool};
+use matterhook_test_support::TestDb;
+use secrecy::SecretString;
+use tokio::{sync::watch, task::JoinHandle};
+
+use crate::{fast_retries, World, PATIENCE};
+
+/// The local broker (tests share it; namespaces keep them apart).
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+/// A running pipeline.
+pub struct Pipeline {
+    /// Simulator, client and demo firm.
+    pub world: World,
+    /// The database.
+    pub db: TestDb,
+    /// A pool on it.
+    pub pool: PgPool,
+    /// This test's AMQP namespace.
+    pub names: Names,
+    /// The broker connection.
+    pub broker: Arc<Connection>,
+    /// A confirm-mode publisher.
+    pub publisher: Publisher,
+    /// The receiver's base URL.
+    pub receiver_url: String,
+    /// The demo connection's row id.
+    pub connection_id: i64,
+    /// The encryption at rest.
+    pub cipher: Cipher,
+    receiver: actix_web::dev::ServerHandle,
+    workers: Vec<&'static str>,
+}
+
+/// A worker running in-process.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), matterhook_bus::BusError>>,
+}
+
+impl Worker {
+    /// Stops it as SIGTERM would, and waits until it has finished what was in flight.
+    pub async fn stop(self) -> Result<(), matterhook_bus::BusError> {
+        let _ = self.stop.send(true);
+        self.task.await.expect("worker task")
+    }
+
+    /// Whether it has returned.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+impl Pipeline {
+    /// Starts everything but the workers.
+    pub async fn start() -> Self {
+        let world = World::start(fast_retries()).await;
+        let db = TestDb::new().await.expect("database");
+        let pool = matterhook_store::connect_pool(db.url(), 8).expect("pool");
+        let names = Names::new(&format!(
+            "mhtest-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        ));
+        let broker = Arc::new(
+            matterhook_bus::connect(&amqp_url(), "e2e")
+                .await
+                .expect("broker"),
+        );
+        let publisher = Publisher::new(&broker, 2).await.expect("publisher");
+        matterhook_bus::topology::declare_common(publisher.channel(), &names)
+            .await
+            .expect("topology");
+        let cipher = Cipher::new(&matterhook_config::DEV_ENCRYPTION_KEY.parse().expect("key"));
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let receiver_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let deps = matterhook_receiver::Deps {
+            pool: pool.clone(),
+            publisher: publisher.clone(),
+            broker: broker.clone(),
+            cipher: cipher.clone(),
+            names: names.clone(),
+        };
+        let server = matterhook_receiver::server(listener, deps, 1).expect("receiver");
+        let receiver = server.handle();
+        tokio::spawn(server);
+
+        let connection_id = {
+            let mut conn = pool.get().await.expect("conn");
+            let user: i64 = diesel::insert_into(schema::users::table)
+                .values((
+                    schema::users::email.eq("alice@hartleyfinch.example"),
+                    schema::users::token_hash.eq(vec![1u8; 32]),
+                ))
+                .returning(schema::users::id)
+                .get_result(&mut conn)
+                .await
+                .expect("user");
+            diesel::insert_into(schema::connections::table)
+                .values((
+                    schema::connections::user_id.eq(user),
+                    schema::connections::region.eq("us"),
+                    schema::connections::clio_user_id.eq(world.firm.attorney_id),
+                    schema::connections::clio_account_id.eq(world.firm.account_id),
+                    schema::connections::account_name.eq("Hartley & Finch LLP"),
+                ))
+                .returning(schema::connections::id)
+                .get_result(&mut conn)
+                .await
+                .expect("connection")
+        };
+        Self {
+            world,
+            db,
+            pool,
+            names,
+            broker,
+            publisher,
+            receiver_url,
+            connection_id,
+            cipher,
+            receiver,
+            workers: vec![],
+        }
+    }
+
+    /// Creates a subscription the way the product does: a row awaiting its handshake, a Clio
+    /// webhook pointing at its URL, the handshake answered by the receiver, Clio's id stored.
+    /// Returns the subscription's row id and token, and the Clio webhook's id and secret.
+    pub async fn subscribe(&self, model: &str, events: &[&str], fields: &str) -> Subscribed {
+        let token = matterhook_crypto::random_token(32);
+        let row = {
+            let mut conn = self.pool.get().await.expect("conn");
+            subscriptions::insert(
+                &mut conn,
+                &subscriptions::NewSubscription {
+                    token: token.clone(),
+                    connection_id: self.connection_id,
+                    model: model.into(),
+                    events: events.iter().map(|e| (*e).to_owned()).collect(),
+                    fields: fields.into(),
+                },
+            )
+            .await
+            .expect("subscription row")
+        };
+        let (api, _) = self.world.api_for(self.world.firm.attorney_id).await;
+        let hook = api
+            .create_webhook(&NewWebhook {
+                url: format!("{}/webhooks/clio/{token}", self.receiver_url),
+                model: model.into(),
+                fields: fields.into(),
+                events: events.iter().map(|e| (*e).to_owned()).collect(),
+                expires_at: None,
+            })
+            .await
+            .expect("Clio webhook");
+        {
+            let mut conn = self.pool.get().await.expect("conn");
+            let expires = hook.expires_at.map(|t| t.with_timezone(&chrono::Utc));
+            subscriptions::set_clio_webhook(&mut conn, row.id, hook.id, expires)
+                .await
+                .expect("store Clio id");
+        }
+        let secret = self
+            .world
+            .sim
+            .wait_until(PATIENCE, |s| {
+                s.webhooks()
+                    .into_iter()
+                    .find(|h| h.id == hook.id && h.status == "enabled")
+                    .map(|h| h.shared_secret)
+            })
+            .await
+            .expect("the receiver answered the handshake");
+        Subscribed {
+            id: row.id,
+            token,
+            webhook_id: hook.id,
+            secret,
+        }
+    }
+
+    /// Runs `handler` on the runtime until stopped; returns once its queue is declared.
+    pub async fn start_worker<H: Handler>(&mut self, handler: H, max_attempts: u32) -> Worker {
+        self.workers.push(H::NAME);
+        let (stop, stopped) = watch::channel(false);
+        let (pool, broker, names) = (self.pool.clone(), self.broker.clone(), self.names.clone());
+        let (ready, declared) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let config = RuntimeConfig {
+                prefetch: 8,
+                max_attempts,
+                names,
+                tiers: matterhook_bus::topology::TEST_TIERS.to_vec(),
+            };
+            let runtime = Runtime::new(handler, pool, &broker, config).await?;
+            let _ = ready.send(());
+            let mut stopped = stopped;
+            runtime
+                .run(async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                })
+                .await
+        });
+        let _ = declared.await;
+        Worker { stop, task }
+    }
+
+    /// A signed delivery of `body` to a subscription, as Clio would send it.
+    pub async fn deliver(&self, sub: &Subscribed, body: &serde_json::Value) -> reqwest::Response {
+        let bytes = body.to_string();
+        reqwest::Client::new()
+            .post(format!("{}/webhooks/clio/{}", self.receiver_url, sub.token))
+            .header(
+                "X-Hook-Signature",
+                clio_sim::sign(&sub.secret, bytes.as_bytes()),
+            )
+            .header("Content-Type", "application/json")
+            .body(bytes)
+            .send()
+            .await
+            .expect("receiver answers")
+    }
+
+    /// Deletes this test's queues and stops the receiver.
+    pub async fn stop(self) {
+        self.receiver.stop(true).await;
+        if let Ok(channel) = self.broker.create_channel().await {
+            for queue in self.names.queues(&self.workers) {
+                let _ = channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await;
+            }
+        }
+    }
+}
+
+/// A live subscription.
+pub struct Subscribed {
+    /// Row id.
+    pub id: i64,
+    /// URL token.
+    pub token: String,
+    /// Clio's webhook id.
+    pub webhook_id: i64,
+    /// The shared secret.
+    pub secret: String,
+}
+
+/// Polls `check` until it returns `Some` or [`PATIENCE`] runs out: for effects that land in the
+/// database from another task, with no event to wait on.
+pub async fn eventually<T, F, Fut>(mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = check().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The secret as the simulator holds it.
+pub fn secret(s: &str) -> SecretString {
+    SecretString::from(s.to_owned())
+}
