@@ -1,5 +1,7 @@
 //! `matterhook`: the admin CLI.
 
+mod dlq;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use matterhook_config::DatabaseArgs;
@@ -25,6 +27,8 @@ enum Command {
         #[command(flatten)]
         db: DatabaseArgs,
     },
+    /// Find, inspect, replay and discard dead-lettered events.
+    Dlq(dlq::DlqArgs),
 }
 
 #[tokio::main]
@@ -37,19 +41,15 @@ async fn main() -> anyhow::Result<()> {
             println!("schema is up to date");
             Ok(())
         }
+        Command::Dlq(args) => dlq::run(args).await,
     }
 }
 
 async fn migrate(url: &str) -> anyhow::Result<()> {
-    if matterhook_store::migrations::create_database_if_missing(url)
-        .await
-        .context("creating the database")?
-    {
+    if matterhook_store::migrations::create_database_if_missing(url).await.context("creating the database")? {
         println!("created the database");
     }
-    let applied = matterhook_store::run_migrations(url)
-        .await
-        .context("applying migrations")?;
+    let applied = matterhook_store::run_migrations(url).await.context("applying migrations")?;
     if applied.is_empty() {
         println!("schema already up to date");
     } else {
