@@ -5,6 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+wait_http() { # url name
+  for _ in $(seq 1 100); do curl -fsS "$1" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  echo "$2 did not become ready at $1" >&2; exit 1
+}
+
 
 deploy/local/ensure-services.sh
 
@@ -31,11 +36,22 @@ trap stop INT TERM EXIT
 say "starting the Clio simulator with the demo firm"
 target/debug/clio-sim --seed-demo --listen "$CLIO_SIM_ADDR" &
 pids+=($!)
-for _ in $(seq 1 50); do
-  curl -fsS "http://$CLIO_SIM_ADDR/_sim/health" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://$CLIO_SIM_ADDR/_sim/health" >/dev/null || { echo "the simulator did not start" >&2; exit 1; }
+wait_http "http://$CLIO_SIM_ADDR/_sim/health" simulator
+
+export MATTERHOOK_RECEIVER_ADDR="${MATTERHOOK_RECEIVER_ADDR:-127.0.0.1:8080}"
+export MATTERHOOK_PUBLIC_URL="${MATTERHOOK_PUBLIC_URL:-http://$MATTERHOOK_RECEIVER_ADDR}"
+
+say "starting the receiver"
+target/debug/matterhook-receiver &
+pids+=($!)
+wait_http "http://$MATTERHOOK_RECEIVER_ADDR/readyz" receiver
+
+say "starting the journal worker"
+target/debug/matterhook-worker-journal &
+pids+=($!)
+
+say "connecting the demo firm through the simulator's OAuth and subscribing to its webhooks"
+target/debug/matterhook demo connect
 
 demo=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/demo")
 matter_id=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[\([0-9]*\).*/\1/p')
@@ -44,6 +60,9 @@ cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
 
+  receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
+  journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
+  dead letters     target/debug/matterhook dlq list
   Clio simulator   $CLIO_BASE_URL        (the demo firm: Hartley & Finch LLP)
     consent page   $CLIO_BASE_URL/oauth/authorize?response_type=code&client_id=matterhook-dev&redirect_uri=http://127.0.0.1:8081/oauth/clio/callback&state=demo
     demo firm ids  curl $CLIO_BASE_URL/_sim/demo

@@ -124,18 +124,37 @@ impl Target {
 
 /// Runs a `dlq` command.
 pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
-    let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 2).context("database pool")?;
+    let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 2)
+        .context("database pool")?;
     match args.command {
-        DlqCommand::List { filter, after, limit } => list(&pool, &filter.filter(), after, limit).await,
+        DlqCommand::List {
+            filter,
+            after,
+            limit,
+        } => list(&pool, &filter.filter(), after, limit).await,
         DlqCommand::Show { id } => show(&pool, id).await,
-        DlqCommand::Replay { target, again, amqp } => {
+        DlqCommand::Replay {
+            target,
+            again,
+            amqp,
+        } => {
             let selection = target.selection()?;
             if dry_run(&pool, &selection, &target, "replay").await? {
                 return Ok(());
             }
-            let broker = matterhook_bus::connect(amqp.amqp_url.expose_secret(), "matterhook-cli").await.context("connecting to RabbitMQ")?;
+            let broker = matterhook_bus::connect(amqp.amqp_url.expose_secret(), "matterhook-cli")
+                .await
+                .context("connecting to RabbitMQ")?;
             let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
-            let report = ops::replay(&pool, &publisher, &selection, &target.actor, again, progress).await?;
+            let report = ops::replay(
+                &pool,
+                &publisher,
+                &selection,
+                &target.actor,
+                again,
+                progress,
+            )
+            .await?;
             finish("replayed", &report);
             Ok(())
         }
@@ -152,26 +171,49 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
 }
 
 /// Counts first; with `--dry-run`, stops there.
-async fn dry_run(pool: &PgPool, selection: &Selection, target: &Target, verb: &str) -> anyhow::Result<bool> {
+async fn dry_run(
+    pool: &PgPool,
+    selection: &Selection,
+    target: &Target,
+    verb: &str,
+) -> anyhow::Result<bool> {
     let n = ops::count(pool, selection).await?;
     println!("{n} dead letter(s) selected to {verb}");
     Ok(target.dry_run)
 }
 
 fn progress(report: &Report) {
-    eprintln!("  … {} of {} done, {} skipped", report.done, report.matched, report.skipped);
+    eprintln!(
+        "  … {} of {} done, {} skipped",
+        report.done, report.matched, report.skipped
+    );
 }
 
 fn finish(verb: &str, report: &Report) {
-    println!("{verb} {} of {} (skipped {} not in state dead; use --again to include them)", report.done, report.matched, report.skipped);
+    println!(
+        "{verb} {} of {} (skipped {} not in state dead; use --again to include them)",
+        report.done, report.matched, report.skipped
+    );
 }
 
-async fn list(pool: &PgPool, filter: &dead_letters::Filter, after: i64, limit: i64) -> anyhow::Result<()> {
+async fn list(
+    pool: &PgPool,
+    filter: &dead_letters::Filter,
+    after: i64,
+    limit: i64,
+) -> anyhow::Result<()> {
     let mut conn = pool.get().await?;
     let rows = dead_letters::list(&mut conn, filter, after, limit).await?;
-    println!("{:>8}  {:<9}  {:<28}  {:<24}  {:>4}  {:<20}  reason: error", "id", "state", "queue", "model.event", "try", "last failure");
+    println!(
+        "{:>8}  {:<9}  {:<28}  {:<24}  {:>4}  {:<20}  reason: error",
+        "id", "state", "queue", "model.event", "try", "last failure"
+    );
     for r in &rows {
-        let what = format!("{}.{}", r.model.as_deref().unwrap_or("?"), r.event.as_deref().unwrap_or("?"));
+        let what = format!(
+            "{}.{}",
+            r.model.as_deref().unwrap_or("?"),
+            r.event.as_deref().unwrap_or("?")
+        );
         let error: String = r.error.chars().take(80).collect();
         println!(
             "{:>8}  {:<9}  {:<28}  {:<24}  {:>4}  {:<20}  {}: {}",
@@ -194,7 +236,9 @@ async fn list(pool: &PgPool, filter: &dead_letters::Filter, after: i64, limit: i
 
 async fn show(pool: &PgPool, id: i64) -> anyhow::Result<()> {
     let mut conn = pool.get().await?;
-    let Some(row) = dead_letters::by_ids(&mut conn, &[id]).await?.pop() else { bail!("no dead letter {id}") };
+    let Some(row) = dead_letters::by_ids(&mut conn, &[id]).await?.pop() else {
+        bail!("no dead letter {id}")
+    };
     println!("{}", serde_json::to_string_pretty(&row)?);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `matterhook`: the admin CLI.
 
+mod demo;
 mod dlq;
 
 use anyhow::Context;
@@ -29,6 +30,16 @@ enum Command {
     },
     /// Find, inspect, replay and discard dead-lettered events.
     Dlq(dlq::DlqArgs),
+    /// Demo helpers for the local stack.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// Connect the simulator's demo firm and subscribe to its matters, contacts and bills
+    /// (simulator only; the Connections issue brings the real flow).
+    Connect(demo::DemoArgs),
 }
 
 #[tokio::main]
@@ -42,14 +53,20 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Dlq(args) => dlq::run(args).await,
+        Command::Demo(DemoCommand::Connect(args)) => demo::connect(args).await,
     }
 }
 
 async fn migrate(url: &str) -> anyhow::Result<()> {
-    if matterhook_store::migrations::create_database_if_missing(url).await.context("creating the database")? {
+    if matterhook_store::migrations::create_database_if_missing(url)
+        .await
+        .context("creating the database")?
+    {
         println!("created the database");
     }
-    let applied = matterhook_store::run_migrations(url).await.context("applying migrations")?;
+    let applied = matterhook_store::run_migrations(url)
+        .await
+        .context("applying migrations")?;
     if applied.is_empty() {
         println!("schema already up to date");
     } else {
