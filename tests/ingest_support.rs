@@ -198,7 +198,7 @@ impl Pipeline {
     pub async fn start_worker<H: Handler>(&mut self, handler: H, max_attempts: u32) -> Worker {
         self.workers.push(H::NAME);
         let (stop, stopped) = watch::channel(false);
-        let (pool, broker, names) = (self.pool.clone(), self.broker.clone(), self.names.clone());
+        let (pool, names) = (self.pool.clone(), self.names.clone());
         let (ready, declared) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let config = RuntimeConfig {
@@ -207,7 +207,7 @@ impl Pipeline {
                 names,
                 tiers: matterhook_bus::topology::TEST_TIERS.to_vec(),
             };
-            let runtime = Runtime::new(handler, pool, &broker, config).await?;
+            let runtime = Runtime::new(handler, pool, &amqp_url(), config).await?;
             let _ = ready.send(());
             let mut stopped = stopped;
             runtime

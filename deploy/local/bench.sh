@@ -2,5 +2,11 @@
 # `make bench`: the figures the issues ask for, printed and written under target/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+deploy/local/ensure-services.sh
+say "building release binaries"
+cargo build --locked --release --quiet --bin matterhook-receiver --bin matterhook-bench
 mkdir -p target/bench
-echo "No benchmark is defined yet: the Ingest issue adds the receiver and broker figures."
+say "ingest: broker limit, receiver throughput and latency (target/bench/ingest.json)"
+target/release/matterhook-bench "$@"

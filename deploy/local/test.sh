@@ -18,5 +18,14 @@ if command -v psql >/dev/null; then
     done
 fi
 
+# Test namespaces delete their queues; a killed run can leave some behind.
+if command -v rabbitmqctl >/dev/null; then
+  leftovers=$(rabbitmqctl -q list_queues name 2>/dev/null | grep -E '^mh(test|bench)-' || true)
+  if [ -n "$leftovers" ]; then
+    say "removing leftover test queues"
+    for q in $leftovers; do rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1 || true; done
+  fi
+fi
+
 say "running every test"
 cargo test --locked --workspace "$@"

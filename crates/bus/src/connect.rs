@@ -23,3 +23,10 @@ pub async fn connect(url: &str, name: &str) -> Result<Connection, BusError> {
         .enable_auto_recover();
     Ok(Connection::connect(url, properties).await?)
 }
+
+/// Connects without automatic recovery, for a caller that supervises its own session (the
+/// consumer runtime): when the connection drops, its streams end and it starts afresh.
+pub async fn connect_supervised(url: &str, name: &str) -> Result<Connection, BusError> {
+    let properties = ConnectionProperties::default().with_connection_name(name.into());
+    Ok(Connection::connect(url, properties).await?)
+}

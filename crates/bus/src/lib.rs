@@ -17,7 +17,7 @@ pub mod retry;
 pub mod runtime;
 pub mod topology;
 
-pub use connect::{connect, BusError};
+pub use connect::{connect, connect_supervised, BusError};
 pub use envelope::{Envelope, ENVELOPE_VERSION};
 pub use publisher::{PublishError, Publisher};
 pub use runtime::{Handler, HandlerError, Runtime, RuntimeConfig};

@@ -92,6 +92,19 @@ pub fn random_token(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// SHA-256 of an API token: what the database keeps, so a leaked table holds no usable token.
+pub fn hash_token(token: &str) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// A new API token (to show once) and its hash (to store).
+pub fn issue_api_token() -> (String, Vec<u8>) {
+    let token = format!("mh_{}", random_token(32));
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

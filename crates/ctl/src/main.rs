@@ -2,6 +2,7 @@
 
 mod demo;
 mod dlq;
+mod users;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -30,6 +31,9 @@ enum Command {
     },
     /// Find, inspect, replay and discard dead-lettered events.
     Dlq(dlq::DlqArgs),
+    /// Manage API users.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
     /// Demo helpers for the local stack.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -54,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Dlq(args) => dlq::run(args).await,
         Command::Demo(DemoCommand::Connect(args)) => demo::connect(args).await,
+        Command::Users(command) => users::run(command).await,
     }
 }
 

@@ -96,6 +96,7 @@ pub async fn record(conn: &mut AsyncPgConnection, letter: &NewDeadLetter) -> Que
 
 /// Which dead letters a list, replay or discard applies to. Every field narrows; none means all.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Filter {
     /// Only these states (default for replay: `dead`).
     pub state: Option<String>,

@@ -27,12 +27,7 @@ pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Res
     matterhook_store::ensure_schema_current(database_url).await?;
     let pool = matterhook_store::connect_pool(database_url, usize::from(args.prefetch).max(2) + 2)
         .context("database pool")?;
-    let broker = matterhook_bus::connect(
-        args.amqp.amqp_url.expose_secret(),
-        &format!("matterhook-worker-{}", H::NAME),
-    )
-    .await
-    .context("connecting to RabbitMQ")?;
+    let amqp_url = args.amqp.amqp_url.expose_secret();
     let names = matterhook_bus::topology::Names::new(&args.amqp.amqp_prefix);
     let config = RuntimeConfig {
         prefetch: args.prefetch,
@@ -40,7 +35,9 @@ pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Res
         names: names.clone(),
         ..RuntimeConfig::default()
     };
-    let runtime = Runtime::new(handler, pool.clone(), &broker, config).await?;
+    let runtime = Runtime::new(handler, pool.clone(), amqp_url, config)
+        .await
+        .context("connecting to RabbitMQ")?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         matterhook_config::shutdown::signal().await;
@@ -54,12 +51,11 @@ pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Res
         runtime.run(until_stopped(stopped.clone())),
         matterhook_bus::runtime::drain_broker_dead_letters(
             pool,
-            &broker,
+            amqp_url,
             &names,
             until_stopped(stopped)
         ),
     )?;
-    let _ = broker.close(200, "shutdown".into()).await;
     tracing::info!("stopped");
     Ok(())
 }

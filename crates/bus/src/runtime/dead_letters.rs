@@ -9,7 +9,7 @@ use lapin::{
         BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
     },
     types::FieldTable,
-    Connection,
+    Connection, Consumer,
 };
 use matterhook_store::{dead_letters::NewDeadLetter, PgPool};
 
@@ -18,15 +18,62 @@ use crate::{topology, BusError, Envelope};
 
 pub(crate) async fn drain(
     pool: PgPool,
-    connection: &Connection,
+    amqp_url: &str,
     names: &topology::Names,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BusError> {
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let session = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            s = open(amqp_url, names) => s,
+        };
+        let (connection, mut consumer, channel, tag) = match session {
+            Ok(s) => {
+                backoff = Duration::from_millis(500);
+                s
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot reach the broker for dead letters; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        let stopped = loop {
+            tokio::select! {
+                () = &mut shutdown => break true,
+                next = consumer.next() => match next {
+                    Some(Ok(delivery)) => settle(&pool, delivery).await,
+                    Some(Err(_)) | None => break false,
+                }
+            }
+        };
+        if stopped {
+            let _ = channel
+                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                .await;
+            let _ = connection.close(200, "shutdown".into()).await;
+            return Ok(());
+        }
+        tracing::warn!("lost the broker while draining dead letters; reconnecting");
+    }
+}
+
+async fn open(
+    amqp_url: &str,
+    names: &topology::Names,
+) -> Result<(Connection, Consumer, lapin::Channel, String), BusError> {
+    let connection = crate::connect_supervised(amqp_url, "matterhook-dead-letters").await?;
     let channel = connection.create_channel().await?;
     topology::declare_common(&channel, names).await?;
     channel.basic_qos(8, BasicQosOptions::default()).await?;
     let tag = format!("dead-letters-{}", uuid::Uuid::new_v4().simple());
-    let mut consumer = channel
+    let consumer = channel
         .basic_consume(
             names.dead_queue().as_str().into(),
             tag.as_str().into(),
@@ -34,22 +81,7 @@ pub(crate) async fn drain(
             FieldTable::default(),
         )
         .await?;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            next = consumer.next() => match next {
-                None => break,
-                Some(Ok(delivery)) => settle(&pool, delivery).await,
-                Some(Err(error)) => channel.wait_for_recovery(error).await?,
-            }
-        }
-    }
-    let _ = channel
-        .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-        .await;
-    let _ = channel.close(200, "shutdown".into()).await;
-    Ok(())
+    Ok((connection, consumer, channel, tag))
 }
 
 async fn settle(pool: &PgPool, delivery: Delivery) {

@@ -1,20 +1,21 @@
 //! The consumer runtime every worker runs on.
 //!
 //! A worker is a [`Handler`] and one registration line:
-//! `Runtime::new(MyHandler, pool, &connection, RuntimeConfig::default()).await?.run(shutdown).await`.
+//! `Runtime::new(MyHandler, pool, amqp_url, RuntimeConfig::default()).await?.run(shutdown).await`.
 //! The runtime owns the rest: prefetch; a span per message carrying the event and request ids;
 //! idempotency (the handler's effect and a `processed_events` row commit in one transaction, so a
 //! redelivered event has no second effect); and the decision after the handler ([`crate::retry`]):
 //! ack, retry later through a TTL tier, or dead-letter into PostgreSQL with the reason, error
 //! chain, attempts and failure times. A panicking handler is a transient failure, not a crash.
-//! Shutdown stops taking messages, finishes those in flight, and returns.
+//! A lost broker connection is re-established (with backoff), the topology declared again and
+//! consuming resumed. Shutdown stops taking messages, finishes those in flight, and returns.
 
 mod dead_letters;
 mod handler;
 mod headers;
 mod process;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use lapin::{
@@ -54,45 +55,126 @@ impl Default for RuntimeConfig {
 }
 
 /// A handler wired to its queue.
-pub struct Runtime<'c, H: Handler> {
+pub struct Runtime<H: Handler> {
     shared: Arc<process::Shared<H>>,
-    connection: &'c Connection,
+    amqp_url: String,
+    session: Option<Session>,
 }
 
-impl<'c, H: Handler> Runtime<'c, H> {
-    /// Declares the handler's queue, bindings and retry tiers, and gets ready to consume.
+/// One connection's worth of consuming: rebuilt from scratch whenever the connection is lost.
+struct Session {
+    connection: Connection,
+    publisher: Publisher,
+}
+
+/// How a session ended.
+enum Ended {
+    /// Shutdown was asked for.
+    Shutdown,
+    /// The broker went away.
+    Lost(String),
+}
+
+/// Waits between reconnection attempts, doubling up to this.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+impl<H: Handler> Runtime<H> {
+    /// Connects, declares the handler's queue, bindings and retry tiers, and gets ready to
+    /// consume. Fails when the broker cannot be reached now, so a misconfigured worker stops at
+    /// start rather than waiting forever.
     pub async fn new(
         handler: H,
         pool: PgPool,
-        connection: &'c Connection,
+        amqp_url: &str,
         config: RuntimeConfig,
     ) -> Result<Self, BusError> {
-        let publisher = Publisher::new(connection, 1).await?;
-        let keys = handler.routing_keys();
-        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-        topology::declare_worker(
-            publisher.channel(),
-            &config.names,
-            H::NAME,
-            &keys,
-            &config.tiers,
-        )
-        .await?;
         let queue = config.names.worker_queue(H::NAME);
         let shared = Arc::new(process::Shared {
             handler,
             pool,
-            publisher,
             config,
             queue,
         });
-        Ok(Self { shared, connection })
+        let mut runtime = Self {
+            shared,
+            amqp_url: amqp_url.to_owned(),
+            session: None,
+        };
+        runtime.session = Some(runtime.open().await?);
+        Ok(runtime)
     }
 
-    /// Consumes until `shutdown` completes, then stops taking messages, lets the ones in flight
-    /// finish (and be acked), and returns.
-    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), BusError> {
-        let channel = self.connection.create_channel().await?;
+    /// A fresh connection with the topology declared. The runtime supervises it itself rather
+    /// than relying on the client library's recovery, whose consumers may silently stay gone.
+    async fn open(&self) -> Result<Session, BusError> {
+        let connection =
+            crate::connect_supervised(&self.amqp_url, &format!("matterhook-worker-{}", H::NAME))
+                .await?;
+        let publisher = Publisher::new(&connection, 1).await?;
+        let keys = self.shared.handler.routing_keys();
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        topology::declare_worker(
+            publisher.channel(),
+            &self.shared.config.names,
+            H::NAME,
+            &keys,
+            &self.shared.config.tiers,
+        )
+        .await?;
+        Ok(Session {
+            connection,
+            publisher,
+        })
+    }
+
+    /// Consumes until `shutdown` completes, reconnecting whenever the broker is lost; then stops
+    /// taking messages, lets the ones in flight finish (and be acked), and returns.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<(), BusError> {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(500);
+        loop {
+            let session = match self.session.take() {
+                Some(s) => s,
+                None => {
+                    let opened = tokio::select! {
+                        () = &mut shutdown => return Ok(()),
+                        opened = self.open() => opened,
+                    };
+                    match opened {
+                        Ok(s) => {
+                            tracing::info!("reconnected to the broker");
+                            backoff = Duration::from_millis(500);
+                            s
+                        }
+                        Err(error) => {
+                            tracing::warn!(%error, wait_ms = backoff.as_millis() as u64, "cannot reach the broker; retrying");
+                            tokio::select! {
+                                () = &mut shutdown => return Ok(()),
+                                () = tokio::time::sleep(backoff) => {}
+                            }
+                            backoff = (backoff * 2).min(MAX_BACKOFF);
+                            continue;
+                        }
+                    }
+                }
+            };
+            match self.consume(&session, &mut shutdown).await {
+                Ok(Ended::Shutdown) => {
+                    let _ = session.connection.close(200, "shutdown".into()).await;
+                    return Ok(());
+                }
+                Ok(Ended::Lost(error)) => tracing::warn!(%error, "lost the broker; reconnecting"),
+                Err(error) => tracing::warn!(%error, "the session failed; reconnecting"),
+            }
+        }
+    }
+
+    async fn consume(
+        &self,
+        session: &Session,
+        shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+    ) -> Result<Ended, BusError> {
+        let channel = session.connection.create_channel().await?;
         channel
             .basic_qos(self.shared.config.prefetch, BasicQosOptions::default())
             .await?;
@@ -107,36 +189,35 @@ impl<'c, H: Handler> Runtime<'c, H> {
             .await?;
         tracing::info!(queue = %self.shared.queue, prefetch = self.shared.config.prefetch, "consuming");
         let mut in_flight = JoinSet::new();
-        tokio::pin!(shutdown);
-        loop {
+        let ended = loop {
             tokio::select! {
-                () = &mut shutdown => break,
+                () = shutdown.as_mut() => break Ended::Shutdown,
                 next = consumer.next() => match next {
-                    None => break,
                     Some(Ok(delivery)) => {
-                        let shared = self.shared.clone();
-                        in_flight.spawn(async move { shared.process(delivery).await });
+                        let (shared, publisher) = (self.shared.clone(), session.publisher.clone());
+                        in_flight.spawn(async move { shared.process(delivery, &publisher).await });
                     }
-                    Some(Err(error)) => {
-                        tracing::warn!(%error, "lost the broker; waiting for recovery");
-                        channel.wait_for_recovery(error).await?;
-                        tracing::info!("recovered the broker connection");
-                    }
+                    Some(Err(error)) => break Ended::Lost(error.to_string()),
+                    None => break Ended::Lost("the broker cancelled the consumer".into()),
                 },
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             }
+        };
+        if matches!(ended, Ended::Shutdown) {
+            tracing::info!(
+                in_flight = in_flight.len(),
+                "stopping: no new messages, finishing the ones in flight"
+            );
+            // Unacked messages still buffered for us go back to the queue when the channel closes.
+            let _ = channel
+                .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
+                .await;
         }
-        tracing::info!(
-            in_flight = in_flight.len(),
-            "stopping: no new messages, finishing the ones in flight"
-        );
-        // Unacked messages still buffered for us go back to the queue when the channel closes.
-        let _ = channel
-            .basic_cancel(tag.as_str().into(), BasicCancelOptions::default())
-            .await;
+        // After a lost connection their acks fail and the broker redelivers them: idempotency
+        // makes that harmless.
         while in_flight.join_next().await.is_some() {}
-        let _ = channel.close(200, "shutdown".into()).await;
-        Ok(())
+        let _ = channel.close(200, "done".into()).await;
+        Ok(ended)
     }
 }
 
@@ -144,9 +225,9 @@ impl<'c, H: Handler> Runtime<'c, H> {
 /// dead-letter store, until `shutdown`. Every worker binary runs one; they share the queue.
 pub async fn drain_broker_dead_letters(
     pool: PgPool,
-    connection: &Connection,
+    amqp_url: &str,
     names: &topology::Names,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), BusError> {
-    dead_letters::drain(pool, connection, names, shutdown).await
+    dead_letters::drain(pool, amqp_url, names, shutdown).await
 }

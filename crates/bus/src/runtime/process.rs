@@ -26,7 +26,6 @@ use crate::{
 pub(crate) struct Shared<H> {
     pub handler: H,
     pub pool: PgPool,
-    pub publisher: Publisher,
     pub config: RuntimeConfig,
     pub queue: String,
 }
@@ -49,7 +48,7 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl<H: Handler> Shared<H> {
-    pub(crate) async fn process(&self, delivery: Delivery) {
+    pub(crate) async fn process(&self, delivery: Delivery, publisher: &Publisher) {
         let attempt = headers::int(&delivery, headers::ATTEMPT)
             .and_then(|a| u32::try_from(a).ok())
             .unwrap_or(1)
@@ -67,7 +66,7 @@ impl<H: Handler> Shared<H> {
             .unwrap_or_default();
         let span =
             tracing::info_span!("message", queue = %self.queue, %event_id, %request_id, attempt);
-        self.process_in_span(delivery, envelope, attempt)
+        self.process_in_span(delivery, envelope, attempt, publisher)
             .instrument(span)
             .await;
     }
@@ -77,6 +76,7 @@ impl<H: Handler> Shared<H> {
         delivery: Delivery,
         envelope: Result<Envelope, String>,
         attempt: u32,
+        publisher: &Publisher,
     ) {
         let (outcome, error) = match &envelope {
             Err(e) => (Outcome::Permanent, e.clone()),
@@ -108,13 +108,27 @@ impl<H: Handler> Shared<H> {
                 expiration_ms,
             } => {
                 tracing::warn!(%error, tier = tier.name, "failed; retrying later");
-                self.retry(&delivery, tier, expiration_ms, attempt + 1, &error)
-                    .await
+                self.retry(
+                    publisher,
+                    &delivery,
+                    tier,
+                    expiration_ms,
+                    attempt + 1,
+                    &error,
+                )
+                .await
             }
             Decision::DeadLetter { reason } => {
                 tracing::error!(%error, reason, "failed; dead-lettered");
-                self.dead_letter(&delivery, envelope.as_ref().ok(), reason, &error, attempt)
-                    .await
+                self.dead_letter(
+                    publisher,
+                    &delivery,
+                    envelope.as_ref().ok(),
+                    reason,
+                    &error,
+                    attempt,
+                )
+                .await
             }
         };
         match settled {
@@ -156,6 +170,7 @@ impl<H: Handler> Shared<H> {
     /// Publishes the message to a retry tier (which returns it to our queue only), confirmed.
     async fn retry(
         &self,
+        publisher: &Publisher,
         delivery: &Delivery,
         tier: Tier,
         expiration_ms: u64,
@@ -178,7 +193,7 @@ impl<H: Handler> Shared<H> {
         if let Some(id) = props.correlation_id() {
             properties = properties.with_correlation_id(id.clone());
         }
-        self.publisher
+        publisher
             .publish(
                 "",
                 &self.config.names.retry_queue(H::NAME, tier),
@@ -192,6 +207,7 @@ impl<H: Handler> Shared<H> {
     /// message waits in a retry tier (same attempt) rather than spinning on the queue.
     async fn dead_letter(
         &self,
+        publisher: &Publisher,
         delivery: &Delivery,
         envelope: Option<&Envelope>,
         reason: &str,
@@ -246,7 +262,7 @@ impl<H: Handler> Shared<H> {
                 let Some(&park) = tiers.get(1).or(tiers.first()) else {
                     return Err(PublishError::Nacked);
                 };
-                self.retry(delivery, park, park.millis, attempt, &parked)
+                self.retry(publisher, delivery, park, park.millis, attempt, &parked)
                     .await
             }
         }

@@ -1,0 +1,73 @@
+//! Bearer tokens.
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::RunQueryDsl;
+use matterhook_store::schema::users;
+
+use crate::{
+    error::{internal, ApiError},
+    Deps,
+};
+
+use matterhook_crypto::hash_token;
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// Their email (recorded as the actor of what they do).
+    pub email: String,
+    /// May use `/admin`.
+    pub is_admin: bool,
+}
+
+/// An authenticated admin.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Caller);
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = req
+            .headers()
+            .get("Authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned());
+        let deps = req.app_data::<web::Data<Deps>>().cloned();
+        Box::pin(async move {
+            let (Some(token), Some(deps)) = (token, deps) else {
+                return Err(ApiError::Unauthorized);
+            };
+            let mut conn = deps.pool.get().await.map_err(internal)?;
+            let found: Option<(String, bool)> = users::table
+                .filter(users::token_hash.eq(hash_token(&token)))
+                .select((users::email, users::is_admin))
+                .first(&mut conn)
+                .await
+                .optional()
+                .map_err(internal)?;
+            let (email, is_admin) = found.ok_or(ApiError::Unauthorized)?;
+            Ok(Caller { email, is_admin })
+        })
+    }
+}
+
+impl FromRequest for Admin {
+    type Error = ApiError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let caller = Caller::from_request(req, payload);
+        Box::pin(async move {
+            let caller = caller.await?;
+            if caller.is_admin {
+                Ok(Admin(caller))
+            } else {
+                Err(ApiError::Forbidden)
+            }
+        })
+    }
+}

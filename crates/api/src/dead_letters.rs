@@ -1,0 +1,160 @@
+//! `/admin/dead-letters`: the support page's operations, the same as `matterhook dlq`.
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use matterhook_bus::dead_letters::{self as ops, Selection};
+use matterhook_store::dead_letters::{self, Filter};
+use serde::Deserialize;
+
+use crate::{
+    auth::Admin,
+    error::{internal, ApiError},
+    Deps,
+};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("", web::get().to(list))
+        .route("/replay", web::post().to(replay))
+        .route("/discard", web::post().to(discard))
+        .route("/{id}", web::get().to(show));
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    state: Option<String>,
+    queue: Option<String>,
+    model: Option<String>,
+    event: Option<String>,
+    connection: Option<i64>,
+    reason: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    #[serde(default)]
+    after: i64,
+    limit: Option<i64>,
+}
+
+fn state_filter(state: Option<String>) -> Result<Option<String>, ApiError> {
+    match state.as_deref() {
+        None => Ok(Some("dead".into())),
+        Some("all") => Ok(None),
+        Some(s @ ("dead" | "replayed" | "discarded")) => Ok(Some(s.to_owned())),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "state must be dead, replayed, discarded or all, not {other:?}"
+        ))),
+    }
+}
+
+async fn list(
+    _admin: Admin,
+    deps: web::Data<Deps>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 500".into(),
+        ));
+    }
+    let filter = Filter {
+        state: state_filter(q.state)?,
+        queue: q.queue,
+        model: q.model,
+        event: q.event,
+        connection_id: q.connection,
+        text: q.reason,
+        since: q.since,
+        until: q.until,
+    };
+    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let rows = dead_letters::list(&mut conn, &filter, q.after, limit)
+        .await
+        .map_err(internal)?;
+    let next_after = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(HttpResponse::Ok().json(serde_json::json!({"data": rows, "next_after": next_after})))
+}
+
+async fn show(
+    _admin: Admin,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let row = dead_letters::by_ids(&mut conn, &[id.into_inner()])
+        .await
+        .map_err(internal)?
+        .pop()
+        .ok_or(ApiError::NotFound)?;
+    Ok(HttpResponse::Ok().json(row))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Operation {
+    ids: Option<Vec<i64>>,
+    filter: Option<Filter>,
+    #[serde(default)]
+    dry_run: bool,
+    #[serde(default)]
+    again: bool,
+}
+
+impl Operation {
+    fn selection(&self) -> Result<Selection, ApiError> {
+        match (&self.ids, &self.filter) {
+            (Some(ids), None) if !ids.is_empty() && ids.len() <= 10_000 => {
+                Ok(Selection::Ids(ids.clone()))
+            }
+            (None, Some(filter)) => Ok(Selection::Filter(filter.clone())),
+            _ => Err(ApiError::BadRequest(
+                "give either ids (1 to 10,000) or a filter".into(),
+            )),
+        }
+    }
+}
+
+async fn replay(
+    admin: Admin,
+    deps: web::Data<Deps>,
+    op: web::Json<Operation>,
+) -> Result<HttpResponse, ApiError> {
+    let selection = op.selection()?;
+    if op.dry_run {
+        let matched = ops::count(&deps.pool, &selection).await.map_err(internal)?;
+        return Ok(
+            HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true}))
+        );
+    }
+    let report = ops::replay(
+        &deps.pool,
+        &deps.publisher,
+        &selection,
+        &admin.0.email,
+        op.again,
+        |_| {},
+    )
+    .await
+    .map_err(internal)?;
+    Ok(HttpResponse::Ok().json(report))
+}
+
+async fn discard(
+    admin: Admin,
+    deps: web::Data<Deps>,
+    op: web::Json<Operation>,
+) -> Result<HttpResponse, ApiError> {
+    let selection = op.selection()?;
+    if op.dry_run {
+        let matched = ops::count(&deps.pool, &selection).await.map_err(internal)?;
+        return Ok(
+            HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true}))
+        );
+    }
+    let report = ops::discard(&deps.pool, &selection, &admin.0.email, |_| {})
+        .await
+        .map_err(internal)?;
+    Ok(HttpResponse::Ok().json(report))
+}

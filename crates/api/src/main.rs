@@ -1,0 +1,41 @@
+//! `matterhook-api`: the HTTP API.
+
+use anyhow::Context;
+use clap::Parser;
+use matterhook_config::{AmqpArgs, ApiListenArgs, DatabaseArgs};
+use secrecy::ExposeSecret;
+
+/// matterhook's HTTP API.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    db: DatabaseArgs,
+    #[command(flatten)]
+    amqp: AmqpArgs,
+    #[command(flatten)]
+    listen: ApiListenArgs,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    matterhook_config::telemetry::init();
+    let cli = Cli::parse();
+    let database_url = cli.db.database_url.expose_secret();
+    matterhook_store::ensure_schema_current(database_url).await?;
+    let pool = matterhook_store::connect_pool(database_url, 8).context("database pool")?;
+    let broker = matterhook_bus::connect(cli.amqp.amqp_url.expose_secret(), "matterhook-api")
+        .await
+        .context("connecting to RabbitMQ")?;
+    let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
+    let listener = std::net::TcpListener::bind(cli.listen.addr)
+        .with_context(|| format!("listening on {}", cli.listen.addr))?;
+    let server = matterhook_api::server(listener, matterhook_api::Deps { pool, publisher })?;
+    let handle = server.handle();
+    tracing::info!(addr = %cli.listen.addr, "API ready");
+    tokio::select! {
+        result = server => result?,
+        () = matterhook_config::shutdown::signal() => handle.stop(true).await,
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! `matterhook users`: API users and their tokens.
+
+use anyhow::Context;
+use clap::Subcommand;
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel_async::RunQueryDsl;
+use matterhook_config::DatabaseArgs;
+use matterhook_store::schema::users;
+use secrecy::ExposeSecret;
+
+/// `matterhook users ...`
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Add a user (or give an existing one a new token) and print its API token once.
+    Add {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The user's email.
+        email: String,
+        /// Allow the admin endpoints (dead letters).
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// Runs a `users` command.
+pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
+    let UsersCommand::Add { db, email, admin } = command;
+    let email = email.trim().to_lowercase();
+    anyhow::ensure!(
+        email.contains('@') && !email.starts_with('@') && !email.ends_with('@'),
+        "{email:?} is not an email address"
+    );
+    let pool = matterhook_store::connect_pool(db.database_url.expose_secret(), 1)?;
+    let mut conn = pool.get().await?;
+    let (token, hash) = matterhook_crypto::issue_api_token();
+    let existing: Option<i64> = users::table
+        .filter(users::email.eq(&email))
+        .select(users::id)
+        .first(&mut conn)
+        .await
+        .optional()?;
+    match existing {
+        Some(id) => {
+            diesel::update(users::table.find(id))
+                .set((users::token_hash.eq(&hash), users::is_admin.eq(admin)))
+                .execute(&mut conn)
+                .await?;
+            eprintln!("{email} existed: its previous token no longer works");
+        }
+        None => {
+            diesel::insert_into(users::table)
+                .values((
+                    users::email.eq(&email),
+                    users::token_hash.eq(&hash),
+                    users::is_admin.eq(admin),
+                ))
+                .execute(&mut conn)
+                .await
+                .context("adding the user")?;
+        }
+    }
+    eprintln!(
+        "API token for {email}{} (shown once; only its hash is stored):",
+        if admin { " (admin)" } else { "" }
+    );
+    println!("{token}");
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! The admin API for dead letters: authentication, filters, replay and discard.
+
+use diesel::ExpressionMethods;
+use diesel_async::RunQueryDsl;
+use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+use matterhook_e2e::ingest::Pipeline;
+use matterhook_store::{dead_letters, schema};
+use serde_json::{json, Value};
+
+async fn user(p: &Pipeline, email: &str, admin: bool) -> String {
+    let (token, hash) = matterhook_crypto::issue_api_token();
+    let mut conn = p.pool.get().await.expect("conn");
+    diesel::insert_into(schema::users::table)
+        .values((
+            schema::users::email.eq(email),
+            schema::users::token_hash.eq(hash),
+            schema::users::is_admin.eq(admin),
+        ))
+        .execute(&mut conn)
+        .await
+        .expect("user");
+    token
+}
+
+#[tokio::test]
+async fn support_staff_manage_dead_letters_over_http() {
+    let p = Pipeline::start().await;
+    let admin = user(&p, "support@example.com", true).await;
+    let lawyer = user(&p, "lawyer@example.com", false).await;
+    let queue = p.names.worker_queue("api-test");
+    let channel = p.broker.create_channel().await.expect("channel");
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::default(),
+            Default::default(),
+        )
+        .await
+        .expect("queue");
+    {
+        let mut conn = p.pool.get().await.expect("conn");
+        for (event, error) in [
+            ("updated", "Clio answered 503"),
+            ("deleted", "record is locked"),
+        ] {
+            let letter = dead_letters::NewDeadLetter {
+                dead_letter_id: uuid::Uuid::new_v4().to_string(),
+                queue: queue.clone(),
+                routing_key: format!("clio.contact.{event}"),
+                event_id: uuid::Uuid::new_v4().simple().to_string(),
+                envelope: json!({"version": 1}),
+                model: Some("contact".into()),
+                event: Some(event.into()),
+                connection_id: Some(p.connection_id),
+                reason: "attempts exhausted".into(),
+                error: error.into(),
+                attempts: 6,
+                first_failed_at: chrono::Utc::now(),
+                last_failed_at: chrono::Utc::now(),
+            };
+            dead_letters::record(&mut conn, &letter)
+                .await
+                .expect("seed");
+        }
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!(
+        "http://{}/admin/dead-letters",
+        listener.local_addr().expect("addr")
+    );
+    let server = matterhook_api::server(
+        listener,
+        matterhook_api::Deps {
+            pool: p.pool.clone(),
+            publisher: p.publisher.clone(),
+        },
+    )
+    .expect("api");
+    let handle = server.handle();
+    tokio::spawn(server);
+    let http = reqwest::Client::new();
+
+    assert_eq!(http.get(&base).send().await.expect("answer").status(), 401);
+    assert_eq!(
+        http.get(&base)
+            .bearer_auth("mh_not-a-token")
+            .send()
+            .await
+            .expect("answer")
+            .status(),
+        401
+    );
+    assert_eq!(
+        http.get(&base)
+            .bearer_auth(&lawyer)
+            .send()
+            .await
+            .expect("answer")
+            .status(),
+        403
+    );
+
+    let listed: Value = http
+        .get(format!("{base}?reason=locked"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let rows = listed["data"].as_array().expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["event"], "deleted");
+    let id = rows[0]["id"].as_i64().expect("id");
+    let shown = http
+        .get(format!("{base}/{id}"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("show");
+    assert_eq!(shown.status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/999999"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("show")
+            .status(),
+        404
+    );
+    assert_eq!(
+        http.get(format!("{base}?state=zombie"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .expect("bad")
+            .status(),
+        400
+    );
+
+    let bad = http
+        .post(format!("{base}/replay"))
+        .bearer_auth(&admin)
+        .json(&json!({"filter": {"modle": "contact"}}))
+        .send()
+        .await
+        .expect("bad");
+    assert_eq!(
+        bad.status(),
+        400,
+        "a misspelt filter is refused, not treated as 'everything'"
+    );
+    let dry: Value = http
+        .post(format!("{base}/replay"))
+        .bearer_auth(&admin)
+        .json(&json!({"filter": {"model": "contact", "state": "dead"}, "dry_run": true}))
+        .send()
+        .await
+        .expect("dry run")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(dry["matched"], 2);
+
+    let replayed: Value = http
+        .post(format!("{base}/replay"))
+        .bearer_auth(&admin)
+        .json(&json!({"ids": [id]}))
+        .send()
+        .await
+        .expect("replay")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (replayed["done"].as_u64(), replayed["skipped"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let q = channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                passive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("queue");
+    assert_eq!(q.message_count(), 1, "replayed to the failed queue");
+
+    let discarded: Value = http
+        .post(format!("{base}/discard"))
+        .bearer_auth(&admin)
+        .json(&json!({"filter": {"state": "dead"}}))
+        .send()
+        .await
+        .expect("discard")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(discarded["done"], 1);
+    let mut conn = p.pool.get().await.expect("conn");
+    let row = dead_letters::by_ids(&mut conn, &[id])
+        .await
+        .expect("row")
+        .remove(0);
+    assert_eq!(
+        (row.state.as_str(), row.state_changed_by.as_deref()),
+        ("replayed", Some("support@example.com"))
+    );
+
+    let _ = channel
+        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+        .await;
+    handle.stop(true).await;
+    p.stop().await;
+}

@@ -1,0 +1,106 @@
+//! RabbitMQ restarted while webhooks arrive: no event the receiver accepted is lost.
+//!
+//! Its own test binary, because it restarts the machine's broker: cargo runs test binaries one at
+//! a time, so no other test sees the restart.
+
+use std::{process::Command, time::Duration};
+
+use clio_sim::Kind;
+use matterhook_e2e::ingest::Pipeline;
+use matterhook_store::journal;
+use matterhook_workers::journal::Journal;
+use serde_json::json;
+
+fn rabbitmqctl(args: &[&str]) {
+    let status = Command::new("rabbitmqctl")
+        .args(args)
+        .status()
+        .expect("rabbitmqctl runs");
+    assert!(status.success(), "rabbitmqctl {args:?} failed");
+}
+
+#[tokio::test]
+async fn no_accepted_event_is_lost_across_a_broker_restart() {
+    matterhook_config::telemetry::init();
+    let mut p = Pipeline::start().await;
+    // Clio's retries, scaled so that they outlast a broker restart: 1.2 s, 2.4 s, 4.8 s, ...
+    p.world.sim.configure(|c| c.retry_scale = 0.01);
+    let sub = p
+        .subscribe("contact", &["updated"], "id,etag,first_name")
+        .await;
+    let worker = p.start_worker(Journal, 6).await;
+    let contacts = p.world.firm.contact_ids.clone();
+
+    // Changes before, during and after the restart.
+    let mut changed = Vec::new();
+    for (i, id) in contacts.iter().enumerate().take(3) {
+        p.world
+            .sim
+            .update(
+                Kind::Contact,
+                *id,
+                json!({"first_name": format!("Before{i}")}),
+            )
+            .expect("update");
+        changed.push(*id);
+    }
+    rabbitmqctl(&["stop_app"]);
+    for (i, id) in contacts.iter().enumerate().skip(3) {
+        p.world
+            .sim
+            .update(
+                Kind::Contact,
+                *id,
+                json!({"first_name": format!("During{i}")}),
+            )
+            .expect("update");
+        changed.push(*id);
+    }
+    rabbitmqctl(&["start_app"]);
+    rabbitmqctl(&["await_startup"]);
+
+    // Every change reaches the journal: those accepted before the restart were durable, and
+    // those refused during it (503) were retried by Clio until accepted.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut conn = p.pool.get().await.expect("conn");
+        let mut missing = Vec::new();
+        for id in &changed {
+            if journal::for_record(&mut conn, "contact", *id)
+                .await
+                .expect("journal")
+                .is_empty()
+            {
+                missing.push(*id);
+            }
+        }
+        if missing.is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never recorded: {missing:?}; deliveries: {:#?}",
+            p.world
+                .sim
+                .deliveries()
+                .iter()
+                .filter(|d| d.webhook_id == sub.webhook_id)
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused_then_accepted = p
+        .world
+        .sim
+        .deliveries()
+        .iter()
+        .filter(|d| {
+            d.webhook_id == sub.webhook_id
+                && d.attempts.iter().any(|a| a.status == Some(503))
+                && d.outcome == "delivered"
+        })
+        .count();
+    println!("deliveries refused with 503 during the restart and accepted later: {refused_then_accepted}");
+    worker.stop().await.expect("clean stop");
+    p.stop().await;
+}
