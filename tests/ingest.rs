@@ -270,6 +270,50 @@ async fn every_bad_request_is_refused_with_its_status_and_publishes_nothing() {
     let one = eventually(|| async { (journal_count(&p).await == 1).then_some(()) }).await;
     assert!(one.is_some());
 
+    // Health and metrics report what happened.
+    assert_eq!(
+        http.get(format!("{}/healthz", p.receiver_url))
+            .send()
+            .await
+            .expect("healthz")
+            .status(),
+        200
+    );
+    let ready: serde_json::Value = http
+        .get(format!("{}/readyz", p.receiver_url))
+        .send()
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready, json!({"broker": true, "database": true}));
+    let metrics = http
+        .get(format!("{}/metrics", p.receiver_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let count = |outcome: &str| -> u64 {
+        let prefix = format!("matterhook_receiver_requests_total{{outcome=\"{outcome}\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .and_then(|v| v.parse().ok())
+            .expect("metric present")
+    };
+    assert_eq!(
+        (count("accepted"), count("refused"), count("handshake")),
+        (1, 9, 1),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("matterhook_receiver_publish_seconds_count 1"),
+        "{metrics}"
+    );
+
     // A deleted subscription answers 410 within seconds (the receiver's cache lives 5 s).
     {
         let mut conn = p.pool.get().await.expect("conn");

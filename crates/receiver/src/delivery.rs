@@ -6,12 +6,12 @@ use actix_web::{
     http::{header::HeaderValue, StatusCode},
     web, HttpRequest, HttpResponse,
 };
-use matterhook_bus::{Envelope, PublishError, ENVELOPE_VERSION};
+use matterhook_bus::{PublishError, ENVELOPE_VERSION};
 use matterhook_clio::verify_signature;
 use matterhook_store::subscriptions as store;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use crate::{metrics::Outcome, subscriptions::Subscription, AppState};
@@ -19,10 +19,36 @@ use crate::{metrics::Outcome, subscriptions::Subscription, AppState};
 /// How long Clio should wait before retrying when we could not take a delivery.
 const RETRY_AFTER_SECS: &str = "5";
 
+/// A delivery body. `data` stays raw JSON: it is forwarded as received, never rebuilt.
 #[derive(Deserialize)]
-struct Body {
-    data: Map<String, Value>,
+struct Body<'a> {
+    #[serde(borrow)]
+    data: &'a RawValue,
     meta: Meta,
+}
+
+/// The two fields of `data` the envelope lifts out.
+#[derive(Deserialize)]
+struct Record {
+    id: Option<serde_json::Value>,
+    etag: Option<String>,
+}
+
+/// [`Envelope`] as the receiver writes it, with `data` copied through as raw JSON. The field names
+/// and order match [`Envelope`], which consumers read.
+#[derive(Serialize)]
+struct EnvelopeOut<'a> {
+    version: u32,
+    event_id: &'a str,
+    subscription_id: i64,
+    connection_id: i64,
+    model: &'a str,
+    event: &'a str,
+    record_id: Option<i64>,
+    etag: Option<&'a str>,
+    received_at: chrono::DateTime<chrono::Utc>,
+    request_id: &'a str,
+    data: &'a RawValue,
 }
 
 #[derive(Deserialize)]
@@ -137,6 +163,9 @@ pub(crate) async fn receive(
             )
         }
     };
+    let Ok(record) = serde_json::from_str::<Record>(parsed.data.get()) else {
+        return refuse(StatusCode::BAD_REQUEST, "data must be an object");
+    };
     if subscription.clio_webhook_id != Some(parsed.meta.webhook_id) {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -149,22 +178,23 @@ pub(crate) async fn receive(
             "meta.event is not one this subscription receives",
         );
     }
-    let envelope = Envelope {
+    let event_id = event_id(subscription.id, &body);
+    let envelope = EnvelopeOut {
         version: ENVELOPE_VERSION,
-        event_id: event_id(subscription.id, &body),
+        event_id: &event_id,
         subscription_id: subscription.id,
         connection_id: subscription.connection_id,
-        model: subscription.model.clone(),
-        event: parsed.meta.event,
-        record_id: parsed.data.get("id").and_then(Value::as_i64),
-        etag: parsed
-            .data
-            .get("etag")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        model: &subscription.model,
+        event: &parsed.meta.event,
+        // Clio's ids are numbers; a numeric string is accepted too.
+        record_id: record.id.and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        }),
+        etag: record.etag.as_deref(),
         received_at: chrono::Utc::now(),
-        request_id: request_id.clone(),
-        data: Value::Object(parsed.data),
+        request_id: &request_id,
+        data: parsed.data,
     };
     publish(&state, &envelope).await
 }
@@ -231,7 +261,7 @@ async fn handshake(
     }
 }
 
-async fn publish(state: &AppState, envelope: &Envelope) -> HttpResponse {
+async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
     let payload = match serde_json::to_vec(envelope) {
         Ok(p) => p,
         Err(e) => {
@@ -240,25 +270,21 @@ async fn publish(state: &AppState, envelope: &Envelope) -> HttpResponse {
                 state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Outcome::Unavailable,
-                &envelope.request_id,
+                envelope.request_id,
                 "try again later",
             );
         }
     };
     let properties = lapin::BasicProperties::default()
         .with_content_type("application/json".into())
-        .with_message_id(envelope.event_id.as_str().into())
-        .with_correlation_id(envelope.request_id.as_str().into());
+        .with_message_id(envelope.event_id.into())
+        .with_correlation_id(envelope.request_id.into());
+    let routing_key = format!("clio.{}.{}", envelope.model, envelope.event);
     let started = Instant::now();
     let result = state
         .deps
         .publisher
-        .publish(
-            &state.deps.names.events_exchange(),
-            &envelope.routing_key(),
-            &payload,
-            properties,
-        )
+        .publish(&state.events_exchange, &routing_key, &payload, properties)
         .await;
     state
         .metrics
@@ -268,21 +294,20 @@ async fn publish(state: &AppState, envelope: &Envelope) -> HttpResponse {
             tracing::debug!(request_id = %envelope.request_id, event_id = %envelope.event_id, "accepted");
             state.metrics.request(Outcome::Accepted);
             HttpResponse::Ok()
-                .insert_header(("X-Request-Id", envelope.request_id.as_str()))
+                .insert_header(("X-Request-Id", envelope.request_id))
                 .finish()
         }
         Err(e) => {
-            let level_error = !matches!(e, PublishError::Unroutable(_));
-            if level_error {
-                tracing::error!(request_id = %envelope.request_id, error = %e, "broker did not take the event");
-            } else {
+            if matches!(e, PublishError::Unroutable(_)) {
                 tracing::warn!(request_id = %envelope.request_id, error = %e, "no queue bound for the event");
+            } else {
+                tracing::error!(request_id = %envelope.request_id, error = %e, "broker did not take the event");
             }
             answer(
                 state,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Outcome::Unavailable,
-                &envelope.request_id,
+                envelope.request_id,
                 "try again later",
             )
         }
@@ -291,7 +316,38 @@ async fn publish(state: &AppState, envelope: &Envelope) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::event_id;
+    use super::{event_id, EnvelopeOut};
+    use serde_json::value::RawValue;
+
+    #[test]
+    fn what_the_receiver_writes_is_what_workers_read() {
+        let data = RawValue::from_string(r#"{"id":7,"etag":"\"e\"","name":"Jane"}"#.to_owned())
+            .expect("raw");
+        let out = EnvelopeOut {
+            version: 1,
+            event_id: "abc",
+            subscription_id: 2,
+            connection_id: 3,
+            model: "contact",
+            event: "updated",
+            record_id: Some(7),
+            etag: Some("\"e\""),
+            received_at: chrono::Utc::now(),
+            request_id: "r-1",
+            data: &data,
+        };
+        let read: matterhook_bus::Envelope =
+            serde_json::from_slice(&serde_json::to_vec(&out).expect("encodes")).expect("decodes");
+        assert_eq!(
+            (
+                read.event_id.as_str(),
+                read.record_id,
+                read.routing_key().as_str()
+            ),
+            ("abc", Some(7), "clio.contact.updated")
+        );
+        assert_eq!(read.data["name"], "Jane");
+    }
 
     #[test]
     fn the_same_bytes_on_the_same_subscription_make_the_same_id() {

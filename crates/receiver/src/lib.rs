@@ -20,7 +20,7 @@ mod subscriptions;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
-use actix_web::{web, App, HttpServer};
+use actix_web::{dev::Service, web, App, HttpServer};
 use matterhook_bus::Publisher;
 use matterhook_crypto::Cipher;
 use matterhook_store::PgPool;
@@ -51,6 +51,8 @@ pub struct Deps {
 }
 
 pub(crate) struct AppState {
+    /// Computed once: the exchange every event goes to.
+    pub events_exchange: String,
     pub deps: Deps,
     pub subscriptions: SubscriptionCache,
     pub metrics: Metrics,
@@ -64,6 +66,7 @@ pub fn server(
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
     let state = web::Data::new(AppState {
+        events_exchange: deps.names.events_exchange(),
         subscriptions: SubscriptionCache::new(
             deps.pool.clone(),
             deps.cipher.clone(),
@@ -73,7 +76,20 @@ pub fn server(
         deps,
     });
     let server = HttpServer::new(move || {
+        let counted = state.clone();
         App::new()
+            // Bodies over the limit are refused by actix before any handler: count them here.
+            .wrap_fn(move |req, service| {
+                let state = counted.clone();
+                let answer = service.call(req);
+                async move {
+                    let response = answer.await?;
+                    if response.status() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        state.metrics.request(metrics::Outcome::Refused);
+                    }
+                    Ok(response)
+                }
+            })
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .route("/webhooks/clio/{token}", web::post().to(delivery::receive))

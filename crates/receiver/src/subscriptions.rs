@@ -56,6 +56,10 @@ impl SubscriptionCache {
 
     /// The subscription `token` names, if any.
     pub async fn get(&self, token: &str) -> Result<Option<Arc<Subscription>>, Arc<LookupError>> {
+        // The hit path first: no key allocation, no loader future.
+        if let Some(hit) = self.cache.get(token).await {
+            return Ok(hit);
+        }
         self.cache
             .try_get_with(token.to_owned(), self.load(token))
             .await
