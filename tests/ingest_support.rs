@@ -5,7 +5,10 @@ use std::{future::Future, sync::Arc, time::Duration};
 
 use diesel::ExpressionMethods;
 use diesel_async::RunQueryDsl;
-use lapin::{options::QueueDeleteOptions, Connection};
+use lapin::{
+    options::{ExchangeDeleteOptions, QueueDeleteOptions},
+    Connection,
+};
 use matterhook_bus::{topology::Names, Handler, Publisher, Runtime, RuntimeConfig};
 use matterhook_clio::models::NewWebhook;
 use matterhook_crypto::Cipher;
@@ -236,7 +239,7 @@ impl Pipeline {
             .expect("receiver answers")
     }
 
-    /// Deletes this test's queues and stops the receiver.
+    /// Deletes this test's queues and exchanges, and stops the receiver.
     pub async fn stop(self) {
         self.receiver.stop(true).await;
         if let Ok(channel) = self.broker.create_channel().await {

@@ -80,11 +80,15 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let raw = broker::measure(&cli.amqp_url, c, run).await?;
+    // Let the broker finish deleting the phase's queue before the next phase.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     println!("(a) broker, persistent + confirm to a quorum queue: {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", raw.per_s, raw.ms(0.5), raw.ms(0.99), raw.ms(0.999), raw.errors);
 
     let setup = receiver::Setup::start(&cli.receiver_bin, &cli.database_url, &cli.amqp_url).await?;
+    setup.settle().await?;
     let full = load::closed_loop(&setup, c, run).await;
     println!("(b) receiver, signed deliveries over HTTP:          {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", full.per_s, full.ms(0.5), full.ms(0.99), full.ms(0.999), full.errors);
+    setup.settle().await?;
     let fixed = load::open_loop(&setup, cli.rate, run).await;
     println!("(c) receiver at a fixed {}/s:                       {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", cli.rate, fixed.per_s, fixed.ms(0.5), fixed.ms(0.99), fixed.ms(0.999), fixed.errors);
     let rss = setup.peak_rss_mib()?;

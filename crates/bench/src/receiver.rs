@@ -130,7 +130,6 @@ impl Setup {
             .env("AMQP_URL", amqp_url)
             .env("MATTERHOOK_AMQP_PREFIX", names_prefix(&names))
             .env("MATTERHOOK_RECEIVER_ADDR", &addr)
-            .env("MATTERHOOK_RECEIVER_WORKERS", "2")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true)
@@ -159,6 +158,23 @@ impl Setup {
             names,
             amqp_url: amqp_url.to_owned(),
         })
+    }
+
+    /// Empties the sink queue and gives the broker a moment to finish its background work, so one
+    /// phase's backlog does not land in the next phase's latencies.
+    pub async fn settle(&self) -> anyhow::Result<()> {
+        let connection = matterhook_bus::connect(&self.amqp_url, "bench-settle").await?;
+        let channel = connection.create_channel().await?;
+        let sink = format!("{}.sink", self.names.events_exchange());
+        channel
+            .queue_purge(
+                sink.as_str().into(),
+                lapin::options::QueuePurgeOptions::default(),
+            )
+            .await?;
+        let _ = connection.close(200, "settled".into()).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        Ok(())
     }
 
     /// The receiver's peak resident memory (VmHWM), in MiB.

@@ -22,8 +22,9 @@ struct Cli {
     /// HTTP worker threads.
     #[arg(long, env = "MATTERHOOK_RECEIVER_WORKERS", default_value_t = 2)]
     workers: usize,
-    /// Confirm-mode channels publishes are spread over.
-    #[arg(long, env = "MATTERHOOK_RECEIVER_CHANNELS", default_value_t = 4)]
+    /// Confirm-mode channels publishes are spread over. One lets the broker coalesce confirms and
+    /// batch its writes; on the 2-core benchmark machine it beat 4 and 16 (docs/benchmarks.md).
+    #[arg(long, env = "MATTERHOOK_RECEIVER_CHANNELS", default_value_t = 1)]
     channels: usize,
     /// Database connections.
     #[arg(long, env = "MATTERHOOK_RECEIVER_DB_POOL", default_value_t = 8)]
