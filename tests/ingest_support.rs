@@ -248,6 +248,11 @@ impl Pipeline {
                     .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
                     .await;
             }
+            for exchange in [self.names.events_exchange(), self.names.dead_exchange()] {
+                let _ = channel
+                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+                    .await;
+            }
         }
     }
 }
