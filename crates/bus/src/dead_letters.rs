@@ -55,7 +55,9 @@ fn fail(message: impl ToString, report: &Report) -> OperationError {
     }
 }
 
-/// Runs `apply` over the selected rows in batches, calling `progress` after each batch.
+/// Runs `apply` over the selected rows in batches, calling `progress` after each batch. Reading a
+/// batch and applying it use the pool one connection at a time, so an operation never waits for a
+/// second connection while holding one.
 async fn for_each_batch<F, Fut>(
     pool: &PgPool,
     selection: &Selection,
@@ -67,40 +69,55 @@ where
     Fut: std::future::Future<Output = Result<(usize, usize), String>>,
 {
     let mut report = Report::default();
-    let mut conn = pool.get().await.map_err(|e| fail(e, &report))?;
+    let read = |report: &Report| {
+        let report = report.clone();
+        async move { pool.get().await.map_err(|e| fail(e, &report)) }
+    };
+    let mut batches: Vec<Vec<i64>> = Vec::new();
     match selection {
-        Selection::Ids(ids) => {
-            for chunk in ids.chunks(BATCH as usize) {
-                let rows = dead_letters::by_ids(&mut conn, chunk)
-                    .await
-                    .map_err(|e| fail(e, &report))?;
-                report.matched += rows.len();
-                let (done, skipped) = apply(rows).await.map_err(|e| fail(e, &report))?;
-                report.done += done;
-                report.skipped += skipped;
-                progress(&report);
-            }
-        }
+        Selection::Ids(ids) => batches.extend(ids.chunks(BATCH as usize).map(<[i64]>::to_vec)),
         Selection::Filter(filter) => {
+            let mut conn = read(&report).await?;
             report.matched = usize::try_from(
                 dead_letters::count(&mut conn, filter)
                     .await
                     .map_err(|e| fail(e, &report))?,
             )
             .unwrap_or(0);
-            let mut after = 0;
-            loop {
-                let rows = dead_letters::list(&mut conn, filter, after, BATCH)
-                    .await
-                    .map_err(|e| fail(e, &report))?;
-                let Some(last) = rows.last() else { break };
-                after = last.id;
-                let (done, skipped) = apply(rows).await.map_err(|e| fail(e, &report))?;
-                report.done += done;
-                report.skipped += skipped;
-                progress(&report);
-            }
         }
+    }
+    let mut after = 0;
+    let mut next_ids = batches.into_iter();
+    loop {
+        let rows = {
+            let mut conn = read(&report).await?;
+            match selection {
+                Selection::Ids(_) => match next_ids.next() {
+                    Some(ids) => {
+                        let rows = dead_letters::by_ids(&mut conn, &ids)
+                            .await
+                            .map_err(|e| fail(e, &report))?;
+                        report.matched += rows.len();
+                        rows
+                    }
+                    None => break,
+                },
+                Selection::Filter(filter) => {
+                    let rows = dead_letters::list(&mut conn, filter, after, BATCH)
+                        .await
+                        .map_err(|e| fail(e, &report))?;
+                    match rows.last() {
+                        Some(last) => after = last.id,
+                        None => break,
+                    }
+                    rows
+                }
+            }
+        };
+        let (done, skipped) = apply(rows).await.map_err(|e| fail(e, &report))?;
+        report.done += done;
+        report.skipped += skipped;
+        progress(&report);
     }
     Ok(report)
 }
@@ -123,7 +140,8 @@ pub async fn count(pool: &PgPool, selection: &Selection) -> Result<usize, Operat
     }
 }
 
-/// Replays the selected rows. Each publish is confirmed before its row is marked replayed.
+/// Replays the selected rows. Each row is claimed (marked replayed) before its publish, so two
+/// replays running at once never both send it; a publish that fails gives the claim back.
 pub async fn replay(
     pool: &PgPool,
     publisher: &Publisher,
@@ -137,26 +155,34 @@ pub async fn replay(
         selection,
         |rows| async move {
             let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            let (mut done, mut skipped) = (Vec::new(), 0);
+            let (mut done, mut skipped) = (0, 0);
             for row in rows {
-                if row.state != "dead" && !again {
+                let Some(previous) =
+                    dead_letters::claim_for_replay(&mut conn, row.id, actor, again)
+                        .await
+                        .map_err(|e| e.to_string())?
+                else {
                     skipped += 1;
                     continue;
-                }
-                let body = serde_json::to_vec(&row.envelope).map_err(|e| e.to_string())?;
+                };
+                // A body that was not JSON was stored as a string: replay its original bytes.
+                let body = match &row.envelope {
+                    serde_json::Value::String(raw) => raw.clone().into_bytes(),
+                    other => serde_json::to_vec(other).map_err(|e| e.to_string())?,
+                };
                 let properties = BasicProperties::default()
                     .with_content_type("application/json".into())
                     .with_message_id(row.event_id.as_str().into());
-                publisher
-                    .publish("", &row.queue, &body, properties)
-                    .await
-                    .map_err(|e| format!("replaying dead letter {}: {e}", row.id))?;
-                done.push(row.id);
+                if let Err(e) = publisher.publish("", &row.queue, &body, properties).await {
+                    let _ = dead_letters::unclaim(&mut conn, row.id, &previous).await;
+                    return Err(format!(
+                        "replaying dead letter {} to {}: {e}",
+                        row.id, row.queue
+                    ));
+                }
+                done += 1;
             }
-            dead_letters::set_state(&mut conn, &done, "replayed", actor)
-                .await
-                .map_err(|e| e.to_string())?;
-            Ok((done.len(), skipped))
+            Ok((done, skipped))
         },
         progress,
     )

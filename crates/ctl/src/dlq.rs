@@ -134,10 +134,14 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         } => list(&pool, &filter.filter(), after, limit).await,
         DlqCommand::Show { id } => show(&pool, id).await,
         DlqCommand::Replay {
-            target,
+            mut target,
             again,
             amqp,
         } => {
+            if again && target.filters.state == "dead" {
+                // --again is about rows already replayed or discarded: include them.
+                target.filters.state = "all".into();
+            }
             let selection = target.selection()?;
             if dry_run(&pool, &selection, &target, "replay").await? {
                 return Ok(());

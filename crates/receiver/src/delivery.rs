@@ -113,6 +113,15 @@ pub(crate) async fn receive(
         tracing::info!(%request_id, status = status.as_u16(), reason = message, "refused a webhook request");
         answer(&state, status, Outcome::Refused, &request_id, message)
     };
+    // Our tokens are 32 random bytes in URL-safe base64: anything else is unknown without a lookup,
+    // so junk tokens cost neither a query nor a cache entry.
+    if token.len() != 43
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return refuse(StatusCode::NOT_FOUND, "unknown webhook");
+    }
     let subscription = match state.subscriptions.get(&token).await {
         Ok(Some(s)) => s,
         Ok(None) => return refuse(StatusCode::NOT_FOUND, "unknown webhook"),
@@ -166,7 +175,21 @@ pub(crate) async fn receive(
     let Ok(record) = serde_json::from_str::<Record>(parsed.data.get()) else {
         return refuse(StatusCode::BAD_REQUEST, "data must be an object");
     };
-    if subscription.clio_webhook_id != Some(parsed.meta.webhook_id) {
+    let Some(webhook_id) = subscription.clio_webhook_id else {
+        // The handshake came before Clio's create call returned: the id is stored within moments.
+        // 503 makes Clio retry later instead of dropping a real event.
+        tracing::info!(%request_id, subscription = subscription.id, "delivery before the webhook id was known");
+        // Not worth caching: the next attempt reads the row again.
+        state.subscriptions.forget(&token).await;
+        return answer(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            Outcome::Unavailable,
+            &request_id,
+            "try again later",
+        );
+    };
+    if webhook_id != parsed.meta.webhook_id {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "meta.webhook_id is not this subscription's webhook",

@@ -208,6 +208,47 @@ pub async fn set_state(
         .await
 }
 
+/// Claims a row for replay: marks it replayed (counting the replay) when it is dead, or whatever
+/// its state when `again`. Returns the state it had, or `None` when it was not claimable.
+pub async fn claim_for_replay(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    actor: &str,
+    again: bool,
+) -> QueryResult<Option<String>> {
+    use diesel::sql_types::{BigInt, Bool, Text};
+    #[derive(QueryableByName)]
+    struct Previous {
+        #[diesel(sql_type = Text)]
+        previous: String,
+    }
+    // One statement: the check and the claim cannot interleave with another replay's.
+    let claimed: Option<Previous> = diesel::sql_query(
+        "UPDATE dead_letters d SET state = 'replayed', replays = d.replays + 1, state_changed_by = $2, state_changed_at = now() \
+         FROM (SELECT id, state FROM dead_letters WHERE id = $1 FOR UPDATE) old \
+         WHERE d.id = old.id AND (old.state = 'dead' OR $3) RETURNING old.state AS previous",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(actor)
+    .bind::<Bool, _>(again)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(claimed.map(|p| p.previous))
+}
+
+/// Gives back a claim whose publish failed.
+pub async fn unclaim(conn: &mut AsyncPgConnection, id: i64, previous: &str) -> QueryResult<()> {
+    diesel::update(dead_letters::table.find(id))
+        .set((
+            dead_letters::state.eq(previous),
+            dead_letters::replays.eq(dead_letters::replays - 1),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// Records who replayed or discarded how many rows, chosen how.
 pub async fn record_action(
     conn: &mut AsyncPgConnection,

@@ -52,7 +52,19 @@ pub(crate) fn for_retry(
     first_failure: DateTime<Utc>,
     error: &str,
 ) -> FieldTable {
-    let mut table = d.properties.headers().clone().unwrap_or_default();
+    let mut table = FieldTable::default();
+    // Everything the message had, but the broker's own dead-lettering history: the retry hop
+    // adds to it, and a later broker dead-lettering must name the worker queue, not a retry tier.
+    if let Some(old) = d.properties.headers() {
+        for (key, value) in old.inner() {
+            if !key.as_str().starts_with("x-death")
+                && !key.as_str().starts_with("x-first-death")
+                && !key.as_str().starts_with("x-last-death")
+            {
+                table.insert(key.clone(), value.clone());
+            }
+        }
+    }
     table.insert(
         ATTEMPT.into(),
         AMQPValue::LongLongInt(i64::from(next_attempt)),

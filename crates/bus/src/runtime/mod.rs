@@ -164,7 +164,10 @@ impl<H: Handler> Runtime<H> {
                     return Ok(());
                 }
                 Ok(Ended::Lost(error)) => tracing::warn!(%error, "lost the broker; reconnecting"),
-                Err(error) => tracing::warn!(%error, "the session failed; reconnecting"),
+                Err(error) => {
+                    tracing::warn!(%error, "the session failed; reconnecting");
+                    let _ = session.connection.close(200, "reconnecting".into()).await;
+                }
             }
         }
     }

@@ -216,7 +216,13 @@ impl<H: Handler> Shared<H> {
     ) -> Result<(), PublishError> {
         let now = Utc::now();
         let letter = NewDeadLetter {
-            dead_letter_id: uuid::Uuid::new_v4().to_string(),
+            // The same failure recorded again (after a lost ack) is the same row.
+            dead_letter_id: format!(
+                "{}:{}:{attempt}:{}",
+                self.queue,
+                envelope.map(|e| e.event_id.as_str()).unwrap_or_default(),
+                Self::first_failure(delivery).timestamp_micros()
+            ),
             queue: self.queue.clone(),
             routing_key: envelope.map_or_else(
                 || delivery.routing_key.as_str().to_owned(),
