@@ -9,6 +9,7 @@
 
 mod config;
 mod delivery;
+mod derive;
 mod events;
 mod faults;
 mod http;
