@@ -177,18 +177,11 @@ async fn support_staff_manage_dead_letters_over_http() {
     let done = first["done"].as_u64().unwrap_or(9) + second["done"].as_u64().unwrap_or(9);
     let skipped = first["skipped"].as_u64().unwrap_or(9) + second["skipped"].as_u64().unwrap_or(9);
     assert_eq!((done, skipped), (1, 1), "{first} {second}");
-    let q = channel
-        .queue_declare(
-            queue.as_str().into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("queue");
-    assert_eq!(q.message_count(), 1, "replayed to the failed queue");
+    assert_eq!(
+        p.queue_depth(&queue).await.expect("queue"),
+        1,
+        "replayed to the failed queue"
+    );
 
     let discarded: Value = http
         .post(format!("{base}/discard"))

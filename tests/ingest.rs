@@ -12,7 +12,6 @@ use std::{
 use clio_sim::{DeliveryFault, DeliveryFaultKind, Kind};
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use lapin::options::QueueDeclareOptions;
 use matterhook_bus::{
     dead_letters::{replay, Selection},
     Envelope, Handler, HandlerError,
@@ -534,22 +533,10 @@ async fn a_poison_message_is_dead_lettered_then_replayed_once_after_the_fix() {
     .await
     .expect("forced");
     assert_eq!(forced.done, 1);
-    let processed = eventually(|| async {
-        let q = p.broker.create_channel().await.ok()?;
-        let queue = q
-            .queue_declare(
-                p.names.worker_queue("poison").as_str().into(),
-                QueueDeclareOptions {
-                    passive: true,
-                    ..Default::default()
-                },
-                Default::default(),
-            )
-            .await
-            .ok()?;
-        (queue.message_count() == 0).then_some(())
-    })
-    .await;
+    let poison_queue = p.names.worker_queue("poison");
+    let processed =
+        eventually(|| async { (p.queue_depth(&poison_queue).await.ok()? == 0).then_some(()) })
+            .await;
     assert!(processed.is_some());
     assert_eq!(journal_count(&p).await, 1);
     worker.stop().await.expect("clean stop");
@@ -626,20 +613,10 @@ async fn stopping_finishes_the_message_in_flight_then_exits_cleanly() {
         1,
         "the in-flight message was committed"
     );
-    let channel = p.broker.create_channel().await.expect("channel");
-    let queue = channel
-        .queue_declare(
-            p.names.worker_queue("slow").as_str().into(),
-            QueueDeclareOptions {
-                passive: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("queue");
     assert_eq!(
-        queue.message_count(),
+        p.queue_depth(&p.names.worker_queue("slow"))
+            .await
+            .expect("queue"),
         0,
         "and acked: nothing waits to be redelivered"
     );

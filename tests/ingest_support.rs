@@ -223,6 +223,21 @@ impl Pipeline {
         Worker { stop, task }
     }
 
+    /// Messages waiting in `queue` (a passive declare, which fails for a missing queue).
+    pub async fn queue_depth(&self, queue: &str) -> Result<u32, lapin::Error> {
+        let channel = self.broker.create_channel().await?;
+        let options = lapin::options::QueueDeclareOptions {
+            passive: true,
+            ..Default::default()
+        };
+        let depth = channel
+            .queue_declare(queue.into(), options, Default::default())
+            .await?
+            .message_count();
+        let _ = channel.close(200, "done".into()).await;
+        Ok(depth)
+    }
+
     /// A signed delivery of `body` to a subscription, as Clio would send it.
     pub async fn deliver(&self, sub: &Subscribed, body: &serde_json::Value) -> reqwest::Response {
         let bytes = body.to_string();

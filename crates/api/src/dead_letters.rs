@@ -116,6 +116,12 @@ impl Operation {
     }
 }
 
+/// Counts what an operation would touch, and touches nothing.
+async fn dry_run(deps: &Deps, selection: &Selection) -> Result<HttpResponse, ApiError> {
+    let matched = ops::count(&deps.pool, selection).await.map_err(internal)?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true})))
+}
+
 async fn replay(
     admin: Admin,
     deps: web::Data<Deps>,
@@ -123,10 +129,7 @@ async fn replay(
 ) -> Result<HttpResponse, ApiError> {
     let selection = op.selection()?;
     if op.dry_run {
-        let matched = ops::count(&deps.pool, &selection).await.map_err(internal)?;
-        return Ok(
-            HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true}))
-        );
+        return dry_run(&deps, &selection).await;
     }
     let report = ops::replay(
         &deps.pool,
@@ -148,10 +151,7 @@ async fn discard(
 ) -> Result<HttpResponse, ApiError> {
     let selection = op.selection()?;
     if op.dry_run {
-        let matched = ops::count(&deps.pool, &selection).await.map_err(internal)?;
-        return Ok(
-            HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true}))
-        );
+        return dry_run(&deps, &selection).await;
     }
     let report = ops::discard(&deps.pool, &selection, &admin.0.email, |_| {})
         .await

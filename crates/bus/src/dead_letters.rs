@@ -206,7 +206,7 @@ pub async fn discard(
             let (ids, skipped): (Vec<_>, Vec<_>) =
                 rows.into_iter().partition(|r| r.state == "dead");
             let ids: Vec<i64> = ids.iter().map(|r| r.id).collect();
-            dead_letters::set_state(&mut conn, &ids, "discarded", actor)
+            dead_letters::discard(&mut conn, &ids, actor)
                 .await
                 .map_err(|e| e.to_string())?;
             Ok((ids.len(), skipped.len()))

@@ -33,9 +33,14 @@ pub struct Envelope {
     pub data: serde_json::Value,
 }
 
+/// `clio.{model}.{event}`: the routing key of a Clio event, what workers bind to.
+pub fn routing_key(model: &str, event: &str) -> String {
+    format!("clio.{model}.{event}")
+}
+
 impl Envelope {
-    /// `clio.{model}.{event}`: what workers bind to.
+    /// This event's [`routing_key`].
     pub fn routing_key(&self) -> String {
-        format!("clio.{}.{}", self.model, self.event)
+        routing_key(&self.model, &self.event)
     }
 }

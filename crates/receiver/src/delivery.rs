@@ -302,7 +302,7 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
         .with_content_type("application/json".into())
         .with_message_id(envelope.event_id.into())
         .with_correlation_id(envelope.request_id.into());
-    let routing_key = format!("clio.{}.{}", envelope.model, envelope.event);
+    let routing_key = matterhook_bus::routing_key(envelope.model, envelope.event);
     let started = Instant::now();
     let result = state
         .deps

@@ -189,18 +189,11 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
         .await
 }
 
-/// Marks rows replayed (counting the replay) or discarded, by `actor`.
-pub async fn set_state(
-    conn: &mut AsyncPgConnection,
-    ids: &[i64],
-    state: &str,
-    actor: &str,
-) -> QueryResult<usize> {
-    let replay = i32::from(state == "replayed");
+/// Marks rows discarded, by `actor` (replays go through [`claim_for_replay`]).
+pub async fn discard(conn: &mut AsyncPgConnection, ids: &[i64], actor: &str) -> QueryResult<usize> {
     diesel::update(dead_letters::table.filter(dead_letters::id.eq_any(ids)))
         .set((
-            dead_letters::state.eq(state),
-            dead_letters::replays.eq(dead_letters::replays + replay),
+            dead_letters::state.eq("discarded"),
             dead_letters::state_changed_by.eq(actor),
             dead_letters::state_changed_at.eq(Utc::now()),
         ))
