@@ -74,6 +74,7 @@ async fn support_staff_manage_dead_letters_over_http() {
         matterhook_api::Deps {
             pool: p.pool.clone(),
             publisher: p.publisher.clone(),
+            connections: matterhook_e2e::stack::connections(&p),
         },
     )
     .expect("api");

@@ -340,7 +340,7 @@ async fn every_bad_request_is_refused_with_its_status_and_publishes_nothing() {
     // A deleted subscription answers 410 within seconds (the receiver's cache lives 5 s).
     {
         let mut conn = p.pool.get().await.expect("conn");
-        matterhook_store::subscriptions::mark_deleted(&mut conn, sub.id)
+        matterhook_store::subscriptions::mark_deleted(&mut conn, sub.id, "test")
             .await
             .expect("delete");
     }
@@ -637,6 +637,7 @@ async fn a_delivery_before_the_webhook_id_is_known_is_retried_not_refused() {
                 model: "contact".into(),
                 events: vec!["updated".into()],
                 fields: "id".into(),
+                public_url: p.receiver_url.clone(),
             },
         )
         .await

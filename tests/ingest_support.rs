@@ -155,6 +155,7 @@ impl Pipeline {
                     model: model.into(),
                     events: events.iter().map(|e| (*e).to_owned()).collect(),
                     fields: fields.into(),
+                    public_url: self.receiver_url.clone(),
                 },
             )
             .await

@@ -25,6 +25,9 @@ use tokio::sync::mpsc;
 #[path = "ingest_support.rs"]
 pub mod ingest;
 
+#[path = "connections_support.rs"]
+pub mod stack;
+
 /// How long a test waits for something asynchronous before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 

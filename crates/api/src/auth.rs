@@ -15,6 +15,8 @@ use matterhook_crypto::hash_token;
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    /// Their user id.
+    pub id: i64,
     /// Their email (recorded as the actor of what they do).
     pub email: String,
     /// May use `/admin`.
@@ -42,15 +44,19 @@ impl FromRequest for Caller {
                 return Err(ApiError::Unauthorized);
             };
             let mut conn = deps.pool.get().await.map_err(internal)?;
-            let found: Option<(String, bool)> = users::table
+            let found: Option<(i64, String, bool)> = users::table
                 .filter(users::token_hash.eq(hash_token(&token)))
-                .select((users::email, users::is_admin))
+                .select((users::id, users::email, users::is_admin))
                 .first(&mut conn)
                 .await
                 .optional()
                 .map_err(internal)?;
-            let (email, is_admin) = found.ok_or(ApiError::Unauthorized)?;
-            Ok(Caller { email, is_admin })
+            let (id, email, is_admin) = found.ok_or(ApiError::Unauthorized)?;
+            Ok(Caller {
+                id,
+                email,
+                is_admin,
+            })
         })
     }
 }

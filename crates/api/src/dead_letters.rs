@@ -19,18 +19,29 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/{id}", web::get().to(show));
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
+/// `GET /admin/dead-letters` filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ListQuery {
+    /// `dead` (default), `replayed`, `discarded` or `all`.
     state: Option<String>,
+    /// The queue that failed.
     queue: Option<String>,
+    /// The Clio model.
     model: Option<String>,
+    /// The event.
     event: Option<String>,
+    /// The connection.
     connection: Option<i64>,
+    /// Text the reason or error contains.
     reason: Option<String>,
+    /// Last failure at or after (RFC 3339).
     since: Option<DateTime<Utc>>,
+    /// Last failure before (RFC 3339).
     until: Option<DateTime<Utc>>,
     #[serde(default)]
+    /// Rows after this id (the previous page's `next_after`).
     after: i64,
+    /// Page size, 1 to 500 (default 50).
     limit: Option<i64>,
 }
 
@@ -45,7 +56,20 @@ fn state_filter(state: Option<String>) -> Result<Option<String>, ApiError> {
     }
 }
 
-async fn list(
+/// Lists dead letters, oldest first: `{"data": [...], "next_after": id}`.
+#[utoipa::path(
+    get,
+    path = "/admin/dead-letters",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of dead letters and the cursor of the next"),
+        (status = 400, description = "A bad filter"),
+        (status = 401, description = "Missing or invalid bearer token"),
+        (status = 403, description = "Not an admin"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
     _admin: Admin,
     deps: web::Data<Deps>,
     q: web::Query<ListQuery>,
@@ -77,7 +101,18 @@ async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({"data": rows, "next_after": next_after})))
 }
 
-async fn show(
+/// One dead letter, with its envelope, error chain and attempts.
+#[utoipa::path(
+    get,
+    path = "/admin/dead-letters/{id}",
+    params(("id" = i64, Path, description = "The dead letter")),
+    responses(
+        (status = 200, description = "The dead letter"),
+        (status = 404, description = "No such dead letter"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
     _admin: Admin,
     deps: web::Data<Deps>,
     id: web::Path<i64>,
@@ -92,8 +127,9 @@ async fn show(
 }
 
 #[derive(Debug, Deserialize)]
+/// A replay or discard: which rows, and how.
 #[serde(deny_unknown_fields)]
-struct Operation {
+pub(crate) struct Operation {
     ids: Option<Vec<i64>>,
     filter: Option<Filter>,
     #[serde(default)]
@@ -122,7 +158,18 @@ async fn dry_run(deps: &Deps, selection: &Selection) -> Result<HttpResponse, Api
     Ok(HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true})))
 }
 
-async fn replay(
+/// Replays dead letters to the queue that failed: `{"ids": [...]}` or `{"filter": {...}}`, with
+/// `dry_run` (count only) and `again` (also rows already replayed). Each row is replayed once.
+#[utoipa::path(
+    post,
+    path = "/admin/dead-letters/replay",
+    responses(
+        (status = 200, description = "`{matched, done, skipped}`, or `{matched, dry_run}`"),
+        (status = 400, description = "Neither ids nor a filter, or both"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn replay(
     admin: Admin,
     deps: web::Data<Deps>,
     op: web::Json<Operation>,
@@ -144,7 +191,17 @@ async fn replay(
     Ok(HttpResponse::Ok().json(report))
 }
 
-async fn discard(
+/// Discards dead letters (kept, marked discarded): same body as replay.
+#[utoipa::path(
+    post,
+    path = "/admin/dead-letters/discard",
+    responses(
+        (status = 200, description = "`{matched, done, skipped}`, or `{matched, dry_run}`"),
+        (status = 400, description = "Neither ids nor a filter, or both"),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn discard(
     admin: Admin,
     deps: web::Data<Deps>,
     op: web::Json<Operation>,

@@ -17,6 +17,16 @@ pub enum ApiError {
     /// The request is malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// Refused with a specific status and a stable code.
+    #[error("{message}")]
+    Rejected {
+        /// The status.
+        status: StatusCode,
+        /// A stable machine-readable code.
+        code: &'static str,
+        /// For people.
+        message: String,
+    },
     /// Our fault, or a dependency's.
     #[error("internal error")]
     Internal(String),
@@ -29,6 +39,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Rejected { status, .. } => *status,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -37,7 +48,12 @@ impl ResponseError for ApiError {
         if let ApiError::Internal(cause) = self {
             tracing::error!(%cause, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(serde_json::json!({"error": self.to_string()}))
+        let code = match self {
+            ApiError::Rejected { code, .. } => Some(*code),
+            _ => None,
+        };
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({"error": self.to_string(), "code": code}))
     }
 }
 

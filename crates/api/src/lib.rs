@@ -1,6 +1,11 @@
-//! matterhook's HTTP API. Every request carries `Authorization: Bearer <token>`; tokens are
-//! issued by `matterhook users add` and stored only as SHA-256 hashes. The `/admin` endpoints
-//! need an admin user.
+//! matterhook's HTTP API, described by the OpenAPI document at `/openapi.json`. Requests carry
+//! `Authorization: Bearer <token>`; tokens are issued by `matterhook users add` and stored only as
+//! SHA-256 hashes. The `/admin` endpoints need an admin user.
+//!
+//! Connections (each user connects their own Clio account):
+//! - `GET /connect/clio?region=us|eu|ca|au` redirects to Clio's consent page;
+//! - `GET /oauth/clio/callback` (Clio's redirect) stores the connection and subscribes;
+//! - `GET /api/connections`, `POST /api/connections/{id}/disconnect`, `GET /api/notifications`.
 //!
 //! Dead letters (for support staff):
 //! - `GET /admin/dead-letters` with the filters `state` (default dead; `all`), `queue`, `model`,
@@ -10,14 +15,18 @@
 //!   `{"ids": [...]}` or `{"filter": {...}}`, and `dry_run` (count only), `again` (replay).
 
 mod auth;
+mod connections;
 mod dead_letters;
 mod error;
+mod openapi;
 
 use std::net::TcpListener;
 
 use actix_web::{web, App, HttpServer};
 use matterhook_bus::Publisher;
+use matterhook_connections::Connections;
 use matterhook_store::PgPool;
+use utoipa::OpenApi;
 
 /// What the API needs.
 #[derive(Clone)]
@@ -26,11 +35,14 @@ pub struct Deps {
     pub pool: PgPool,
     /// Confirmed publishing (replays).
     pub publisher: Publisher,
+    /// Connections to Clio.
+    pub connections: Connections,
 }
 
 /// Builds the server on `listener`.
 pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::dev::Server> {
     let deps = web::Data::new(deps);
+    let document = web::Data::new(openapi::ApiDoc::openapi());
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(deps.clone())
@@ -49,6 +61,14 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
                     actix_web::HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
                 }),
             )
+            .app_data(document.clone())
+            .route(
+                "/openapi.json",
+                web::get().to(|doc: web::Data<utoipa::openapi::OpenApi>| async move {
+                    actix_web::HttpResponse::Ok().json(doc.get_ref())
+                }),
+            )
+            .configure(connections::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })
     .disable_signals()

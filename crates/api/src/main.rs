@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use matterhook_config::{AmqpArgs, ApiListenArgs, DatabaseArgs};
+use matterhook_config::{AmqpArgs, ApiListenArgs, ClioArgs, DatabaseArgs, PublicArgs};
 use secrecy::ExposeSecret;
 
 /// matterhook's HTTP API.
@@ -15,6 +15,10 @@ struct Cli {
     amqp: AmqpArgs,
     #[command(flatten)]
     listen: ApiListenArgs,
+    #[command(flatten)]
+    clio: ClioArgs,
+    #[command(flatten)]
+    public: PublicArgs,
 }
 
 #[tokio::main]
@@ -28,9 +32,15 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("connecting to RabbitMQ")?;
     let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
+    let connections =
+        matterhook_connections::Connections::from_config(pool.clone(), &cli.clio, &cli.public)?;
     let listener = std::net::TcpListener::bind(cli.listen.addr)
         .with_context(|| format!("listening on {}", cli.listen.addr))?;
-    let server = matterhook_api::server(listener, matterhook_api::Deps { pool, publisher })?;
+    let server = matterhook_api::server(listener, matterhook_api::Deps {
+            pool,
+            publisher,
+            connections,
+        })?;
     let handle = server.handle();
     tracing::info!(addr = %cli.listen.addr, "API ready");
     tokio::select! {

@@ -1,43 +1,88 @@
 //! Load generators against the receiver.
+//!
+//! Each request is sent on its own HTTP/1.1 keep-alive connection (hyper's connection-level
+//! client, no pool), with its body and signature prepared before the clock starts: the load
+//! generator shares the two cores with the broker and the receiver, so what it spends per request
+//! is taken from what it measures.
 
 use std::time::Duration;
 
+use bytes::Bytes;
 use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::{client::conn::http1::SendRequest, Request};
+use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
 use crate::{receiver::Setup, Phase};
 
-fn client(connections: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()
-        .expect("client")
+/// One keep-alive connection to the receiver.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    path: String,
+    host: String,
 }
 
-async fn send(http: &reqwest::Client, url: &str, body: &(String, String)) -> bool {
-    http.post(url)
-        .header("Content-Type", "application/json")
-        .header("X-Hook-Signature", &body.1)
-        .body(body.0.clone())
-        .send()
-        .await
-        .is_ok_and(|r| r.status().is_success())
+impl Connection {
+    async fn open(setup: &Setup) -> Option<Self> {
+        let stream = tokio::net::TcpStream::connect(setup.addr).await.ok()?;
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .ok()?;
+        tokio::spawn(connection);
+        Some(Self {
+            sender,
+            path: setup.path.clone(),
+            host: setup.addr.to_string(),
+        })
+    }
+
+    /// Sends one signed delivery; whether it got a 2xx.
+    async fn send(&mut self, body: &(Bytes, String)) -> bool {
+        if self.sender.ready().await.is_err() {
+            return false;
+        }
+        let Ok(request) = Request::post(self.path.as_str())
+            .header("host", self.host.as_str())
+            .header("content-type", "application/json")
+            .header("x-hook-signature", body.1.as_str())
+            .body(Full::new(body.0.clone()))
+        else {
+            return false;
+        };
+        match self.sender.send_request(request).await {
+            Ok(response) => {
+                let ok = response.status().is_success();
+                // Read the body to the end so the connection can carry the next request.
+                ok && response.into_body().collect().await.is_ok()
+            }
+            Err(_) => false,
+        }
+    }
 }
 
 /// `concurrency` requests in flight at all times, for `run`.
 pub async fn closed_loop(setup: &Setup, concurrency: usize, run: Duration) -> Phase {
-    let http = client(concurrency);
+    let mut connections = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        if let Some(c) = Connection::open(setup).await {
+            connections.push(c);
+        }
+    }
     let deadline = Instant::now() + run;
     let started = Instant::now();
-    let tasks: Vec<_> = (0..concurrency)
-        .map(|worker| {
-            let (http, url, bodies) = (http.clone(), setup.url.clone(), setup.bodies.clone());
+    let tasks: Vec<_> = connections
+        .into_iter()
+        .enumerate()
+        .map(|(worker, mut connection)| {
+            let bodies = setup.bodies.clone();
             tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new(3).expect("histogram");
                 let (mut errors, mut i) = (0, worker);
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    if send(&http, &url, &bodies[i % bodies.len()]).await {
+                    if connection.send(&bodies[i % bodies.len()]).await {
                         hist.record(t.elapsed().as_micros() as u64)
                             .expect("in range");
                     } else {
@@ -53,19 +98,35 @@ pub async fn closed_loop(setup: &Setup, concurrency: usize, run: Duration) -> Ph
 }
 
 /// A request every 1/`rate` s for `run`, whatever the answers do; latency counts from each
-/// request's scheduled time.
+/// request's scheduled time. Requests are spread over a fixed set of connections; a request
+/// whose connection is still busy waits for it, and that wait counts.
 pub async fn open_loop(setup: &Setup, rate: u64, run: Duration) -> Phase {
-    let http = client(256);
+    const CONNECTIONS: usize = 256;
+    let mut connections = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        if let Some(c) = Connection::open(setup).await {
+            connections.push(tokio::sync::Mutex::new(c));
+        }
+    }
+    let connections = std::sync::Arc::new(connections);
     let started = Instant::now();
     let total = rate * run.as_secs();
     let tasks: Vec<_> = (0..total)
         .map(|i| {
             let scheduled = started + Duration::from_secs_f64(i as f64 / rate as f64);
-            let (http, url, bodies) = (http.clone(), setup.url.clone(), setup.bodies.clone());
+            let (connections, bodies) = (connections.clone(), setup.bodies.clone());
             tokio::spawn(async move {
                 tokio::time::sleep_until(scheduled).await;
                 let mut hist = Histogram::<u64>::new(3).expect("histogram");
-                let ok = send(&http, &url, &bodies[i as usize % bodies.len()]).await;
+                let ok = match connections.get(i as usize % connections.len().max(1)) {
+                    Some(c) => {
+                        c.lock()
+                            .await
+                            .send(&bodies[i as usize % bodies.len()])
+                            .await
+                    }
+                    None => false,
+                };
                 if ok {
                     hist.record(scheduled.elapsed().as_micros() as u64)
                         .expect("in range");

@@ -21,10 +21,12 @@ const BODIES: usize = 20_000;
 
 /// A receiver process ready to take signed deliveries.
 pub struct Setup {
-    /// The delivery URL.
-    pub url: String,
+    /// The receiver's address.
+    pub addr: std::net::SocketAddr,
+    /// The delivery path (`/webhooks/clio/{token}`).
+    pub path: String,
     /// Signed bodies: (body, signature).
-    pub bodies: Arc<Vec<(String, String)>>,
+    pub bodies: Arc<Vec<(bytes::Bytes, String)>>,
     child: tokio::process::Child,
     names: Names,
     amqp_url: String,
@@ -102,6 +104,7 @@ impl Setup {
                 model: "contact".into(),
                 events: vec!["updated".into()],
                 fields: "id,etag".into(),
+                public_url: "http://127.0.0.1".into(),
             },
         )
         .await?;
@@ -113,11 +116,11 @@ impl Setup {
         subscriptions::complete_handshake(&mut conn, sub.id, &sealed).await?;
         subscriptions::set_clio_webhook(&mut conn, sub.id, 4242, None).await?;
 
-        let bodies: Vec<(String, String)> = (0..BODIES)
+        let bodies: Vec<(bytes::Bytes, String)> = (0..BODIES)
             .map(|i| {
                 let body = serde_json::json!({"data": {"id": i, "etag": format!("\"{i:032x}\""), "name": "Bench Contact"}, "meta": {"event": "updated", "webhook_id": 4242}}).to_string();
                 let signature = clio_sim::sign(secret, body.as_bytes());
-                (body, signature)
+                (bytes::Bytes::from(body), signature)
             })
             .collect();
 
@@ -152,7 +155,8 @@ impl Setup {
         anyhow::ensure!(up, "the receiver did not become ready");
         let _ = connection.close(200, "setup done".into()).await;
         Ok(Self {
-            url: format!("http://{addr}/webhooks/clio/{token}"),
+            addr: addr.parse()?,
+            path: format!("/webhooks/clio/{token}"),
             bodies: Arc::new(bodies),
             child,
             names,

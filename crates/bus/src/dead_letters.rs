@@ -231,3 +231,28 @@ async fn audit(
         .await
         .map_err(|e| fail(e, report))
 }
+
+/// Sends a connection's parked work back to its queues, once it is connected again. Returns how
+/// many events went back.
+pub async fn unpark(
+    pool: &PgPool,
+    publisher: &Publisher,
+    connection_id: i64,
+) -> Result<usize, OperationError> {
+    let filter = Filter {
+        state: Some("dead".into()),
+        connection_id: Some(connection_id),
+        text: Some(crate::retry::PARKED_REASON.into()),
+        ..Filter::default()
+    };
+    let report = replay(
+        pool,
+        publisher,
+        &Selection::Filter(filter),
+        "reconnect",
+        false,
+        |_| {},
+    )
+    .await?;
+    Ok(report.done)
+}

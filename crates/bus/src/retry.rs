@@ -18,7 +18,12 @@ pub enum Outcome {
     },
     /// Will never work as it is: dead-letter now.
     Permanent,
+    /// Waits for a person (the connection needs reauthorization): dead-letter now as parked.
+    Parked,
 }
+
+/// The dead-letter reason of parked work; a reconnect replays the connection's rows with it.
+pub const PARKED_REASON: &str = "parked: the connection needs reauthorization";
 
 /// What to do with the message.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,6 +60,9 @@ pub fn decide(
         Outcome::Done => Decision::Ack,
         Outcome::Permanent => Decision::DeadLetter {
             reason: "permanent error",
+        },
+        Outcome::Parked => Decision::DeadLetter {
+            reason: PARKED_REASON,
         },
         Outcome::Transient { .. } if attempt >= max_attempts => Decision::DeadLetter {
             reason: "attempts exhausted",

@@ -225,6 +225,35 @@ impl Sim {
         }
     }
 
+    /// Access tokens issued so far (code exchanges and refreshes): what a test counts refreshes by.
+    pub fn access_tokens_issued(&self) -> usize {
+        self.inner.state.lock().access_tokens.len()
+    }
+
+    /// The user removes our app in Clio: every grant of theirs is revoked, so their access tokens
+    /// answer 401 and their refresh tokens `invalid_grant`.
+    pub fn revoke_grants_of(&self, user_id: i64) {
+        let mut state = self.inner.state.lock();
+        for grant in state.grants.values_mut().filter(|g| g.user_id == user_id) {
+            grant.revoked = true;
+        }
+    }
+
+    /// Clio suspends a webhook (as it does after repeated failed deliveries). Returns whether it
+    /// existed.
+    pub fn suspend_webhook(&self, id: i64) -> bool {
+        let found = {
+            let mut state = self.inner.state.lock();
+            let now = state.now();
+            state.hooks.get_mut(&id).map(|hook| {
+                hook.status = "suspended".into();
+                hook.updated_at = now;
+            })
+        };
+        self.inner.changed.notify_waiters();
+        found.is_some()
+    }
+
     /// Every webhook, secrets included.
     pub fn webhooks(&self) -> Vec<Hook> {
         self.inner.state.lock().hooks.values().cloned().collect()

@@ -23,6 +23,8 @@ pub const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:8080";
 pub const DEFAULT_RECEIVER_ADDR: &str = "127.0.0.1:8080";
 /// The API's listener.
 pub const DEFAULT_API_ADDR: &str = "127.0.0.1:8081";
+/// The OAuth callback of a local stack (the API's address).
+pub const DEFAULT_CLIO_REDIRECT_URI: &str = "http://127.0.0.1:8081/oauth/clio/callback";
 /// The Clio simulator's listener.
 pub const DEFAULT_CLIO_SIM_ADDR: &str = "127.0.0.1:7700";
 
@@ -81,6 +83,10 @@ pub struct ClioArgs {
     /// The OAuth client secret of our Clio app.
     #[arg(long, env = "CLIO_CLIENT_SECRET", default_value = DEFAULT_CLIO_CLIENT_SECRET, hide_env_values = true, hide_default_value = true)]
     pub clio_client_secret: SecretString,
+    /// Where Clio sends the user back after the consent page: the API's
+    /// `/oauth/clio/callback`, exactly as registered with the Clio app.
+    #[arg(long, env = "CLIO_REDIRECT_URI", default_value = DEFAULT_CLIO_REDIRECT_URI)]
+    pub clio_redirect_uri: Url,
 }
 
 /// `MATTERHOOK_PUBLIC_URL`, `MATTERHOOK_ENCRYPTION_KEY`.

@@ -1,43 +1,13 @@
-//! `matterhook demo connect`: connects the simulator's demo firm, until the Connections issue
-//! brings the real OAuth flow through the API. Simulator only: it approves the consent page itself.
+//! `matterhook demo connect`: connects the simulator's demo firm through the real OAuth flow, as a
+//! lawyer would: our API's `/connect/clio`, the simulator's consent page (approved here, as the
+//! firm's attorney), Clio's redirect to our callback. Simulator only.
 
 use anyhow::{bail, Context};
-use chrono::Utc;
 use clap::Args;
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::RunQueryDsl;
-use matterhook_clio::{models::NewWebhook, oauth::OAuthApp, ClientConfig, ClioClient, Region};
-use matterhook_config::{ClioArgs, DatabaseArgs, PublicArgs};
-use matterhook_crypto::{random_token, Cipher};
-use matterhook_store::{schema, subscriptions};
+use matterhook_config::{ClioArgs, DatabaseArgs};
+use reqwest::{header::LOCATION, redirect::Policy, StatusCode};
 use secrecy::ExposeSecret;
-use sha2::Digest;
-
-/// What each subscription watches: the smallest `fields` that carry what changed.
-const SUBSCRIPTIONS: [(&str, &[&str], &str); 3] = [
-    (
-        "matter",
-        &[
-            "created",
-            "updated",
-            "deleted",
-            "matter_opened",
-            "matter_pended",
-            "matter_closed",
-        ],
-        "id,etag,status,updated_at",
-    ),
-    (
-        "contact",
-        &["created", "updated", "deleted"],
-        "id,etag,name,primary_email_address,primary_phone_number,updated_at",
-    ),
-    (
-        "bill",
-        &["created", "updated", "deleted"],
-        "id,etag,state,updated_at",
-    ),
-];
+use url::Url;
 
 /// `matterhook demo connect`
 #[derive(Args)]
@@ -46,9 +16,10 @@ pub struct DemoArgs {
     db: DatabaseArgs,
     #[command(flatten)]
     clio: ClioArgs,
-    #[command(flatten)]
-    public: PublicArgs,
-    /// Our user who owns the connection.
+    /// Our API's base URL.
+    #[arg(long, env = "MATTERHOOK_API_URL", default_value = "http://127.0.0.1:8081")]
+    api_url: Url,
+    /// Our user who connects (created if missing; given a new API token, printed).
     #[arg(long, default_value = "alice@hartleyfinch.example")]
     email: String,
 }
@@ -58,28 +29,37 @@ struct DemoFirm {
     attorney_id: i64,
 }
 
-/// Connects the demo firm's attorney and subscribes to matters, contacts and bills.
+fn location(answer: &reqwest::Response, step: &str) -> anyhow::Result<Url> {
+    if answer.status() != StatusCode::FOUND && answer.status() != StatusCode::SEE_OTHER {
+        bail!("{step}: expected a redirect, got {}", answer.status());
+    }
+    let to = answer
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .with_context(|| format!("{step}: a redirect without a Location"))?;
+    Url::parse(to).with_context(|| format!("{step}: Location {to:?}"))
+}
+
+/// Connects the demo firm's attorney for `--email`, through the API.
 pub async fn connect(args: DemoArgs) -> anyhow::Result<()> {
     let base = args.clio.clio_base_url.clone();
     if base.host_str().is_some_and(|h| h.ends_with("clio.com")) {
-        bail!(
-            "`demo connect` approves the consent page itself: it only runs against the simulator"
-        );
+        bail!("`demo connect` approves the consent page itself: it only runs against the simulator");
     }
-    args.public.validate()?;
-    let cipher = Cipher::new(&args.public.encryption_key);
-    let client = ClioClient::new(ClientConfig::new(base.clone()))?;
-    let callback = args.public.public_url.join("/oauth/clio/callback")?;
-    let oauth = OAuthApp::new(
-        args.clio.clio_client_id.clone(),
-        args.clio.clio_client_secret.clone(),
-        callback,
-        client.endpoints().clone(),
-        client.http().clone(),
-    );
+    let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 1)?;
+    let (email, token, _) = crate::users::issue(&pool, &args.email, true).await?;
+    let http = reqwest::Client::builder().redirect(Policy::none()).build()?;
 
-    let firm: DemoFirm = client
-        .http()
+    let start = http
+        .get(args.api_url.join("/connect/clio?region=us")?)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .context("calling the API's /connect/clio (is matterhook-api running?)")?;
+    let authorize = location(&start, "/connect/clio")?;
+
+    let firm: DemoFirm = http
         .get(base.join("/_sim/demo")?)
         .send()
         .await?
@@ -87,136 +67,31 @@ pub async fn connect(args: DemoArgs) -> anyhow::Result<()> {
         .json()
         .await
         .context("the simulator's demo firm")?;
-    let state = random_token(16);
-    let authorize = oauth.authorize_url(Region::Us, &state);
-    let mut form: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
-    form.push(("user_id".into(), firm.attorney_id.to_string()));
-    form.push(("decision".into(), "allow".into()));
-    let answer = client
-        .http()
-        .post(authorize.as_str())
-        .form(&form)
+    let mut consent: Vec<(String, String)> = authorize.query_pairs().into_owned().collect();
+    consent.push(("user_id".into(), firm.attorney_id.to_string()));
+    consent.push(("decision".into(), "allow".into()));
+    let approved = http.post(authorize.as_str()).form(&consent).send().await?;
+    let callback = location(&approved, "the consent page")?;
+
+    let answer = http
+        .get(callback)
         .send()
-        .await?;
-    let location = answer
-        .headers()
-        .get("location")
-        .and_then(|l| l.to_str().ok())
-        .context("the consent page did not redirect")?;
-    let location = url::Url::parse(location)?;
-    let param = |k: &str| {
-        location
-            .query_pairs()
-            .find(|(key, _)| key == k)
-            .map(|(_, v)| v.into_owned())
-    };
-    if param("state").as_deref() != Some(state.as_str()) {
-        bail!("the consent redirect carried another state");
-    }
-    let code = param("code").context("no authorization code")?;
-    let tokens = oauth.exchange_code(Region::Us, &code).await?;
-    let api = client.api(Region::Us, tokens.access_token.clone());
-    let me = api.who_am_i().await?;
-    let account = me.account.clone().context("who_am_i without an account")?;
-
-    let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 2)?;
-    let mut conn = pool.get().await?;
-    let email = args.email.trim().to_lowercase();
-    let user_id: i64 = match schema::users::table
-        .filter(schema::users::email.eq(&email))
-        .select(schema::users::id)
-        .first(&mut conn)
         .await
-        .optional()?
-    {
-        Some(id) => id,
-        None => {
-            diesel::insert_into(schema::users::table)
-                .values((
-                    schema::users::email.eq(&email),
-                    schema::users::token_hash.eq(sha2::Sha256::digest(random_token(32)).to_vec()),
-                ))
-                .returning(schema::users::id)
-                .get_result(&mut conn)
-                .await?
-        }
-    };
-    use schema::connections as c;
-    let connection_id: i64 = diesel::insert_into(c::table)
-        .values((
-            c::user_id.eq(user_id),
-            c::region.eq("us"),
-            c::clio_user_id.eq(me.id),
-            c::clio_account_id.eq(account.id),
-            c::account_name.eq(account.name.clone().unwrap_or_default()),
-            c::status.eq("connected"),
-        ))
-        .on_conflict((c::user_id, c::region, c::clio_user_id))
-        .do_update()
-        .set((c::status.eq("connected"), c::updated_at.eq(Utc::now())))
-        .returning(c::id)
-        .get_result(&mut conn)
-        .await?;
-    let sealed_access = cipher.seal(
-        &tokens.access_token,
-        &format!("connections.access_token:{connection_id}"),
-    );
-    let sealed_refresh = tokens
-        .refresh_token
-        .as_ref()
-        .map(|r| cipher.seal(r, &format!("connections.refresh_token:{connection_id}")));
-    let expires = tokens
-        .expires_in
-        .and_then(|d| chrono::Duration::from_std(d).ok())
-        .map(|d| Utc::now() + d);
-    diesel::update(c::table.find(connection_id))
-        .set((
-            c::access_token_enc.eq(sealed_access),
-            c::refresh_token_enc.eq(sealed_refresh),
-            c::token_expires_at.eq(expires),
-        ))
-        .execute(&mut conn)
-        .await?;
-    println!(
-        "connected {} ({}) as connection {connection_id}",
-        account.name.unwrap_or_default(),
-        me.name.unwrap_or_default()
-    );
-
-    for (model, events, fields) in SUBSCRIPTIONS {
-        let new = subscriptions::NewSubscription {
-            token: random_token(32),
-            connection_id,
-            model: model.into(),
-            events: events.iter().map(|e| (*e).to_owned()).collect(),
-            fields: fields.into(),
-        };
-        let row = subscriptions::insert(&mut conn, &new).await?;
-        let url = args
-            .public
-            .public_url
-            .join(&format!("/webhooks/clio/{}", row.token))?;
-        let hook = api
-            .create_webhook(&NewWebhook {
-                url: url.to_string(),
-                model: model.into(),
-                fields: fields.into(),
-                events: new.events.clone(),
-                expires_at: Some(Utc::now() + chrono::Duration::days(30)),
-            })
-            .await
-            .with_context(|| format!("creating the {model} webhook"))?;
-        subscriptions::set_clio_webhook(
-            &mut conn,
-            row.id,
-            hook.id,
-            hook.expires_at.map(|t| t.with_timezone(&Utc)),
-        )
-        .await?;
-        println!(
-            "subscribed to {model} events (Clio webhook {}, subscription {})",
-            hook.id, row.id
-        );
+        .context("following Clio's redirect to our callback")?;
+    let status = answer.status();
+    let body: serde_json::Value = answer.json().await.unwrap_or_default();
+    if !status.is_success() {
+        bail!("the callback answered {status}: {body}");
     }
+    println!(
+        "connected {} as connection {} ({})",
+        body["account_name"].as_str().unwrap_or_default(),
+        body["connection_id"],
+        if body["resumed"] == true { "resumed" } else { "new" },
+    );
+    if let Some(errors) = body["subscription_errors"].as_array().filter(|e| !e.is_empty()) {
+        println!("subscriptions not created yet (the scheduler retries): {errors:?}");
+    }
+    println!("API token for {email} (admin): {token}");
     Ok(())
 }

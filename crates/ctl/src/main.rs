@@ -1,5 +1,6 @@
 //! `matterhook`: the admin CLI.
 
+mod connections;
 mod demo;
 mod dlq;
 mod users;
@@ -34,6 +35,12 @@ enum Command {
     /// Manage API users.
     #[command(subcommand)]
     Users(users::UsersCommand),
+    /// Clio connections.
+    #[command(subcommand)]
+    Connections(connections::ConnectionsCommand),
+    /// Webhook subscriptions: list, renew now, recreate.
+    #[command(subcommand)]
+    Subscriptions(connections::SubscriptionsCommand),
     /// Demo helpers for the local stack.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -41,8 +48,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DemoCommand {
-    /// Connect the simulator's demo firm and subscribe to its matters, contacts and bills
-    /// (simulator only; the Connections issue brings the real flow).
+    /// Connect the simulator's demo firm through the API's OAuth flow, approving the consent
+    /// page as its attorney (simulator only).
     Connect(demo::DemoArgs),
 }
 
@@ -59,6 +66,8 @@ async fn main() -> anyhow::Result<()> {
         Command::Dlq(args) => dlq::run(args).await,
         Command::Demo(DemoCommand::Connect(args)) => demo::connect(args).await,
         Command::Users(command) => users::run(command).await,
+        Command::Connections(command) => connections::run_connections(command).await,
+        Command::Subscriptions(command) => connections::run_subscriptions(command).await,
     }
 }
 

@@ -26,12 +26,31 @@ pub enum UsersCommand {
 /// Runs a `users` command.
 pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
     let UsersCommand::Add { db, email, admin } = command;
+    let pool = matterhook_store::connect_pool(db.database_url.expose_secret(), 1)?;
+    let (email, token, existed) = issue(&pool, &email, admin).await?;
+    if existed {
+        eprintln!("{email} existed: its previous token no longer works");
+    }
+    eprintln!(
+        "API token for {email}{} (shown once; only its hash is stored):",
+        if admin { " (admin)" } else { "" }
+    );
+    println!("{token}");
+    Ok(())
+}
+
+/// Adds the user (or finds them) and gives them a new API token, which replaces any previous one.
+/// Returns the normalised email, the token, and whether the user existed.
+pub async fn issue(
+    pool: &matterhook_store::PgPool,
+    email: &str,
+    admin: bool,
+) -> anyhow::Result<(String, String, bool)> {
     let email = email.trim().to_lowercase();
     anyhow::ensure!(
         email.contains('@') && !email.starts_with('@') && !email.ends_with('@'),
         "{email:?} is not an email address"
     );
-    let pool = matterhook_store::connect_pool(db.database_url.expose_secret(), 1)?;
     let mut conn = pool.get().await?;
     let (token, hash) = matterhook_crypto::issue_api_token();
     let existing: Option<i64> = users::table
@@ -46,7 +65,6 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
                 .set((users::token_hash.eq(&hash), users::is_admin.eq(admin)))
                 .execute(&mut conn)
                 .await?;
-            eprintln!("{email} existed: its previous token no longer works");
         }
         None => {
             diesel::insert_into(users::table)
@@ -60,10 +78,5 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
                 .context("adding the user")?;
         }
     }
-    eprintln!(
-        "API token for {email}{} (shown once; only its hash is stored):",
-        if admin { " (admin)" } else { "" }
-    );
-    println!("{token}");
-    Ok(())
+    Ok((email, token, existing.is_some()))
 }

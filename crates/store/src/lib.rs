@@ -9,13 +9,17 @@
 //! Query functions take `&mut AsyncPgConnection` rather than the pool, so callers decide where a
 //! transaction begins and ends.
 
+pub mod connections;
 pub mod dead_letters;
 pub mod journal;
 pub mod migrations;
+pub mod notifications;
+pub mod oauth_states;
 pub mod pool;
 pub mod processed;
 pub mod schema;
 pub mod subscriptions;
+pub mod sweeps;
 
 pub use diesel_async::AsyncPgConnection;
 pub use migrations::{ensure_schema_current, run_migrations, MigrationError};

@@ -45,6 +45,14 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Last changed.
         updated_at -> Timestamptz,
+        /// Bumped whenever the access token changes.
+        token_version -> Int8,
+        /// The Clio user's name.
+        clio_user_name -> Nullable<Text>,
+        /// Why the status is what it is (a refresh's refusal, ...).
+        status_reason -> Nullable<Text>,
+        /// When the user disconnected.
+        disconnected_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -77,6 +85,12 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Last changed.
         updated_at -> Timestamptz,
+        /// The public base URL it was created under.
+        public_url -> Text,
+        /// When Clio last confirmed it enabled and unexpired.
+        checked_at -> Nullable<Timestamptz>,
+        /// Why it was deleted.
+        deleted_reason -> Nullable<Text>,
     }
 }
 
@@ -177,6 +191,8 @@ diesel::table! {
 }
 
 diesel::joinable!(webhook_subscriptions -> connections (connection_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(sweep_requests -> connections (connection_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     connections,
@@ -185,4 +201,65 @@ diesel::allow_tables_to_appear_in_same_query!(
     dead_letters,
     dead_letter_actions,
     event_journal,
+    oauth_states,
+    notifications,
+    sweep_requests,
 );
+
+diesel::table! {
+    /// Single-use OAuth states.
+    oauth_states (state_hash) {
+        /// SHA-256 of the state.
+        state_hash -> Bytea,
+        /// The user who started the connect.
+        user_id -> Int8,
+        /// The region they chose.
+        region -> Text,
+        /// Issued.
+        created_at -> Timestamptz,
+        /// No longer accepted after.
+        expires_at -> Timestamptz,
+        /// When the callback used it.
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// What a user should know about their connections.
+    notifications (id) {
+        /// Row id.
+        id -> Int8,
+        /// The user.
+        user_id -> Int8,
+        /// The connection concerned.
+        connection_id -> Nullable<Int8>,
+        /// What happened (`needs_reauth`, ...).
+        kind -> Text,
+        /// For the user to read.
+        message -> Text,
+        /// Created.
+        created_at -> Timestamptz,
+        /// When the user read it.
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Requests to re-read what webhooks may have missed.
+    sweep_requests (id) {
+        /// Row id.
+        id -> Int8,
+        /// The connection.
+        connection_id -> Int8,
+        /// matter, contact or bill.
+        model -> Text,
+        /// Re-read records changed since.
+        since -> Timestamptz,
+        /// Why.
+        reason -> Text,
+        /// Requested.
+        requested_at -> Timestamptz,
+        /// Completed.
+        done_at -> Nullable<Timestamptz>,
+    }
+}

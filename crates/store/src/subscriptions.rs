@@ -30,6 +30,14 @@ pub struct Subscription {
     pub status: String,
     /// When Clio stops delivering.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// The public base URL it was created under.
+    pub public_url: String,
+    /// When Clio last confirmed it enabled and unexpired.
+    pub checked_at: Option<DateTime<Utc>>,
+    /// Why it was deleted.
+    pub deleted_reason: Option<String>,
 }
 
 /// A subscription about to be created in Clio.
@@ -46,7 +54,16 @@ pub struct NewSubscription {
     pub events: Vec<String>,
     /// The `fields` to give Clio.
     pub fields: String,
+    /// Our public base URL the webhook points under.
+    pub public_url: String,
 }
+
+/// `status`: created, its handshake not yet seen.
+pub const AWAITING_HANDSHAKE: &str = "awaiting_handshake";
+/// `status`: confirmed; deliveries are accepted.
+pub const ACTIVE: &str = "active";
+/// `status`: gone; its URL answers 410.
+pub const DELETED: &str = "deleted";
 
 /// The encryption context of a subscription's secret: a sealed secret opens only for its row.
 pub fn secret_context(id: i64) -> String {
@@ -119,10 +136,75 @@ pub async fn set_clio_webhook(
 }
 
 /// Marks a subscription deleted: its URL answers 410 from then on, so Clio disables the webhook.
-pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+pub async fn mark_deleted(conn: &mut AsyncPgConnection, id: i64, reason: &str) -> QueryResult<()> {
     diesel::update(ws::table.find(id))
-        .set((ws::status.eq("deleted"), ws::updated_at.eq(Utc::now())))
+        .set((
+            ws::status.eq(DELETED),
+            ws::deleted_reason.eq(reason),
+            ws::updated_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Records that Clio confirmed the webhook healthy at `checked_at`, expiring at `expires_at`.
+pub async fn set_checked(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    expires_at: Option<DateTime<Utc>>,
+    checked_at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(ws::table.find(id))
+        .set((
+            ws::expires_at.eq(expires_at),
+            ws::checked_at.eq(checked_at),
+            ws::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// One subscription.
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Subscription>> {
+    ws::table
+        .find(id)
+        .select(Subscription::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A connection's subscriptions that are not deleted, oldest first.
+pub async fn live(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+) -> QueryResult<Vec<Subscription>> {
+    ws::table
+        .filter(ws::connection_id.eq(connection_id))
+        .filter(ws::status.ne(DELETED))
+        .order(ws::id.asc())
+        .select(Subscription::as_select())
+        .load(conn)
+        .await
+}
+
+/// Subscriptions, optionally of one connection, optionally with the deleted ones, oldest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    connection_id: Option<i64>,
+    include_deleted: bool,
+) -> QueryResult<Vec<Subscription>> {
+    let mut q = ws::table.into_boxed();
+    if let Some(id) = connection_id {
+        q = q.filter(ws::connection_id.eq(id));
+    }
+    if !include_deleted {
+        q = q.filter(ws::status.ne(DELETED));
+    }
+    q.order(ws::id.asc())
+        .select(Subscription::as_select())
+        .load(conn)
+        .await
 }

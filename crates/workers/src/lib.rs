@@ -3,5 +3,6 @@
 
 pub mod journal;
 mod main_loop;
+pub mod scheduler;
 
 pub use main_loop::{run_worker, WorkerArgs};

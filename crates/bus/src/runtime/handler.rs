@@ -37,6 +37,14 @@ pub enum HandlerError {
         /// The cause.
         source: Source,
     },
+    /// Cannot work until a person acts: the connection needs its user to connect to Clio again.
+    /// Dead-lettered at once as parked ([`PARKED_REASON`](crate::retry::PARKED_REASON)), and sent
+    /// back to its queue when the connection is reconnected.
+    #[error("{source}")]
+    Parked {
+        /// The cause.
+        source: Source,
+    },
     /// Will not work as it is (bad data, a rule refusing it): dead-lettered at once.
     #[error("{source}")]
     Permanent {
@@ -58,6 +66,13 @@ impl HandlerError {
     pub fn retry_after(wait: Duration, source: impl Into<Source>) -> Self {
         Self::Transient {
             wait: Some(wait),
+            source: source.into(),
+        }
+    }
+
+    /// Work to park until the connection is reconnected.
+    pub fn parked(source: impl Into<Source>) -> Self {
+        Self::Parked {
             source: source.into(),
         }
     }

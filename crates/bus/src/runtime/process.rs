@@ -88,6 +88,7 @@ impl<H: Handler> Shared<H> {
                 Ok(Err(HandlerError::Permanent { source })) => {
                     (Outcome::Permanent, chain(&*source))
                 }
+                Ok(Err(HandlerError::Parked { source })) => (Outcome::Parked, chain(&*source)),
                 Err(panic) => (
                     Outcome::Transient { wait: None },
                     format!("handler panicked: {}", panic_message(&*panic)),

@@ -1,0 +1,333 @@
+//! Connecting Clio accounts: `GET /connect/clio`, `GET /oauth/clio/callback`,
+//! `GET /api/connections`, `POST /api/connections/{id}/disconnect`, `GET /api/notifications`.
+
+use actix_web::{http::header, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use matterhook_clio::Region;
+use matterhook_connections::{
+    disconnect::Disconnected,
+    flow::{Callback, Connected, FlowError},
+    ConnectionError,
+};
+use matterhook_store::{connections as store, notifications};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{
+    auth::Caller,
+    error::{internal, ApiError},
+    Deps,
+};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/connect/clio", web::get().to(connect))
+        .route("/oauth/clio/callback", web::get().to(callback))
+        .route("/api/connections", web::get().to(list))
+        .route(
+            "/api/connections/{id}/disconnect",
+            web::post().to(disconnect),
+        )
+        .route("/api/notifications", web::get().to(notifications_list));
+}
+
+/// `GET /connect/clio` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct ConnectQuery {
+    /// Clio region of the firm: `us` (default), `eu`, `ca` or `au`.
+    region: Option<String>,
+}
+
+/// Starts connecting the caller's Clio account: redirects to Clio's consent page.
+#[utoipa::path(
+    get,
+    path = "/connect/clio",
+    params(ConnectQuery),
+    responses(
+        (status = 302, description = "To Clio's consent page, with a single-use state bound to the caller (10 minutes)"),
+        (status = 400, description = "Unknown region", body = ErrorBody),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn connect(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    q: web::Query<ConnectQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let region: Region = q
+        .region
+        .as_deref()
+        .unwrap_or("us")
+        .parse()
+        .map_err(|e: matterhook_clio::UnknownRegion| ApiError::BadRequest(e.to_string()))?;
+    let url = deps
+        .connections
+        .start(caller.id, region)
+        .await
+        .map_err(internal)?;
+    Ok(HttpResponse::Found()
+        .insert_header((header::LOCATION, url.as_str()))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// The callback's query: what Clio's redirect carries.
+#[derive(Debug, Deserialize, IntoParams)]
+pub(crate) struct CallbackQuery {
+    /// The authorization code, on consent.
+    code: Option<String>,
+    /// The state `/connect/clio` handed out.
+    state: Option<String>,
+    /// `access_denied` when the user declined.
+    error: Option<String>,
+    /// Clio's explanation of `error`.
+    error_description: Option<String>,
+}
+
+/// A connection made or resumed.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConnectedBody {
+    /// The connection.
+    connection_id: i64,
+    /// Whether it existed (a reconnect: same connection, same history).
+    resumed: bool,
+    /// The firm.
+    account_name: String,
+    /// The Clio user.
+    clio_user_name: Option<String>,
+    /// Webhook subscriptions that could not be created yet (retried by the scheduler).
+    subscription_errors: Vec<String>,
+    /// Events parked while the connection needed reauthorization, now sent back to their queues.
+    unparked: usize,
+}
+
+/// Where Clio sends the user back. Exchanges the code, stores the connection and subscribes to its
+/// webhooks. A reused, expired or unknown state, or a refusal, stores nothing.
+#[utoipa::path(
+    get,
+    path = "/oauth/clio/callback",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "Connected", body = ConnectedBody),
+        (status = 400, description = "Bad, reused or expired state; missing code; Clio refused the code", body = ErrorBody),
+        (status = 403, description = "The user declined on Clio's consent page", body = ErrorBody),
+        (status = 502, description = "Clio could not be reached", body = ErrorBody),
+    )
+)]
+pub(crate) async fn callback(
+    deps: web::Data<Deps>,
+    q: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    let callback = Callback {
+        code: q.code,
+        state: q.state,
+        error: q.error,
+        error_description: q.error_description,
+    };
+    let connected: Connected = deps
+        .connections
+        .finish(&callback)
+        .await
+        .map_err(flow_error)?;
+    let unparked = if connected.resumed {
+        matterhook_bus::dead_letters::unpark(
+            deps.connections.pool(),
+            &deps.publisher,
+            connected.connection_id,
+        )
+        .await
+        .map_err(internal)?
+    } else {
+        0
+    };
+    Ok(HttpResponse::Ok().json(ConnectedBody {
+        connection_id: connected.connection_id,
+        resumed: connected.resumed,
+        account_name: connected.account_name,
+        clio_user_name: connected.clio_user_name,
+        subscription_errors: connected.subscription_errors,
+        unparked,
+    }))
+}
+
+fn flow_error(e: FlowError) -> ApiError {
+    use actix_web::http::StatusCode;
+    let status = match &e {
+        FlowError::Denied => StatusCode::FORBIDDEN,
+        FlowError::Failed(ConnectionError::OAuth(o)) if o.is_transient() => StatusCode::BAD_GATEWAY,
+        FlowError::Failed(ConnectionError::Clio(c)) if c.is_transient() => StatusCode::BAD_GATEWAY,
+        FlowError::Failed(ConnectionError::Database(_)) => return internal(e),
+        _ => StatusCode::BAD_REQUEST,
+    };
+    ApiError::Rejected {
+        status,
+        code: e.code(),
+        message: e.to_string(),
+    }
+}
+
+/// One connection, as its user sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ConnectionBody {
+    /// The connection.
+    id: i64,
+    /// `connected`, `needs_reauth` or `disconnected`.
+    status: String,
+    /// Why (for `needs_reauth` and `disconnected`).
+    status_reason: Option<String>,
+    /// Clio region.
+    region: String,
+    /// The firm's name in Clio.
+    account_name: String,
+    /// The Clio user.
+    clio_user_name: Option<String>,
+    /// Last successful sync.
+    last_synced_at: Option<DateTime<Utc>>,
+    /// First connected.
+    created_at: DateTime<Utc>,
+}
+
+impl From<store::Connection> for ConnectionBody {
+    fn from(c: store::Connection) -> Self {
+        Self {
+            id: c.id,
+            status: c.status,
+            status_reason: c.status_reason,
+            region: c.region,
+            account_name: c.account_name,
+            clio_user_name: c.clio_user_name,
+            last_synced_at: c.last_synced_at,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// The caller's connections.
+#[utoipa::path(
+    get,
+    path = "/api/connections",
+    responses(
+        (status = 200, description = "The caller's connections, oldest first", body = [ConnectionBody]),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(caller: Caller, deps: web::Data<Deps>) -> Result<HttpResponse, ApiError> {
+    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let rows = store::for_user(&mut conn, caller.id)
+        .await
+        .map_err(internal)?;
+    let body: Vec<ConnectionBody> = rows.into_iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// What a disconnect did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct DisconnectedBody {
+    /// The connection.
+    connection_id: i64,
+    /// Clio webhooks deleted.
+    webhooks_deleted: usize,
+    /// Whether Clio confirmed the revocation.
+    revoked: bool,
+}
+
+impl From<Disconnected> for DisconnectedBody {
+    fn from(d: Disconnected) -> Self {
+        Self {
+            connection_id: d.connection_id,
+            webhooks_deleted: d.webhooks_deleted,
+            revoked: d.revoked,
+        }
+    }
+}
+
+/// Disconnects one of the caller's connections: revokes the token, deletes its Clio webhooks and
+/// stops its work. Everything already synced stays; connecting again resumes it.
+#[utoipa::path(
+    post,
+    path = "/api/connections/{id}/disconnect",
+    params(("id" = i64, Path, description = "The connection")),
+    responses(
+        (status = 200, description = "Disconnected (also when it already was)", body = DisconnectedBody),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
+        (status = 502, description = "Clio could not be reached; nothing changed", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn disconnect(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    match deps.connections.disconnect(*id, Some(caller.id)).await {
+        Ok(d) => Ok(HttpResponse::Ok().json(DisconnectedBody::from(d))),
+        Err(ConnectionError::NotFound) => Err(ApiError::NotFound),
+        Err(e @ (ConnectionError::Clio(_) | ConnectionError::Token(_))) => Err(ApiError::Rejected {
+            status: actix_web::http::StatusCode::BAD_GATEWAY,
+            code: "clio_unavailable",
+            message: e.to_string(),
+        }),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// A notification.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct NotificationBody {
+    /// Row id.
+    id: i64,
+    /// The connection concerned.
+    connection_id: Option<i64>,
+    /// What happened (`needs_reauth`, ...).
+    kind: String,
+    /// For the user to read.
+    message: String,
+    /// Created.
+    created_at: DateTime<Utc>,
+    /// When it was resolved (for `needs_reauth`: when the user connected again).
+    read_at: Option<DateTime<Utc>>,
+}
+
+/// The caller's notifications, newest first (at most 100).
+#[utoipa::path(
+    get,
+    path = "/api/notifications",
+    responses(
+        (status = 200, description = "Newest first", body = [NotificationBody]),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn notifications_list(
+    caller: Caller,
+    deps: web::Data<Deps>,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let rows = notifications::for_user(&mut conn, caller.id, 100)
+        .await
+        .map_err(internal)?;
+    let body: Vec<NotificationBody> = rows
+        .into_iter()
+        .map(|n| NotificationBody {
+            id: n.id,
+            connection_id: n.connection_id,
+            kind: n.kind,
+            message: n.message,
+            created_at: n.created_at,
+            read_at: n.read_at,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(body))
+}
+
+/// Every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong.
+    error: String,
+    /// A stable code, where there is one (`state_used`, `access_denied`, ...).
+    code: Option<String>,
+}

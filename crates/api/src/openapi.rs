@@ -1,0 +1,43 @@
+//! The OpenAPI document served at `/openapi.json`.
+
+use utoipa::{
+    openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    Modify, OpenApi,
+};
+
+use crate::{connections, dead_letters};
+
+/// matterhook's API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "matterhook API",
+        description = "Connect Clio Manage accounts; inspect and replay dead-lettered events. \
+                       Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
+    ),
+    paths(
+        connections::connect,
+        connections::callback,
+        connections::list,
+        connections::disconnect,
+        connections::notifications_list,
+        dead_letters::list,
+        dead_letters::show,
+        dead_letters::replay,
+        dead_letters::discard,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub(crate) struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}

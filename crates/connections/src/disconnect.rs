@@ -1,0 +1,82 @@
+//! Disconnecting: the grant revoked, the webhooks deleted, the work stopped; everything already
+//! synced, every link and every history entry kept. Connecting again resumes the same row.
+
+use matterhook_clio::oauth::OAuthError;
+use matterhook_store::connections as store;
+
+use crate::{ConnectionError, Connections, TokenError};
+
+/// What a disconnect did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Disconnected {
+    /// The connection.
+    pub connection_id: i64,
+    /// Webhook subscriptions deleted.
+    pub webhooks_deleted: usize,
+    /// Whether Clio confirmed the revocation (false when the grant was already dead or Clio could
+    /// not be reached; the tokens are forgotten either way).
+    pub revoked: bool,
+}
+
+impl Connections {
+    /// Disconnects a connection. With `owner`, only that user's connection is found. Disconnecting
+    /// twice is harmless.
+    pub async fn disconnect(
+        &self,
+        connection_id: i64,
+        owner: Option<i64>,
+    ) -> Result<Disconnected, ConnectionError> {
+        let mut conn = self.pool().get().await?;
+        let row = store::get(&mut conn, connection_id)
+            .await?
+            .filter(|row| owner.is_none_or(|user| row.user_id == user))
+            .ok_or(ConnectionError::NotFound)?;
+        drop(conn);
+        if row.status == store::DISCONNECTED {
+            return Ok(Disconnected {
+                connection_id,
+                webhooks_deleted: 0,
+                revoked: false,
+            });
+        }
+        // Webhooks first: deleting them needs the token that revoking kills.
+        let webhooks_deleted = self.retire_all(connection_id, "disconnected").await?;
+        let revoked = match self.api(connection_id).await {
+            Ok(_) => {
+                let current = self
+                    .inner
+                    .tokens
+                    .lock()
+                    .get(&connection_id)
+                    .cloned();
+                match current {
+                    Some(current) => match self
+                        .deps()
+                        .oauth
+                        .revoke(current.region(), current.access())
+                        .await
+                    {
+                        Ok(()) => true,
+                        Err(OAuthError::Rejected { .. }) => false,
+                        Err(e) => {
+                            tracing::warn!(connection = connection_id, error = %e, "could not revoke the grant; forgetting its tokens anyway");
+                            false
+                        }
+                    },
+                    None => false,
+                }
+            }
+            Err(TokenError::NeedsReauth(_) | TokenError::Disconnected(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        let mut conn = self.pool().get().await?;
+        store::mark_disconnected(&mut conn, connection_id).await?;
+        self.forget(connection_id);
+        tracing::info!(connection = connection_id, webhooks_deleted, revoked, "disconnected");
+        Ok(Disconnected {
+            connection_id,
+            webhooks_deleted,
+            revoked,
+        })
+    }
+}

@@ -1,0 +1,217 @@
+//! The OAuth connect flow: [`Connections::start`] hands out the URL of Clio's consent page with a
+//! single-use `state`; [`Connections::finish`] takes the callback.
+
+use matterhook_clio::Region;
+use matterhook_crypto::{hash_token, random_token};
+use matterhook_store::{
+    connections::{self as store, ClioIdentity},
+    notifications,
+    oauth_states::{self, StateCheck},
+    sweeps,
+};
+use url::Url;
+
+use crate::{hooks::MODELS, span, ConnectionError, Connections};
+
+/// What Clio's redirect to our callback carried.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Callback {
+    /// The authorization code, on consent.
+    pub code: Option<String>,
+    /// The state we handed out.
+    pub state: Option<String>,
+    /// `access_denied` when the user declined.
+    pub error: Option<String>,
+    /// Clio's explanation of `error`.
+    pub error_description: Option<String>,
+}
+
+/// Why a callback stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    /// No `state` parameter.
+    #[error("the callback carried no state")]
+    MissingState,
+    /// A state we never issued.
+    #[error("this connect link was not issued by matterhook")]
+    UnknownState,
+    /// A state already used.
+    #[error("this connect link was already used; start again")]
+    StateUsed,
+    /// A state issued too long ago.
+    #[error("this connect link expired; start again")]
+    StateExpired,
+    /// The user declined on Clio's consent page.
+    #[error("access to Clio was declined")]
+    Denied,
+    /// Clio reported another error.
+    #[error("Clio refused: {0}")]
+    Refused(String),
+    /// Neither a code nor an error.
+    #[error("the callback carried no authorization code")]
+    MissingCode,
+    /// Exchanging the code or reading who connected failed.
+    #[error(transparent)]
+    Failed(#[from] ConnectionError),
+}
+
+impl FlowError {
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FlowError::MissingState => "missing_state",
+            FlowError::UnknownState => "unknown_state",
+            FlowError::StateUsed => "state_used",
+            FlowError::StateExpired => "state_expired",
+            FlowError::Denied => "access_denied",
+            FlowError::Refused(_) => "clio_refused",
+            FlowError::MissingCode => "missing_code",
+            FlowError::Failed(_) => "connect_failed",
+        }
+    }
+}
+
+/// A connection made (or resumed) by a callback.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Connected {
+    /// The connection.
+    pub connection_id: i64,
+    /// Whether it existed before (a reconnect: same row, same history).
+    pub resumed: bool,
+    /// The firm.
+    pub account_name: String,
+    /// The Clio user.
+    pub clio_user_name: Option<String>,
+    /// Subscriptions that could not be created now; the scheduled task retries them.
+    pub subscription_errors: Vec<String>,
+}
+
+impl Connections {
+    /// Starts a connect for `user_id` in `region`: the URL of Clio's consent page, carrying a fresh
+    /// single-use state that only this user's callback can use, for [`Policy::state_ttl`](crate::Policy).
+    pub async fn start(&self, user_id: i64, region: Region) -> Result<Url, ConnectionError> {
+        let state = random_token(32);
+        let mut conn = self.pool().get().await?;
+        oauth_states::insert(
+            &mut conn,
+            &hash_token(&state),
+            user_id,
+            region.code(),
+            self.now() + span(self.policy().state_ttl),
+        )
+        .await?;
+        Ok(self.deps().oauth.authorize_url(region, &state))
+    }
+
+    /// Finishes a connect: checks and uses the state, exchanges the code, reads who connected,
+    /// stores the connection with its tokens sealed, and subscribes to its webhooks. A bad state
+    /// or a refusal stores nothing.
+    pub async fn finish(&self, callback: &Callback) -> Result<Connected, FlowError> {
+        let state = callback
+            .state
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .ok_or(FlowError::MissingState)?;
+        let mut conn = self.pool().get().await.map_err(ConnectionError::from)?;
+        // Used whatever comes next: a state never works twice, even after a refusal.
+        let (user_id, region) = match oauth_states::consume(&mut conn, &hash_token(state), self.now())
+            .await
+            .map_err(ConnectionError::from)?
+        {
+            StateCheck::Valid { user_id, region } => (user_id, region),
+            StateCheck::Unknown => return Err(FlowError::UnknownState),
+            StateCheck::Used => return Err(FlowError::StateUsed),
+            StateCheck::Expired => return Err(FlowError::StateExpired),
+        };
+        drop(conn);
+        match callback.error.as_deref() {
+            Some("access_denied") => return Err(FlowError::Denied),
+            Some(other) => {
+                let description = callback.error_description.as_deref().unwrap_or("");
+                return Err(FlowError::Refused(format!("{other} {description}").trim().to_owned()));
+            }
+            None => {}
+        }
+        let code = callback
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(FlowError::MissingCode)?;
+        let region: Region = region
+            .parse()
+            .map_err(|e: matterhook_clio::UnknownRegion| ConnectionError::Unexpected(e.to_string()))?;
+
+        let tokens = self
+            .deps()
+            .oauth
+            .exchange_code(region, code)
+            .await
+            .map_err(ConnectionError::from)?;
+        let me = self
+            .client()
+            .api(region, tokens.access_token.clone())
+            .who_am_i()
+            .await
+            .map_err(ConnectionError::from)?;
+        let account = me
+            .account
+            .ok_or_else(|| ConnectionError::Unexpected("who_am_i has no account".into()))?;
+        let who = ClioIdentity {
+            user_id,
+            region: region.code().to_owned(),
+            clio_user_id: me.id,
+            clio_user_name: me.name.clone(),
+            clio_account_id: account.id,
+            account_name: account.name.clone().unwrap_or_default(),
+        };
+
+        let cipher = self.deps().cipher.clone();
+        let expires_at = tokens.expires_in.map(|d| self.now() + span(d));
+        let mut conn = self.pool().get().await.map_err(ConnectionError::from)?;
+        let (connection_id, resumed, previous) = {
+            use diesel_async::AsyncConnection;
+            conn.transaction::<_, diesel::result::Error, _>(async |conn| {
+                let (id, before) = store::upsert_connected(conn, &who).await?;
+                let access = cipher.seal(&tokens.access_token, &store::access_context(id));
+                let refresh = tokens
+                    .refresh_token
+                    .as_ref()
+                    .map(|r| cipher.seal(r, &store::refresh_context(id)));
+                store::store_tokens(conn, id, &access, refresh.as_deref(), expires_at).await?;
+                notifications::resolve(conn, id, notifications::NEEDS_REAUTH).await?;
+                Ok((id, before.is_some(), before))
+            })
+            .await
+            .map_err(ConnectionError::from)?
+        };
+        self.forget(connection_id);
+        if let Some(before) = previous {
+            // Resume where it left off: whatever changed while it was not connected is swept.
+            let since = before
+                .last_synced_at
+                .or(before.disconnected_at)
+                .unwrap_or(before.updated_at);
+            if before.status != store::CONNECTED {
+                for model in MODELS {
+                    sweeps::request(&mut conn, connection_id, model, since, "reconnected")
+                        .await
+                        .map_err(ConnectionError::from)?;
+                }
+            }
+        }
+        drop(conn);
+        tracing::info!(connection = connection_id, resumed, "connected to Clio");
+
+        let subscription_errors = match self.ensure_subscriptions(connection_id).await {
+            Ok(errors) => errors,
+            Err(e) => vec![e.to_string()],
+        };
+        Ok(Connected {
+            connection_id,
+            resumed,
+            account_name: who.account_name,
+            clio_user_name: who.clio_user_name,
+            subscription_errors,
+        })
+    }
+}

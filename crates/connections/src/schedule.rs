@@ -1,0 +1,78 @@
+//! The scheduled task's pass: tokens refreshed ahead of expiry, subscriptions maintained, old
+//! OAuth states purged. However many schedulers run, one pass runs at a time (an advisory lock).
+
+use diesel::{
+    define_sql_function,
+    sql_types::BigInt,
+};
+use diesel_async::RunQueryDsl;
+use matterhook_store::{connections as connection_store, oauth_states};
+
+use crate::{hooks, span, ConnectionError, Connections};
+
+define_sql_function! {
+    /// Takes a session-level advisory lock if free.
+    fn pg_try_advisory_lock(key: BigInt) -> Bool;
+}
+define_sql_function! {
+    /// Releases a session-level advisory lock.
+    fn pg_advisory_unlock(key: BigInt) -> Bool;
+}
+
+/// The advisory lock key of the scheduled pass ("mhsched" in ASCII).
+const PASS_LOCK: i64 = 0x006d_6873_6368_6564;
+
+/// What a pass did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PassReport {
+    /// Tokens refreshed ahead of expiry.
+    pub tokens_refreshed: usize,
+    /// Connections whose refresh Clio refused (now `needs_reauth`).
+    pub needs_reauth: usize,
+    /// The subscriptions' part.
+    pub subscriptions: hooks::Report,
+    /// OAuth states purged.
+    pub states_purged: usize,
+    /// Token refreshes that failed for now.
+    pub errors: Vec<String>,
+}
+
+impl Connections {
+    /// One pass, unless another scheduler is in the middle of one (then `None`).
+    pub async fn scheduled_pass(&self) -> Result<Option<PassReport>, ConnectionError> {
+        // The lock is held by this session: keep the connection until the pass is over.
+        let mut lock = self.pool().get().await?;
+        let took: bool = diesel::select(pg_try_advisory_lock(PASS_LOCK))
+            .get_result(&mut lock)
+            .await?;
+        if !took {
+            return Ok(None);
+        }
+        let pass = self.pass().await;
+        let _: Result<bool, _> = diesel::select(pg_advisory_unlock(PASS_LOCK))
+            .get_result(&mut lock)
+            .await;
+        pass.map(Some)
+    }
+
+    async fn pass(&self) -> Result<PassReport, ConnectionError> {
+        let mut report = PassReport::default();
+        let ahead = self.policy().refresh_ahead;
+        let mut conn = self.pool().get().await?;
+        let expiring = connection_store::expiring(&mut conn, self.now() + span(ahead)).await?;
+        drop(conn);
+        for id in expiring {
+            match self.refresh_if_expiring(id, ahead).await {
+                Ok(true) => report.tokens_refreshed += 1,
+                Ok(false) => {}
+                Err(crate::TokenError::NeedsReauth(_)) => report.needs_reauth += 1,
+                Err(e) => report.errors.push(e.to_string()),
+            }
+        }
+        report.subscriptions = self.maintain().await?;
+        let mut conn = self.pool().get().await?;
+        report.states_purged =
+            oauth_states::purge(&mut conn, self.now() - chrono::Duration::days(1)).await?;
+        Ok(report)
+    }
+}

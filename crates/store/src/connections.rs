@@ -1,0 +1,266 @@
+//! Connections: one of our users linked to one Clio user, with its tokens sealed at rest.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, QueryResult};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::connections as c;
+
+/// `connections.status`: the connection works.
+pub const CONNECTED: &str = "connected";
+/// `connections.status`: Clio refused a refresh; the user must connect again.
+pub const NEEDS_REAUTH: &str = "needs_reauth";
+/// `connections.status`: the user disconnected.
+pub const DISCONNECTED: &str = "disconnected";
+
+/// A connection row. The token columns hold ciphertext only.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = c)]
+pub struct Connection {
+    /// Row id.
+    pub id: i64,
+    /// Our user.
+    pub user_id: i64,
+    /// Clio region code (`us`, `eu`, `ca`, `au`).
+    pub region: String,
+    /// The Clio user.
+    pub clio_user_id: i64,
+    /// The Clio account (firm).
+    pub clio_account_id: i64,
+    /// The firm's name.
+    pub account_name: String,
+    /// The Clio user's name.
+    pub clio_user_name: Option<String>,
+    /// Sealed access token (context [`access_context`]).
+    pub access_token_enc: Option<Vec<u8>>,
+    /// Sealed refresh token (context [`refresh_context`]).
+    pub refresh_token_enc: Option<Vec<u8>>,
+    /// When the access token expires.
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// Bumped whenever the access token changes.
+    pub token_version: i64,
+    /// [`CONNECTED`], [`NEEDS_REAUTH`] or [`DISCONNECTED`].
+    pub status: String,
+    /// Why the status is what it is.
+    pub status_reason: Option<String>,
+    /// Last successful sync.
+    pub last_synced_at: Option<DateTime<Utc>>,
+    /// When the user disconnected.
+    pub disconnected_at: Option<DateTime<Utc>>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The encryption context of a connection's access token: it opens only for its row.
+pub fn access_context(id: i64) -> String {
+    format!("connections.access_token:{id}")
+}
+
+/// The encryption context of a connection's refresh token.
+pub fn refresh_context(id: i64) -> String {
+    format!("connections.refresh_token:{id}")
+}
+
+/// Who Clio says connected.
+#[derive(Debug, Clone)]
+pub struct ClioIdentity {
+    /// Our user.
+    pub user_id: i64,
+    /// Region code.
+    pub region: String,
+    /// The Clio user.
+    pub clio_user_id: i64,
+    /// Their name.
+    pub clio_user_name: Option<String>,
+    /// The Clio account.
+    pub clio_account_id: i64,
+    /// The firm's name.
+    pub account_name: String,
+}
+
+/// Creates the connection, or resumes the one this user already has with this Clio user (same
+/// row, so everything linked to it stays). Returns the row id and the row as it was before, if any.
+pub async fn upsert_connected(
+    conn: &mut AsyncPgConnection,
+    who: &ClioIdentity,
+) -> QueryResult<(i64, Option<Connection>)> {
+    let existing: Option<Connection> = c::table
+        .filter(c::user_id.eq(who.user_id))
+        .filter(c::region.eq(&who.region))
+        .filter(c::clio_user_id.eq(who.clio_user_id))
+        .select(Connection::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let changes = (
+        c::clio_account_id.eq(who.clio_account_id),
+        c::account_name.eq(&who.account_name),
+        c::clio_user_name.eq(&who.clio_user_name),
+        c::status.eq(CONNECTED),
+        c::status_reason.eq(None::<String>),
+        c::disconnected_at.eq(None::<DateTime<Utc>>),
+        c::updated_at.eq(Utc::now()),
+    );
+    match existing {
+        Some(before) => {
+            diesel::update(c::table.find(before.id))
+                .set(changes)
+                .execute(conn)
+                .await?;
+            Ok((before.id, Some(before)))
+        }
+        None => {
+            let id = diesel::insert_into(c::table)
+                .values((
+                    c::user_id.eq(who.user_id),
+                    c::region.eq(&who.region),
+                    c::clio_user_id.eq(who.clio_user_id),
+                    changes,
+                ))
+                .returning(c::id)
+                .get_result(conn)
+                .await?;
+            Ok((id, None))
+        }
+    }
+}
+
+/// Stores new sealed tokens and bumps the token version. A `None` refresh token keeps the one
+/// stored (Clio may omit it on refresh). Returns the new version.
+pub async fn store_tokens(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    access_enc: &[u8],
+    refresh_enc: Option<&[u8]>,
+    expires_at: Option<DateTime<Utc>>,
+) -> QueryResult<i64> {
+    let target = c::table.find(id);
+    let now = Utc::now();
+    match refresh_enc {
+        Some(refresh) => {
+            diesel::update(target)
+                .set((
+                    c::access_token_enc.eq(access_enc),
+                    c::refresh_token_enc.eq(refresh),
+                    c::token_expires_at.eq(expires_at),
+                    c::token_version.eq(c::token_version + 1),
+                    c::updated_at.eq(now),
+                ))
+                .returning(c::token_version)
+                .get_result(conn)
+                .await
+        }
+        None => {
+            diesel::update(target)
+                .set((
+                    c::access_token_enc.eq(access_enc),
+                    c::token_expires_at.eq(expires_at),
+                    c::token_version.eq(c::token_version + 1),
+                    c::updated_at.eq(now),
+                ))
+                .returning(c::token_version)
+                .get_result(conn)
+                .await
+        }
+    }
+}
+
+/// One connection.
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Connection>> {
+    c::table
+        .find(id)
+        .select(Connection::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// One connection, locked until the transaction ends: how token refreshes take turns across
+/// processes.
+pub async fn lock(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Connection>> {
+    c::table
+        .find(id)
+        .select(Connection::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A user's connections, oldest first.
+pub async fn for_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<Connection>> {
+    c::table
+        .filter(c::user_id.eq(user_id))
+        .order(c::id.asc())
+        .select(Connection::as_select())
+        .load(conn)
+        .await
+}
+
+/// Every connection, optionally only those with `status`, oldest first.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    status: Option<&str>,
+) -> QueryResult<Vec<Connection>> {
+    let mut q = c::table.into_boxed();
+    if let Some(s) = status {
+        q = q.filter(c::status.eq(s.to_owned()));
+    }
+    q.order(c::id.asc())
+        .select(Connection::as_select())
+        .load(conn)
+        .await
+}
+
+/// Connected connections whose access token expires before `before`.
+pub async fn expiring(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<Vec<i64>> {
+    c::table
+        .filter(c::status.eq(CONNECTED))
+        .filter(c::token_expires_at.lt(before))
+        .order(c::id.asc())
+        .select(c::id)
+        .load(conn)
+        .await
+}
+
+/// Marks a connection as needing the user to connect again.
+pub async fn mark_needs_reauth(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    reason: &str,
+) -> QueryResult<()> {
+    diesel::update(c::table.find(id).filter(c::status.eq(CONNECTED)))
+        .set((
+            c::status.eq(NEEDS_REAUTH),
+            c::status_reason.eq(reason),
+            c::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Marks a connection disconnected and forgets its tokens. Everything linked to it stays.
+pub async fn mark_disconnected(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+    let now = Utc::now();
+    diesel::update(c::table.find(id))
+        .set((
+            c::status.eq(DISCONNECTED),
+            c::status_reason.eq("disconnected by the user"),
+            c::access_token_enc.eq(None::<Vec<u8>>),
+            c::refresh_token_enc.eq(None::<Vec<u8>>),
+            c::token_expires_at.eq(None::<DateTime<Utc>>),
+            c::token_version.eq(c::token_version + 1),
+            c::disconnected_at.eq(now),
+            c::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,80 @@
+//! Notifications for users about their connections.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, QueryResult};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::notifications as n;
+
+/// `notifications.kind`: a connection needs the user to connect again.
+pub const NEEDS_REAUTH: &str = "needs_reauth";
+
+/// A notification row.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = n)]
+pub struct Notification {
+    /// Row id.
+    pub id: i64,
+    /// The user.
+    pub user_id: i64,
+    /// The connection concerned.
+    pub connection_id: Option<i64>,
+    /// What happened.
+    pub kind: String,
+    /// For the user to read.
+    pub message: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// When it was read or resolved.
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Records a notification, unless an unread one of the same kind exists for the connection.
+pub async fn notify(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    connection_id: i64,
+    kind: &str,
+    message: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(n::table)
+        .values((
+            n::user_id.eq(user_id),
+            n::connection_id.eq(connection_id),
+            n::kind.eq(kind),
+            n::message.eq(message),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Marks a connection's unread notifications of `kind` read: what they reported is resolved.
+pub async fn resolve(conn: &mut AsyncPgConnection, connection_id: i64, kind: &str) -> QueryResult<()> {
+    diesel::update(
+        n::table
+            .filter(n::connection_id.eq(connection_id))
+            .filter(n::kind.eq(kind))
+            .filter(n::read_at.is_null()),
+    )
+    .set(n::read_at.eq(Utc::now()))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// A user's notifications, newest first.
+pub async fn for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<Notification>> {
+    n::table
+        .filter(n::user_id.eq(user_id))
+        .order(n::id.desc())
+        .limit(limit)
+        .select(Notification::as_select())
+        .load(conn)
+        .await
+}

@@ -1,0 +1,61 @@
+//! Sweep requests: re-read what webhooks may have missed.
+
+use chrono::{DateTime, Utc};
+use diesel::{prelude::*, QueryResult};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+use crate::schema::sweep_requests as s;
+
+/// A sweep request row.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = s)]
+pub struct SweepRequest {
+    /// Row id.
+    pub id: i64,
+    /// The connection.
+    pub connection_id: i64,
+    /// matter, contact or bill.
+    pub model: String,
+    /// Re-read records changed since.
+    pub since: DateTime<Utc>,
+    /// Why.
+    pub reason: String,
+    /// Requested.
+    pub requested_at: DateTime<Utc>,
+    /// Completed.
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+/// Asks for a sweep of one model of a connection since `since`.
+pub async fn request(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    model: &str,
+    since: DateTime<Utc>,
+    reason: &str,
+) -> QueryResult<i64> {
+    diesel::insert_into(s::table)
+        .values((
+            s::connection_id.eq(connection_id),
+            s::model.eq(model),
+            s::since.eq(since),
+            s::reason.eq(reason),
+        ))
+        .returning(s::id)
+        .get_result(conn)
+        .await
+}
+
+/// A connection's requests not yet done, oldest first.
+pub async fn pending(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+) -> QueryResult<Vec<SweepRequest>> {
+    s::table
+        .filter(s::connection_id.eq(connection_id))
+        .filter(s::done_at.is_null())
+        .order(s::id.asc())
+        .select(SweepRequest::as_select())
+        .load(conn)
+        .await
+}

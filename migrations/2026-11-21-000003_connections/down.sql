@@ -1,0 +1,11 @@
+DROP TABLE sweep_requests;
+DROP INDEX webhook_subscriptions_live_idx;
+ALTER TABLE webhook_subscriptions DROP COLUMN deleted_reason;
+ALTER TABLE webhook_subscriptions DROP COLUMN checked_at;
+ALTER TABLE webhook_subscriptions DROP COLUMN public_url;
+DROP TABLE notifications;
+ALTER TABLE connections DROP COLUMN disconnected_at;
+ALTER TABLE connections DROP COLUMN status_reason;
+ALTER TABLE connections DROP COLUMN clio_user_name;
+ALTER TABLE connections DROP COLUMN token_version;
+DROP TABLE oauth_states;

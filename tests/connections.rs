@@ -1,0 +1,535 @@
+//! Connections end to end: the OAuth round trip through our API and the simulator, tokens
+//! refreshed once however many callers, needs_reauth and reconnect with parked work, webhook
+//! subscriptions kept alive over 60 simulated days, replaced when suspended or deleted, moved
+//! with the public URL, and disconnect.
+
+use std::time::Duration;
+
+use clio_sim::Kind;
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures::future::join_all;
+use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_connections::{Connections, TokenError};
+use matterhook_e2e::{
+    ingest::eventually,
+    stack::Stack,
+    PATIENCE,
+};
+use matterhook_store::{
+    journal::{self, JournalEntry},
+    schema, subscriptions,
+};
+
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The sim's webhooks that point at `url_prefix`.
+fn hooks_at(s: &Stack, url_prefix: &str) -> Vec<clio_sim::Hook> {
+    s.p.world
+        .sim
+        .webhooks()
+        .into_iter()
+        .filter(|h| h.url.starts_with(url_prefix))
+        .collect()
+}
+
+async fn live_subscriptions(s: &Stack, connection_id: i64) -> Vec<subscriptions::Subscription> {
+    let mut conn = s.p.pool.get().await.expect("conn");
+    subscriptions::live(&mut conn, connection_id)
+        .await
+        .expect("live")
+}
+
+async fn sweep_requests(s: &Stack, connection_id: i64) -> Vec<(String, String)> {
+    let mut conn = s.p.pool.get().await.expect("conn");
+    schema::sweep_requests::table
+        .filter(schema::sweep_requests::connection_id.eq(connection_id))
+        .select((schema::sweep_requests::model, schema::sweep_requests::reason))
+        .load(&mut conn)
+        .await
+        .expect("sweeps")
+}
+
+/// Changes a contact in Clio and waits until the receiver accepted the delivery (200).
+async fn a_change_reaches_the_receiver(s: &Stack, url_prefix: &str) {
+    let contact = s.p.world.firm.contact_ids[0];
+    let before = s.p.world.sim.deliveries().len();
+    let hooks: Vec<i64> = hooks_at(s, url_prefix).iter().map(|h| h.id).collect();
+    s.p.world
+        .sim
+        .update(
+            Kind::Contact,
+            contact,
+            serde_json::json!({"name": format!("Renamed {}", uuid::Uuid::new_v4())}),
+        )
+        .expect("update");
+    let accepted = s
+        .p
+        .world
+        .sim
+        .wait_until(PATIENCE, |sim| {
+            sim.deliveries()
+                .into_iter()
+                .skip(before)
+                .find(|d| {
+                    hooks.contains(&d.webhook_id)
+                        && d.event != "handshake"
+                        && d.attempts.iter().any(|a| a.status == Some(200))
+                })
+        })
+        .await;
+    assert!(accepted.is_some(), "a delivery reached the receiver and got 200");
+}
+
+#[tokio::test]
+async fn the_oauth_round_trip_connects_subscribes_and_deliveries_arrive() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let (_, answer) = s.connect_as(&bob, s.p.world.firm.attorney_id, "allow").await;
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(body["resumed"], false);
+    assert_eq!(body["account_name"], "Hartley & Finch LLP");
+    assert_eq!(body["subscription_errors"], serde_json::json!([]));
+    let id = body["connection_id"].as_i64().expect("id");
+
+    // Tokens are sealed: no stored byte string contains the token Clio issued.
+    let issued: Vec<String> = s.p.world.sim.calls().into_keys().collect();
+    let mut conn = s.p.pool.get().await.expect("conn");
+    let (access, refresh): (Option<Vec<u8>>, Option<Vec<u8>>) = schema::connections::table
+        .find(id)
+        .select((
+            schema::connections::access_token_enc,
+            schema::connections::refresh_token_enc,
+        ))
+        .first(&mut conn)
+        .await
+        .expect("row");
+    let (access, refresh) = (access.expect("sealed"), refresh.expect("sealed"));
+    for token in &issued {
+        assert!(!access.windows(token.len()).any(|w| w == token.as_bytes()));
+        assert!(!refresh.windows(token.len()).any(|w| w == token.as_bytes()));
+    }
+    drop(conn);
+
+    // One subscription per model, confirmed by the handshake, at the receiver.
+    let live = live_subscriptions(&s, id).await;
+    let mut models: Vec<&str> = live.iter().map(|l| l.model.as_str()).collect();
+    models.sort_unstable();
+    assert_eq!(models, ["bill", "contact", "matter"]);
+    assert!(live.iter().all(|l| l.status == "active"), "{live:?}");
+    let hooks = hooks_at(&s, &s.p.receiver_url);
+    assert_eq!(hooks.len(), 3);
+    assert!(hooks.iter().all(|h| h.status == "enabled"));
+    assert!(hooks
+        .iter()
+        .all(|h| h.expires_at > s.p.world.sim.now() + chrono::Duration::days(29)));
+    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
+
+    let listed = s.api_get(&bob, "/api/connections").await;
+    assert_eq!(listed[0]["id"], id);
+    assert_eq!(listed[0]["status"], "connected");
+    assert_eq!(listed[0]["account_name"], "Hartley & Finch LLP");
+
+    // Another of our users connects the same Clio firm: a connection of their own, no conflict.
+    let carol = s.user("carol@hartleyfinch.example").await;
+    let other = s.connect(&carol).await;
+    assert_ne!(other, id);
+    assert_eq!(s.api_get(&bob, "/api/connections").await.as_array().map(Vec::len), Some(1));
+    assert_eq!(live_subscriptions(&s, other).await.len(), 3);
+    assert_eq!(s.status(id).await, "connected");
+
+    // The API describes itself.
+    let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", s.api_url))
+        .await
+        .expect("doc")
+        .json()
+        .await
+        .expect("json");
+    for path in ["/connect/clio", "/oauth/clio/callback", "/api/connections/{id}/disconnect"] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is documented");
+    }
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn denial_and_bad_reused_or_expired_states_store_nothing() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let attorney = s.p.world.firm.attorney_id;
+
+    let (_, denied) = s.connect_as(&bob, attorney, "deny").await;
+    assert_eq!(denied.status(), 403);
+    let body: serde_json::Value = denied.json().await.expect("json");
+    assert_eq!(body["code"], "access_denied");
+    assert_eq!(s.connections_of(&bob).await, 0);
+
+    // A state we never issued.
+    let authorize = s.start_connect(&bob).await;
+    let callback = matterhook_e2e::approve(&authorize, attorney, "allow").await;
+    let mut forged = callback.clone();
+    let code = matterhook_e2e::query_value(&callback, "code").expect("code");
+    forged
+        .query_pairs_mut()
+        .clear()
+        .append_pair("code", &code)
+        .append_pair("state", "not-a-state-we-issued");
+    let answer = s.follow(&forged).await;
+    assert_eq!(answer.status(), 400);
+    assert_eq!(answer.json::<serde_json::Value>().await.expect("json")["code"], "unknown_state");
+    assert_eq!(s.connections_of(&bob).await, 0);
+
+    // The genuine callback works once; replayed, its state is refused.
+    assert_eq!(s.follow(&callback).await.status(), 200);
+    let again = s.follow(&callback).await;
+    assert_eq!(again.status(), 400);
+    assert_eq!(again.json::<serde_json::Value>().await.expect("json")["code"], "state_used");
+    assert_eq!(s.connections_of(&bob).await, 1);
+
+    // A state older than its ten minutes.
+    let carol = s.user("carol@hartleyfinch.example").await;
+    let authorize = s.start_connect(&carol).await;
+    let callback = matterhook_e2e::approve(&authorize, attorney, "allow").await;
+    s.p.world.sim.advance_clock(Duration::from_secs(11 * 60));
+    let late = s.follow(&callback).await;
+    assert_eq!(late.status(), 400);
+    assert_eq!(late.json::<serde_json::Value>().await.expect("json")["code"], "state_expired");
+    assert_eq!(s.connections_of(&carol).await, 0);
+
+    // No bearer token, no connect.
+    let anonymous = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+        .get(format!("{}/connect/clio", s.api_url))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(anonymous.status(), 401);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn many_callers_in_several_processes_cause_exactly_one_refresh() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+
+    // Proactive: the token is about to expire by everyone's clock.
+    s.p.world.sim.advance_clock(30 * DAY - Duration::from_secs(600));
+    let processes: Vec<Connections> = (0..3).map(|_| s.another_process(&s.p.receiver_url)).collect();
+    let before = s.p.world.sim.access_tokens_issued();
+    let calls = processes.iter().flat_map(|c| {
+        (0..20).map(move |_| c.call(id, |api| async move { api.who_am_i().await }))
+    });
+    let answers = join_all(calls).await;
+    assert!(answers.iter().all(Result::is_ok), "every caller got through");
+    assert_eq!(s.p.world.sim.access_tokens_issued() - before, 1, "one refresh");
+
+    // After a 401: the token expired in Clio while these processes' clocks say it is fresh.
+    s.p.world.sim.advance_clock(31 * DAY);
+    let processes: Vec<Connections> = (0..3).map(|_| s.wall_clock_process()).collect();
+    let before = s.p.world.sim.access_tokens_issued();
+    let calls = processes.iter().flat_map(|c| {
+        (0..20).map(move |_| c.call(id, |api| async move { api.who_am_i().await }))
+    });
+    let answers = join_all(calls).await;
+    assert!(answers.iter().all(Result::is_ok), "{:?}", answers.iter().find(|a| a.is_err()));
+    assert_eq!(s.p.world.sim.access_tokens_issued() - before, 1, "one refresh after the 401s");
+    s.stop().await;
+}
+
+/// A worker that needs the event's connection to have a token: its effect is a journal row.
+struct NeedsClio {
+    connections: Connections,
+}
+
+impl Handler for NeedsClio {
+    const NAME: &'static str = "needs_clio";
+
+    fn routing_keys(&self) -> Vec<String> {
+        vec!["clio.contact.#".into()]
+    }
+
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        match self.connections.api(envelope.connection_id).await {
+            Ok(_) => {}
+            Err(e @ (TokenError::NeedsReauth(_) | TokenError::Disconnected(_))) => {
+                return Err(HandlerError::parked(e))
+            }
+            Err(e) => return Err(HandlerError::transient(e)),
+        }
+        let entry = JournalEntry {
+            event_id: envelope.event_id.clone(),
+            subscription_id: envelope.subscription_id,
+            connection_id: envelope.connection_id,
+            model: envelope.model.clone(),
+            event: envelope.event.clone(),
+            record_id: envelope.record_id,
+            received_at: envelope.received_at,
+        };
+        journal::insert(conn, &entry).await?;
+        Ok(())
+    }
+}
+
+async fn journal_count(s: &Stack) -> i64 {
+    let mut conn = s.p.pool.get().await.expect("conn");
+    journal::count(&mut conn).await.expect("count")
+}
+
+#[tokio::test]
+async fn a_revoked_grant_parks_work_until_the_user_reconnects_the_same_connection() {
+    let mut s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+    let worker = s
+        .p
+        .start_worker(
+            NeedsClio {
+                connections: s.another_process(&s.p.receiver_url),
+            },
+            3,
+        )
+        .await;
+    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
+    assert_eq!(eventually(|| async { (journal_count(&s).await == 1).then_some(()) }).await, Some(()));
+
+    // The user removes our app in Clio; the token lapses; the refresh is refused.
+    s.p.world.sim.revoke_grants_of(s.p.world.firm.attorney_id);
+    s.p.world.sim.advance_clock(30 * DAY);
+    let refused = s.connections.api(id).await.err().expect("no token");
+    assert!(matches!(refused, TokenError::NeedsReauth(_)), "{refused:?}");
+    assert_eq!(s.status(id).await, "needs_reauth");
+    let notes = s.api_get(&bob, "/api/notifications").await;
+    assert_eq!(notes[0]["kind"], "needs_reauth");
+    assert_eq!(notes[0]["connection_id"], id);
+    assert!(notes[0]["read_at"].is_null());
+    assert_eq!(s.api_get(&bob, "/api/connections").await[0]["status"], "needs_reauth");
+
+    // Work that arrives meanwhile is parked, not lost. (The webhooks still deliver: Clio does not
+    // tie them to the grant.)
+    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
+    let parked = eventually(|| async {
+        let mut conn = s.p.pool.get().await.expect("conn");
+        let n: i64 = schema::dead_letters::table
+            .filter(schema::dead_letters::connection_id.eq(id))
+            .filter(schema::dead_letters::reason.eq(matterhook_bus::retry::PARKED_REASON))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .expect("count");
+        (n == 1).then_some(n)
+    })
+    .await;
+    assert_eq!(parked, Some(1), "the event is parked");
+    assert_eq!(journal_count(&s).await, 1);
+
+    // Reconnecting resumes the same connection, with its history, and sends the parked work back.
+    let (_, answer) = s.connect_as(&bob, s.p.world.firm.attorney_id, "allow").await;
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = answer.json().await.expect("json");
+    assert_eq!(body["connection_id"], id);
+    assert_eq!(body["resumed"], true);
+    assert_eq!(body["unparked"], 1);
+    assert_eq!(s.status(id).await, "connected");
+    assert_eq!(
+        eventually(|| async { (journal_count(&s).await == 2).then_some(()) }).await,
+        Some(()),
+        "the parked event was applied once the connection was back"
+    );
+    s.connections
+        .call(id, |api| async move { api.who_am_i().await })
+        .await
+        .expect("the same connection is usable again");
+    let notes = s.api_get(&bob, "/api/notifications").await;
+    assert!(!notes[0]["read_at"].is_null(), "the notification is resolved");
+    let sweeps = sweep_requests(&s, id).await;
+    assert_eq!(sweeps.len(), 3, "what changed meanwhile is swept: {sweeps:?}");
+    worker.stop().await.expect("worker stops");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn subscriptions_never_lapse_over_sixty_simulated_days() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+    let original: Vec<i64> = hooks_at(&s, &s.p.receiver_url).iter().map(|h| h.id).collect();
+    let mut renewed = 0;
+    for day in 1..=60 {
+        s.p.world.sim.advance_clock(DAY);
+        let report = s
+            .connections
+            .scheduled_pass()
+            .await
+            .expect("pass")
+            .expect("no other scheduler");
+        assert!(report.subscriptions.errors.is_empty(), "day {day}: {report:?}");
+        assert_eq!(report.subscriptions.replaced, 0, "day {day}: nothing lapsed");
+        renewed += report.subscriptions.renewed;
+        let now = s.p.world.sim.now();
+        let hooks = hooks_at(&s, &s.p.receiver_url);
+        assert_eq!(hooks.len(), 3, "day {day}");
+        for h in &hooks {
+            assert_eq!(h.status, "enabled", "day {day}");
+            assert!(h.expires_at > now + chrono::Duration::days(6), "day {day}: {h:?}");
+        }
+    }
+    let still: Vec<i64> = hooks_at(&s, &s.p.receiver_url).iter().map(|h| h.id).collect();
+    assert_eq!(still, original, "the same webhooks, renewed, never recreated");
+    assert!(renewed >= 6, "each webhook renewed at least twice in 60 days: {renewed}");
+    assert!(sweep_requests(&s, id).await.is_empty(), "no gap, no sweep");
+    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+    let live = live_subscriptions(&s, id).await;
+    let contact = live.iter().find(|l| l.model == "contact").expect("contact");
+    let matter = live.iter().find(|l| l.model == "matter").expect("matter");
+    assert!(s.p.world.sim.suspend_webhook(contact.clio_webhook_id.expect("id")));
+    s.connections
+        .call(id, |api| {
+            let hook = matter.clio_webhook_id.expect("id");
+            async move { api.delete_webhook(hook).await }
+        })
+        .await
+        .expect("deleted in Clio");
+
+    let report = s.connections.scheduled_pass().await.expect("pass").expect("ran");
+    assert_eq!(report.subscriptions.replaced, 2, "{report:?}");
+    assert_eq!(report.subscriptions.sweeps, 2);
+    let mut sweeps = sweep_requests(&s, id).await;
+    sweeps.sort();
+    assert_eq!(sweeps[0].0, "contact");
+    assert!(sweeps[0].1.contains("suspended"), "{sweeps:?}");
+    assert_eq!(sweeps[1].0, "matter");
+    assert!(sweeps[1].1.contains("deleted"), "{sweeps:?}");
+
+    let hooks = hooks_at(&s, &s.p.receiver_url);
+    assert_eq!(hooks.len(), 3, "the suspended one is gone, two new ones exist: {hooks:?}");
+    assert!(hooks.iter().all(|h| h.status == "enabled"));
+    let now_live = live_subscriptions(&s, id).await;
+    assert_eq!(now_live.len(), 3);
+    assert!(now_live.iter().all(|l| l.status == "active"));
+    assert!(!now_live.iter().any(|l| l.id == contact.id || l.id == matter.id));
+    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
+
+    // The old contact URL now answers 410, so Clio disables anything still pointing at it.
+    let old = reqwest::Client::new()
+        .post(format!("{}/webhooks/clio/{}", s.p.receiver_url, contact.token))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(old.status(), 410);
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn a_new_public_url_moves_every_subscription_make_before_break() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+
+    // A second receiver at the new public URL, on the same database and broker.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let new_url = format!("http://{}", listener.local_addr().expect("addr"));
+    let server = matterhook_receiver::server(
+        listener,
+        matterhook_receiver::Deps {
+            pool: s.p.pool.clone(),
+            publisher: s.p.publisher.clone(),
+            broker: s.p.broker.clone(),
+            cipher: s.p.cipher.clone(),
+            names: s.p.names.clone(),
+        },
+        1,
+    )
+    .expect("receiver");
+    let handle = server.handle();
+    tokio::spawn(server);
+
+    let moved = s.another_process(&new_url);
+    let report = moved.scheduled_pass().await.expect("pass").expect("ran");
+    assert_eq!(report.subscriptions.created, 3, "{report:?}");
+    assert_eq!(report.subscriptions.moved, 3, "{report:?}");
+    assert!(hooks_at(&s, &s.p.receiver_url).is_empty(), "old webhooks deleted");
+    let new_hooks = hooks_at(&s, &new_url);
+    assert_eq!(new_hooks.len(), 3);
+    assert!(new_hooks.iter().all(|h| h.status == "enabled"));
+    assert!(live_subscriptions(&s, id)
+        .await
+        .iter()
+        .all(|l| l.public_url == new_url && l.status == "active"));
+    a_change_reaches_the_receiver(&s, &new_url).await;
+    handle.stop(true).await;
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn disconnect_revokes_deletes_the_webhooks_and_keeps_the_data() {
+    let mut s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+    let worker = s.p.start_worker(matterhook_workers::journal::Journal, 3).await;
+    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
+    assert_eq!(eventually(|| async { (journal_count(&s).await == 1).then_some(()) }).await, Some(()));
+    let authorized = s.connections.api(id).await.expect("token");
+    let tokens_before = live_subscriptions(&s, id).await;
+
+    let mallory = s.user("mallory@example.com").await;
+    let (status, _) = s.api_post(&mallory, &format!("/api/connections/{id}/disconnect")).await;
+    assert_eq!(status, 404, "someone else's connection is not found");
+    assert_eq!(s.status(id).await, "connected");
+
+    let (status, body) = s.api_post(&bob, &format!("/api/connections/{id}/disconnect")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["webhooks_deleted"], 3);
+    assert_eq!(body["revoked"], true);
+    assert_eq!(s.status(id).await, "disconnected");
+    assert!(hooks_at(&s, &s.p.receiver_url).is_empty(), "its Clio webhooks are gone");
+    let revoked = authorized.api.who_am_i().await.expect_err("the old token is revoked");
+    assert!(matches!(revoked, matterhook_clio::ClioError::Unauthorized { .. }), "{revoked:?}");
+    assert!(matches!(
+        s.connections.api(id).await,
+        Err(TokenError::Disconnected(_))
+    ));
+
+    // Kept: the connection, its subscriptions (deleted, with why), its history.
+    assert_eq!(journal_count(&s).await, 1);
+    let mut conn = s.p.pool.get().await.expect("conn");
+    let all = subscriptions::list(&mut conn, Some(id), true).await.expect("list");
+    drop(conn);
+    assert_eq!(all.len(), tokens_before.len());
+    assert!(all.iter().all(|x| x.status == "deleted" && x.deleted_reason.as_deref() == Some("disconnected")));
+    let listed = s.api_get(&bob, "/api/connections").await;
+    assert_eq!(listed[0]["status"], "disconnected");
+
+    // A late delivery to an old URL answers 410.
+    let late = reqwest::Client::new()
+        .post(format!("{}/webhooks/clio/{}", s.p.receiver_url, all[0].token))
+        .body("{}")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(late.status(), 410);
+
+    // Disconnecting again is harmless; connecting again resumes the same row and subscribes anew.
+    let (status, _) = s.api_post(&bob, &format!("/api/connections/{id}/disconnect")).await;
+    assert_eq!(status, 200);
+    let again = s.connect(&bob).await;
+    assert_eq!(again, id);
+    assert_eq!(live_subscriptions(&s, id).await.len(), 3);
+    worker.stop().await.expect("worker stops");
+    s.stop().await;
+}

@@ -1,0 +1,224 @@
+//! The connections stack for a test: the ingest pipeline, plus the API on port 0 and a
+//! [`Connections`] on the simulator's clock, so tests can move time forward by days.
+
+use std::sync::Arc;
+
+use diesel::{ExpressionMethods, QueryDsl};
+use diesel_async::RunQueryDsl;
+use matterhook_clio::{oauth::OAuthApp, ClientConfig, ClioClient};
+use matterhook_connections::{Connections, Deps, Policy};
+use matterhook_store::schema;
+use secrecy::SecretString;
+use url::Url;
+
+use crate::{approve, ingest::Pipeline};
+
+/// The pipeline with the API and connections.
+pub struct Stack {
+    /// The ingest pipeline (simulator, database, broker, receiver).
+    pub p: Pipeline,
+    /// The API's base URL.
+    pub api_url: String,
+    /// Connections as the API uses them (simulator clock).
+    pub connections: Connections,
+    api: actix_web::dev::ServerHandle,
+    http: reqwest::Client,
+}
+
+/// A user of our API.
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Bearer token.
+    pub token: String,
+}
+
+impl Stack {
+    /// Starts everything.
+    pub async fn start() -> Self {
+        let p = Pipeline::start().await;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let api_url = format!("http://{}", listener.local_addr().expect("addr"));
+        let connections = Self::connections_for(&p, &api_url, &p.receiver_url);
+        let server = matterhook_api::server(
+            listener,
+            matterhook_api::Deps {
+                pool: p.pool.clone(),
+                publisher: p.publisher.clone(),
+                connections: connections.clone(),
+            },
+        )
+        .expect("api");
+        let api = server.handle();
+        tokio::spawn(server);
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            p,
+            api_url,
+            connections,
+            api,
+            http,
+        }
+    }
+
+    /// Another process's [`Connections`]: its own pool, its own in-memory tokens, same database,
+    /// on the simulator's clock, webhooks pointing at `public_url`.
+    pub fn another_process(&self, public_url: &str) -> Connections {
+        Self::connections_for(&self.p, &self.api_url, public_url)
+    }
+
+    /// Another process's [`Connections`] on the wall clock: it does not see the simulator's
+    /// clock move, so it finds out about an expired token from a 401.
+    pub fn wall_clock_process(&self) -> Connections {
+        let mut c = Self::deps_for(&self.p, &self.api_url, &self.p.receiver_url);
+        c.clock = matterhook_connections::system_clock();
+        Connections::new(c)
+    }
+
+    fn connections_for(p: &Pipeline, api_url: &str, public_url: &str) -> Connections {
+        Connections::new(Self::deps_for(p, api_url, public_url))
+    }
+
+    fn deps_for(p: &Pipeline, api_url: &str, public_url: &str) -> Deps {
+        let config = p.world.sim.config();
+        let client = ClioClient::new(ClientConfig::new(p.world.server.base_url())).expect("client");
+        let oauth = OAuthApp::new(
+            config.client_id,
+            SecretString::from(config.client_secret),
+            Url::parse(&format!("{api_url}/oauth/clio/callback")).expect("url"),
+            client.endpoints().clone(),
+            client.http().clone(),
+        );
+        let sim = p.world.sim.clone();
+        Deps {
+            pool: matterhook_store::connect_pool(p.db.url(), 8).expect("pool"),
+            cipher: p.cipher.clone(),
+            client,
+            oauth,
+            public_url: Url::parse(public_url).expect("public url"),
+            clock: Arc::new(move || sim.now()),
+            policy: Policy::default(),
+        }
+    }
+
+    /// A new API user.
+    pub async fn user(&self, email: &str) -> User {
+        let (token, hash) = matterhook_crypto::issue_api_token();
+        let mut conn = self.p.pool.get().await.expect("conn");
+        let id = diesel::insert_into(schema::users::table)
+            .values((
+                schema::users::email.eq(email),
+                schema::users::token_hash.eq(hash),
+            ))
+            .returning(schema::users::id)
+            .get_result(&mut conn)
+            .await
+            .expect("user");
+        User { id, token }
+    }
+
+    /// `GET /connect/clio` as `user`: the consent page's URL.
+    pub async fn start_connect(&self, user: &User) -> Url {
+        let answer = self
+            .http
+            .get(format!("{}/connect/clio?region=us", self.api_url))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .expect("API answers");
+        assert_eq!(answer.status(), 302, "connect redirects to Clio");
+        Url::parse(answer.headers()["location"].to_str().expect("ascii")).expect("url")
+    }
+
+    /// Follows Clio's redirect to our callback: the callback's answer.
+    pub async fn follow(&self, callback: &Url) -> reqwest::Response {
+        self.http
+            .get(callback.as_str())
+            .send()
+            .await
+            .expect("callback answers")
+    }
+
+    /// The whole flow: connect, the Clio user `clio_user_id` decides, the callback runs.
+    pub async fn connect_as(
+        &self,
+        user: &User,
+        clio_user_id: i64,
+        decision: &str,
+    ) -> (Url, reqwest::Response) {
+        let authorize = self.start_connect(user).await;
+        let callback = approve(&authorize, clio_user_id, decision).await;
+        let answer = self.follow(&callback).await;
+        (callback, answer)
+    }
+
+    /// Connects the demo attorney for `user`; the connection id.
+    pub async fn connect(&self, user: &User) -> i64 {
+        let (_, answer) = self.connect_as(user, self.p.world.firm.attorney_id, "allow").await;
+        assert_eq!(answer.status(), 200, "connected");
+        let body: serde_json::Value = answer.json().await.expect("json");
+        body["connection_id"].as_i64().expect("connection id")
+    }
+
+    /// An authenticated API call.
+    pub async fn api_get(&self, user: &User, path: &str) -> serde_json::Value {
+        self.http
+            .get(format!("{}{path}", self.api_url))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .expect("answer")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// An authenticated POST: status and body.
+    pub async fn api_post(&self, user: &User, path: &str) -> (u16, serde_json::Value) {
+        let answer = self
+            .http
+            .post(format!("{}{path}", self.api_url))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .expect("answer");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or_default())
+    }
+
+    /// A connection's status column.
+    pub async fn status(&self, connection_id: i64) -> String {
+        let mut conn = self.p.pool.get().await.expect("conn");
+        schema::connections::table
+            .find(connection_id)
+            .select(schema::connections::status)
+            .first(&mut conn)
+            .await
+            .expect("status")
+    }
+
+    /// How many connections a user has.
+    pub async fn connections_of(&self, user: &User) -> i64 {
+        let mut conn = self.p.pool.get().await.expect("conn");
+        schema::connections::table
+            .filter(schema::connections::user_id.eq(user.id))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .expect("count")
+    }
+
+    /// Stops everything.
+    pub async fn stop(self) {
+        self.api.stop(true).await;
+        self.p.stop().await;
+    }
+}
+
+/// A [`Connections`] for a pipeline without the API (its OAuth callback is never used).
+pub fn connections(p: &Pipeline) -> Connections {
+    Stack::connections_for(p, "http://127.0.0.1:1", &p.receiver_url)
+}
