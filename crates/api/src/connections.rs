@@ -265,11 +265,13 @@ pub(crate) async fn disconnect(
     match deps.connections.disconnect(*id, Some(caller.id)).await {
         Ok(d) => Ok(HttpResponse::Ok().json(DisconnectedBody::from(d))),
         Err(ConnectionError::NotFound) => Err(ApiError::NotFound),
-        Err(e @ (ConnectionError::Clio(_) | ConnectionError::Token(_))) => Err(ApiError::Rejected {
-            status: actix_web::http::StatusCode::BAD_GATEWAY,
-            code: "clio_unavailable",
-            message: e.to_string(),
-        }),
+        Err(e @ (ConnectionError::Clio(_) | ConnectionError::Token(_))) => {
+            Err(ApiError::Rejected {
+                status: actix_web::http::StatusCode::BAD_GATEWAY,
+                code: "clio_unavailable",
+                message: e.to_string(),
+            })
+        }
         Err(e) => Err(internal(e)),
     }
 }

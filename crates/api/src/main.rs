@@ -36,11 +36,14 @@ async fn main() -> anyhow::Result<()> {
         matterhook_connections::Connections::from_config(pool.clone(), &cli.clio, &cli.public)?;
     let listener = std::net::TcpListener::bind(cli.listen.addr)
         .with_context(|| format!("listening on {}", cli.listen.addr))?;
-    let server = matterhook_api::server(listener, matterhook_api::Deps {
+    let server = matterhook_api::server(
+        listener,
+        matterhook_api::Deps {
             pool,
             publisher,
             connections,
-        })?;
+        },
+    )?;
     let handle = server.handle();
     tracing::info!(addr = %cli.listen.addr, "API ready");
     tokio::select! {

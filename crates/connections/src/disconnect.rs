@@ -43,12 +43,7 @@ impl Connections {
         let webhooks_deleted = self.retire_all(connection_id, "disconnected").await?;
         let revoked = match self.api(connection_id).await {
             Ok(_) => {
-                let current = self
-                    .inner
-                    .tokens
-                    .lock()
-                    .get(&connection_id)
-                    .cloned();
+                let current = self.inner.tokens.lock().get(&connection_id).cloned();
                 match current {
                     Some(current) => match self
                         .deps()
@@ -72,7 +67,12 @@ impl Connections {
         let mut conn = self.pool().get().await?;
         store::mark_disconnected(&mut conn, connection_id).await?;
         self.forget(connection_id);
-        tracing::info!(connection = connection_id, webhooks_deleted, revoked, "disconnected");
+        tracing::info!(
+            connection = connection_id,
+            webhooks_deleted,
+            revoked,
+            "disconnected"
+        );
         Ok(Disconnected {
             connection_id,
             webhooks_deleted,

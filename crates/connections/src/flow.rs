@@ -114,21 +114,24 @@ impl Connections {
             .ok_or(FlowError::MissingState)?;
         let mut conn = self.pool().get().await.map_err(ConnectionError::from)?;
         // Used whatever comes next: a state never works twice, even after a refusal.
-        let (user_id, region) = match oauth_states::consume(&mut conn, &hash_token(state), self.now())
-            .await
-            .map_err(ConnectionError::from)?
-        {
-            StateCheck::Valid { user_id, region } => (user_id, region),
-            StateCheck::Unknown => return Err(FlowError::UnknownState),
-            StateCheck::Used => return Err(FlowError::StateUsed),
-            StateCheck::Expired => return Err(FlowError::StateExpired),
-        };
+        let (user_id, region) =
+            match oauth_states::consume(&mut conn, &hash_token(state), self.now())
+                .await
+                .map_err(ConnectionError::from)?
+            {
+                StateCheck::Valid { user_id, region } => (user_id, region),
+                StateCheck::Unknown => return Err(FlowError::UnknownState),
+                StateCheck::Used => return Err(FlowError::StateUsed),
+                StateCheck::Expired => return Err(FlowError::StateExpired),
+            };
         drop(conn);
         match callback.error.as_deref() {
             Some("access_denied") => return Err(FlowError::Denied),
             Some(other) => {
                 let description = callback.error_description.as_deref().unwrap_or("");
-                return Err(FlowError::Refused(format!("{other} {description}").trim().to_owned()));
+                return Err(FlowError::Refused(
+                    format!("{other} {description}").trim().to_owned(),
+                ));
             }
             None => {}
         }
@@ -139,7 +142,9 @@ impl Connections {
             .ok_or(FlowError::MissingCode)?;
         let region: Region = region
             .parse()
-            .map_err(|e: matterhook_clio::UnknownRegion| ConnectionError::Unexpected(e.to_string()))?;
+            .map_err(|e: matterhook_clio::UnknownRegion| {
+                ConnectionError::Unexpected(e.to_string())
+            })?;
 
         let tokens = self
             .deps()

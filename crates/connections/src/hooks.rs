@@ -104,7 +104,11 @@ impl From<CallError> for ConnectionError {
 impl Connections {
     /// Our public base URL, as webhooks should point at it now.
     fn public_base(&self) -> String {
-        self.deps().public_url.as_str().trim_end_matches('/').to_owned()
+        self.deps()
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     fn delivery_url(&self, token: &str) -> Result<Url, ConnectionError> {
@@ -126,15 +130,14 @@ impl Connections {
     /// One pass of the scheduled task over every connected connection (see the module doc).
     pub async fn maintain(&self) -> Result<Report, ConnectionError> {
         let mut conn = self.pool().get().await?;
-        let connections = connection_store::list(&mut conn, Some(connection_store::CONNECTED)).await?;
+        let connections =
+            connection_store::list(&mut conn, Some(connection_store::CONNECTED)).await?;
         drop(conn);
         let mut report = Report::default();
         for c in connections {
             report.connections += 1;
             if let Err(e) = self.maintain_connection(c.id, &mut report, true).await {
-                report
-                    .errors
-                    .push(format!("connection {}: {e}", c.id));
+                report.errors.push(format!("connection {}: {e}", c.id));
             }
         }
         Ok(report)
@@ -170,9 +173,10 @@ impl Connections {
             if current.is_empty() {
                 match self.create(connection_id, spec).await {
                     Ok(_) => report.created += 1,
-                    Err(e) => report
-                        .errors
-                        .push(format!("creating the {} subscription of connection {connection_id}: {e}", spec.model)),
+                    Err(e) => report.errors.push(format!(
+                        "creating the {} subscription of connection {connection_id}: {e}",
+                        spec.model
+                    )),
                 }
             }
             if !check {
@@ -188,13 +192,17 @@ impl Connections {
             let confirmed = store::live(&mut conn, connection_id)
                 .await?
                 .into_iter()
-                .any(|s| s.model == spec.model && s.public_url == base && s.status == store::ACTIVE);
+                .any(|s| {
+                    s.model == spec.model && s.public_url == base && s.status == store::ACTIVE
+                });
             drop(conn);
             for sub in old {
                 let outcome = if confirmed {
-                    self.retire(sub, &format!("moved to {base}")).await.map(|()| {
-                        report.moved += 1;
-                    })
+                    self.retire(sub, &format!("moved to {base}"))
+                        .await
+                        .map(|()| {
+                            report.moved += 1;
+                        })
                 } else {
                     // Keep it delivering (and unexpired) until the new one is confirmed.
                     self.check(sub, report).await
@@ -209,7 +217,11 @@ impl Connections {
 
     /// Creates a subscription: our row first (so a handshake arriving before Clio's answer finds
     /// it), then the webhook in Clio.
-    async fn create(&self, connection_id: i64, spec: Spec) -> Result<Subscription, ConnectionError> {
+    async fn create(
+        &self,
+        connection_id: i64,
+        spec: Spec,
+    ) -> Result<Subscription, ConnectionError> {
         let new = NewSubscription {
             token: random_token(32),
             connection_id,
@@ -248,7 +260,13 @@ impl Connections {
             .or(hook.expires_at);
         store::set_clio_webhook(&mut conn, row.id, created.id, expires_at).await?;
         store::set_checked(&mut conn, row.id, expires_at, self.now()).await?;
-        tracing::info!(connection = connection_id, subscription = row.id, webhook = created.id, model = spec.model, "created a webhook");
+        tracing::info!(
+            connection = connection_id,
+            subscription = row.id,
+            webhook = created.id,
+            model = spec.model,
+            "created a webhook"
+        );
         Ok(store::get(&mut conn, row.id).await?.unwrap_or(row))
     }
 
@@ -263,7 +281,9 @@ impl Connections {
             return Ok(());
         };
         let hook = match self
-            .call(sub.connection_id, |api| async move { api.webhook(webhook_id).await })
+            .call(sub.connection_id, |api| async move {
+                api.webhook(webhook_id).await
+            })
             .await
         {
             Ok(hook) => hook,
@@ -308,7 +328,11 @@ impl Connections {
                 })
                 .await?;
             report.renewed += 1;
-            tracing::info!(subscription = sub.id, webhook = webhook_id, "renewed a webhook");
+            tracing::info!(
+                subscription = sub.id,
+                webhook = webhook_id,
+                "renewed a webhook"
+            );
             renewed
                 .expires_at
                 .map(|t| t.with_timezone(&Utc))
@@ -330,13 +354,22 @@ impl Connections {
             .deps()
             .cipher
             .open(sealed, &store::secret_context(sub.id))
-            .map_err(|_| ConnectionError::Unexpected(format!("the secret of subscription {} does not open", sub.id)))?;
+            .map_err(|_| {
+                ConnectionError::Unexpected(format!(
+                    "the secret of subscription {} does not open",
+                    sub.id
+                ))
+            })?;
         self.call(sub.connection_id, |api| {
             let secret = secret.clone();
             async move { api.activate_webhook(webhook_id, &secret).await }
         })
         .await?;
-        tracing::info!(subscription = sub.id, webhook = webhook_id, "activated a webhook");
+        tracing::info!(
+            subscription = sub.id,
+            webhook = webhook_id,
+            "activated a webhook"
+        );
         Ok(true)
     }
 
@@ -348,7 +381,12 @@ impl Connections {
         reason: &str,
         report: &mut Report,
     ) -> Result<Subscription, ConnectionError> {
-        tracing::warn!(subscription = sub.id, connection = sub.connection_id, reason, "replacing a webhook");
+        tracing::warn!(
+            subscription = sub.id,
+            connection = sub.connection_id,
+            reason,
+            "replacing a webhook"
+        );
         self.retire(sub, reason).await?;
         let since = sub.checked_at.unwrap_or(sub.created_at);
         let mut conn = self.pool().get().await?;
@@ -374,13 +412,16 @@ impl Connections {
     async fn retire(&self, sub: &Subscription, reason: &str) -> Result<(), ConnectionError> {
         if let Some(webhook_id) = sub.clio_webhook_id {
             match self
-                .call(sub.connection_id, |api| async move { api.delete_webhook(webhook_id).await })
+                .call(sub.connection_id, |api| async move {
+                    api.delete_webhook(webhook_id).await
+                })
                 .await
             {
                 Ok(()) | Err(CallError::Clio(ClioError::NotFound)) => {}
                 // Without a token the webhook cannot be deleted; its URL answers 410, which makes
                 // Clio disable it.
-                Err(CallError::Token(TokenError::NeedsReauth(_) | TokenError::Disconnected(_))) => {}
+                Err(CallError::Token(TokenError::NeedsReauth(_) | TokenError::Disconnected(_))) => {
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -390,7 +431,11 @@ impl Connections {
     }
 
     /// Deletes every live subscription of a connection (disconnect).
-    pub(crate) async fn retire_all(&self, connection_id: i64, reason: &str) -> Result<usize, ConnectionError> {
+    pub(crate) async fn retire_all(
+        &self,
+        connection_id: i64,
+        reason: &str,
+    ) -> Result<usize, ConnectionError> {
         let mut conn = self.pool().get().await?;
         let live = store::live(&mut conn, connection_id).await?;
         drop(conn);

@@ -1,10 +1,7 @@
 //! The scheduled task's pass: tokens refreshed ahead of expiry, subscriptions maintained, old
 //! OAuth states purged. However many schedulers run, one pass runs at a time (an advisory lock).
 
-use diesel::{
-    define_sql_function,
-    sql_types::BigInt,
-};
+use diesel::{define_sql_function, sql_types::BigInt};
 use diesel_async::RunQueryDsl;
 use matterhook_store::{connections as connection_store, oauth_states};
 

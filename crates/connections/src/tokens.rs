@@ -157,50 +157,61 @@ impl Connections {
             .map_err(|e| transient(e.to_string()))?;
         let outcome = conn
             .transaction::<_, TxError, _>(async |conn| {
-                    let row = store::lock(conn, connection_id)
-                        .await?
-                        .ok_or(TokenError::NotFound(connection_id))?;
-                    let current = self.current(&row)?;
-                    if current.version != seen && !self.due(current.expires_at) {
-                        return Ok(Refreshed::Token(current));
+                let row = store::lock(conn, connection_id)
+                    .await?
+                    .ok_or(TokenError::NotFound(connection_id))?;
+                let current = self.current(&row)?;
+                if current.version != seen && !self.due(current.expires_at) {
+                    return Ok(Refreshed::Token(current));
+                }
+                let refresh_token = match &row.refresh_token_enc {
+                    Some(sealed) => self
+                        .deps()
+                        .cipher
+                        .open(sealed, &store::refresh_context(row.id))
+                        .map_err(|_| TokenError::Sealed(row.id))?,
+                    None => {
+                        self.refused(conn, &row, "no refresh token is stored")
+                            .await?;
+                        return Ok(Refreshed::Refused);
                     }
-                    let refresh_token = match &row.refresh_token_enc {
-                        Some(sealed) => self
-                            .deps()
-                            .cipher
-                            .open(sealed, &store::refresh_context(row.id))
-                            .map_err(|_| TokenError::Sealed(row.id))?,
-                        None => {
-                            self.refused(conn, &row, "no refresh token is stored").await?;
-                            return Ok(Refreshed::Refused);
-                        }
-                    };
-                    match self.deps().oauth.refresh(current.region, &refresh_token).await {
-                        Ok(set) => {
-                            let cipher = &self.deps().cipher;
-                            let access = cipher.seal(&set.access_token, &store::access_context(row.id));
-                            let refresh = set
-                                .refresh_token
-                                .as_ref()
-                                .map(|r| cipher.seal(r, &store::refresh_context(row.id)));
-                            let expires_at = set.expires_in.map(|d| self.now() + span(d));
-                            let version =
-                                store::store_tokens(conn, row.id, &access, refresh.as_deref(), expires_at)
-                                    .await?;
-                            tracing::info!(connection = row.id, version, "refreshed the access token");
-                            Ok(Refreshed::Token(Current {
-                                access: set.access_token,
-                                version,
-                                region: current.region,
-                                expires_at,
-                            }))
-                        }
-                        Err(e) if e.needs_reauthorization() => {
-                            self.refused(conn, &row, &e.to_string()).await?;
-                            Ok(Refreshed::Refused)
-                        }
-                        Err(e) => Err(TxError::Token(transient(e.to_string()))),
+                };
+                match self
+                    .deps()
+                    .oauth
+                    .refresh(current.region, &refresh_token)
+                    .await
+                {
+                    Ok(set) => {
+                        let cipher = &self.deps().cipher;
+                        let access = cipher.seal(&set.access_token, &store::access_context(row.id));
+                        let refresh = set
+                            .refresh_token
+                            .as_ref()
+                            .map(|r| cipher.seal(r, &store::refresh_context(row.id)));
+                        let expires_at = set.expires_in.map(|d| self.now() + span(d));
+                        let version = store::store_tokens(
+                            conn,
+                            row.id,
+                            &access,
+                            refresh.as_deref(),
+                            expires_at,
+                        )
+                        .await?;
+                        tracing::info!(connection = row.id, version, "refreshed the access token");
+                        Ok(Refreshed::Token(Current {
+                            access: set.access_token,
+                            version,
+                            region: current.region,
+                            expires_at,
+                        }))
                     }
+                    Err(e) if e.needs_reauthorization() => {
+                        self.refused(conn, &row, &e.to_string()).await?;
+                        Ok(Refreshed::Refused)
+                    }
+                    Err(e) => Err(TxError::Token(transient(e.to_string()))),
+                }
             })
             .await;
         match outcome {
@@ -246,7 +257,11 @@ impl Connections {
         row: &Connection,
         why: &str,
     ) -> Result<(), diesel::result::Error> {
-        tracing::warn!(connection = row.id, reason = why, "refresh refused: the connection needs its user to connect again");
+        tracing::warn!(
+            connection = row.id,
+            reason = why,
+            "refresh refused: the connection needs its user to connect again"
+        );
         store::mark_needs_reauth(conn, row.id, why).await?;
         notifications::notify(
             conn,
@@ -297,10 +312,7 @@ impl Connections {
             .cipher
             .open(sealed, &store::access_context(row.id))
             .map_err(|_| TokenError::Sealed(row.id))?;
-        let region = row
-            .region
-            .parse()
-            .map_err(|_| TokenError::Sealed(row.id))?;
+        let region = row.region.parse().map_err(|_| TokenError::Sealed(row.id))?;
         Ok(Current {
             access,
             version: row.token_version,

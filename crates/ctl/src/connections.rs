@@ -106,8 +106,8 @@ pub async fn run_subscriptions(command: SubscriptionsCommand) -> anyhow::Result<
             let mut conn = pool.get().await?;
             let rows = subscriptions::list(&mut conn, connection, all).await?;
             println!(
-                "{:>6} {:>6} {:<8} {:<19} {:>10} {:<17} {:<17} {}",
-                "id", "conn", "model", "status", "webhook", "expires", "checked", "url / why deleted"
+                "{:>6} {:>6} {:<8} {:<19} {:>10} {:<17} {:<17} url / why deleted",
+                "id", "conn", "model", "status", "webhook", "expires", "checked"
             );
             for s in &rows {
                 let detail = s
@@ -146,7 +146,9 @@ pub async fn run_subscriptions(command: SubscriptionsCommand) -> anyhow::Result<
                 println!(
                     "subscription {id} replaced by {} (Clio webhook {})",
                     created.id,
-                    created.clio_webhook_id.map_or("-".into(), |w| w.to_string())
+                    created
+                        .clio_webhook_id
+                        .map_or("-".into(), |w| w.to_string())
                 );
             }
             Ok(())

@@ -17,7 +17,11 @@ pub struct DemoArgs {
     #[command(flatten)]
     clio: ClioArgs,
     /// Our API's base URL.
-    #[arg(long, env = "MATTERHOOK_API_URL", default_value = "http://127.0.0.1:8081")]
+    #[arg(
+        long,
+        env = "MATTERHOOK_API_URL",
+        default_value = "http://127.0.0.1:8081"
+    )]
     api_url: Url,
     /// Our user who connects (created if missing; given a new API token, printed).
     #[arg(long, default_value = "alice@hartleyfinch.example")]
@@ -45,11 +49,15 @@ fn location(answer: &reqwest::Response, step: &str) -> anyhow::Result<Url> {
 pub async fn connect(args: DemoArgs) -> anyhow::Result<()> {
     let base = args.clio.clio_base_url.clone();
     if base.host_str().is_some_and(|h| h.ends_with("clio.com")) {
-        bail!("`demo connect` approves the consent page itself: it only runs against the simulator");
+        bail!(
+            "`demo connect` approves the consent page itself: it only runs against the simulator"
+        );
     }
     let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 1)?;
     let (email, token, _) = crate::users::issue(&pool, &args.email, true).await?;
-    let http = reqwest::Client::builder().redirect(Policy::none()).build()?;
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()?;
 
     let start = http
         .get(args.api_url.join("/connect/clio?region=us")?)
@@ -87,9 +95,16 @@ pub async fn connect(args: DemoArgs) -> anyhow::Result<()> {
         "connected {} as connection {} ({})",
         body["account_name"].as_str().unwrap_or_default(),
         body["connection_id"],
-        if body["resumed"] == true { "resumed" } else { "new" },
+        if body["resumed"] == true {
+            "resumed"
+        } else {
+            "new"
+        },
     );
-    if let Some(errors) = body["subscription_errors"].as_array().filter(|e| !e.is_empty()) {
+    if let Some(errors) = body["subscription_errors"]
+        .as_array()
+        .filter(|e| !e.is_empty())
+    {
         println!("subscriptions not created yet (the scheduler retries): {errors:?}");
     }
     println!("API token for {email} (admin): {token}");

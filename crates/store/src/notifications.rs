@@ -51,7 +51,11 @@ pub async fn notify(
 }
 
 /// Marks a connection's unread notifications of `kind` read: what they reported is resolved.
-pub async fn resolve(conn: &mut AsyncPgConnection, connection_id: i64, kind: &str) -> QueryResult<()> {
+pub async fn resolve(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    kind: &str,
+) -> QueryResult<()> {
     diesel::update(
         n::table
             .filter(n::connection_id.eq(connection_id))
