@@ -50,8 +50,23 @@ say "starting the journal worker"
 target/debug/matterhook-worker-journal &
 pids+=($!)
 
-say "connecting the demo firm through the simulator's OAuth and subscribing to its webhooks"
-target/debug/matterhook demo connect
+export MATTERHOOK_API_ADDR="${MATTERHOOK_API_ADDR:-127.0.0.1:8081}"
+export MATTERHOOK_API_URL="${MATTERHOOK_API_URL:-http://$MATTERHOOK_API_ADDR}"
+export CLIO_REDIRECT_URI="${CLIO_REDIRECT_URI:-$MATTERHOOK_API_URL/oauth/clio/callback}"
+
+say "starting the API"
+target/debug/matterhook-api &
+pids+=($!)
+wait_http "$MATTERHOOK_API_URL/healthz" API
+
+say "starting the scheduler (tokens and webhook subscriptions)"
+target/debug/matterhook-scheduler &
+pids+=($!)
+
+say "connecting the demo firm: /connect/clio -> the simulator's consent page -> our callback"
+connect_out=$(target/debug/matterhook demo connect)
+printf '%s\n' "$connect_out" | grep -v '^API token'
+api_token=$(printf '%s\n' "$connect_out" | sed -n 's/^API token for .*: //p')
 
 demo=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/demo")
 matter_id=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[\([0-9]*\).*/\1/p')
@@ -61,10 +76,13 @@ cat <<INFO
   matterhook is running (Ctrl-C stops it)
 
   receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
+  API              $MATTERHOOK_API_URL   (OpenAPI: $MATTERHOOK_API_URL/openapi.json)
+    as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
+    connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
+  scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list
   journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
   dead letters     target/debug/matterhook dlq list
   Clio simulator   $CLIO_BASE_URL        (the demo firm: Hartley & Finch LLP)
-    consent page   $CLIO_BASE_URL/oauth/authorize?response_type=code&client_id=matterhook-dev&redirect_uri=http://127.0.0.1:8081/oauth/clio/callback&state=demo
     demo firm ids  curl $CLIO_BASE_URL/_sim/demo
     close a matter curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/$matter_id/status
     deliveries     curl $CLIO_BASE_URL/_sim/deliveries
