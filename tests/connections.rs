@@ -1,89 +1,23 @@
 //! Connections end to end: the OAuth round trip through our API and the simulator, tokens
-//! refreshed once however many callers, needs_reauth and reconnect with parked work, webhook
-//! subscriptions kept alive over 60 simulated days, replaced when suspended or deleted, moved
-//! with the public URL, and disconnect.
+//! refreshed once however many callers, needs_reauth and reconnect with parked work, disconnect.
 
 use std::time::Duration;
 
-use clio_sim::Kind;
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures::future::join_all;
 use matterhook_bus::{Envelope, Handler, HandlerError};
 use matterhook_connections::{Connections, TokenError};
-use matterhook_e2e::{ingest::eventually, stack::Stack, PATIENCE};
+use matterhook_e2e::{
+    ingest::eventually,
+    stack::{
+        a_change_reaches_the_receiver, hooks_at, live_subscriptions, sweep_requests, Stack, DAY,
+    },
+};
 use matterhook_store::{
     journal::{self, JournalEntry},
     schema, subscriptions,
 };
-
-const DAY: Duration = Duration::from_secs(24 * 3600);
-
-/// The sim's webhooks that point at `url_prefix`.
-fn hooks_at(s: &Stack, url_prefix: &str) -> Vec<clio_sim::Hook> {
-    s.p.world
-        .sim
-        .webhooks()
-        .into_iter()
-        .filter(|h| h.url.starts_with(url_prefix))
-        .collect()
-}
-
-async fn live_subscriptions(s: &Stack, connection_id: i64) -> Vec<subscriptions::Subscription> {
-    let mut conn = s.p.pool.get().await.expect("conn");
-    subscriptions::live(&mut conn, connection_id)
-        .await
-        .expect("live")
-}
-
-async fn sweep_requests(s: &Stack, connection_id: i64) -> Vec<(String, String)> {
-    let mut conn = s.p.pool.get().await.expect("conn");
-    schema::sweep_requests::table
-        .filter(schema::sweep_requests::connection_id.eq(connection_id))
-        .select((
-            schema::sweep_requests::model,
-            schema::sweep_requests::reason,
-        ))
-        .load(&mut conn)
-        .await
-        .expect("sweeps")
-}
-
-/// Changes a contact in Clio and waits until the receiver accepted the delivery (200).
-async fn a_change_reaches_the_receiver(s: &Stack, url_prefix: &str) {
-    let contact = s.p.world.firm.contact_ids[0];
-    let before = s.p.world.sim.deliveries().len();
-    let hooks: Vec<i64> = hooks_at(s, url_prefix).iter().map(|h| h.id).collect();
-    s.p.world
-        .sim
-        .update(
-            Kind::Contact,
-            contact,
-            serde_json::json!({"name": format!("Renamed {}", uuid::Uuid::new_v4())}),
-        )
-        .expect("update");
-    let accepted =
-        s.p.world
-            .sim
-            .wait_until(PATIENCE, |sim| {
-                sim.deliveries().into_iter().skip(before).find(|d| {
-                    hooks.contains(&d.webhook_id)
-                        && d.event != "handshake"
-                        && d.attempts.iter().any(|a| a.status == Some(200))
-                })
-            })
-            .await;
-    assert!(
-        accepted.is_some(),
-        "a delivery reached the receiver and got 200: {:?}",
-        s.p.world
-            .sim
-            .deliveries()
-            .into_iter()
-            .skip(before)
-            .collect::<Vec<_>>()
-    );
-}
 
 #[tokio::test]
 async fn the_oauth_round_trip_connects_subscribes_and_deliveries_arrive() {
@@ -417,205 +351,6 @@ async fn a_revoked_grant_parks_work_until_the_user_reconnects_the_same_connectio
         3,
         "what changed meanwhile is swept: {sweeps:?}"
     );
-    worker.stop().await.expect("worker stops");
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn subscriptions_never_lapse_over_sixty_simulated_days() {
-    let mut s = Stack::start().await;
-    // Deliveries are accepted only when a queue takes them.
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
-    let original: Vec<i64> = hooks_at(&s, &s.p.receiver_url)
-        .iter()
-        .map(|h| h.id)
-        .collect();
-    let mut renewed = 0;
-    for day in 1..=60 {
-        s.p.world.sim.advance_clock(DAY);
-        let report = s
-            .connections
-            .scheduled_pass()
-            .await
-            .expect("pass")
-            .expect("no other scheduler");
-        assert!(
-            report.subscriptions.errors.is_empty(),
-            "day {day}: {report:?}"
-        );
-        assert_eq!(
-            report.subscriptions.replaced, 0,
-            "day {day}: nothing lapsed"
-        );
-        renewed += report.subscriptions.renewed;
-        let now = s.p.world.sim.now();
-        let hooks = hooks_at(&s, &s.p.receiver_url);
-        assert_eq!(hooks.len(), 3, "day {day}");
-        for h in &hooks {
-            assert_eq!(h.status, "enabled", "day {day}");
-            assert!(
-                h.expires_at > now + chrono::Duration::days(6),
-                "day {day}: {h:?}"
-            );
-        }
-    }
-    let still: Vec<i64> = hooks_at(&s, &s.p.receiver_url)
-        .iter()
-        .map(|h| h.id)
-        .collect();
-    assert_eq!(
-        still, original,
-        "the same webhooks, renewed, never recreated"
-    );
-    assert!(
-        renewed >= 6,
-        "each webhook renewed at least twice in 60 days: {renewed}"
-    );
-    assert!(sweep_requests(&s, id).await.is_empty(), "no gap, no sweep");
-    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
-    worker.stop().await.expect("worker stops");
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
-    let mut s = Stack::start().await;
-    // Deliveries are accepted only when a queue takes them.
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
-    let live = live_subscriptions(&s, id).await;
-    let contact = live.iter().find(|l| l.model == "contact").expect("contact");
-    let matter = live.iter().find(|l| l.model == "matter").expect("matter");
-    assert!(s
-        .p
-        .world
-        .sim
-        .suspend_webhook(contact.clio_webhook_id.expect("id")));
-    s.connections
-        .call(id, |api| {
-            let hook = matter.clio_webhook_id.expect("id");
-            async move { api.delete_webhook(hook).await }
-        })
-        .await
-        .expect("deleted in Clio");
-
-    let report = s
-        .connections
-        .scheduled_pass()
-        .await
-        .expect("pass")
-        .expect("ran");
-    assert_eq!(report.subscriptions.replaced, 2, "{report:?}");
-    assert_eq!(report.subscriptions.sweeps, 2);
-    let mut sweeps = sweep_requests(&s, id).await;
-    sweeps.sort();
-    assert_eq!(sweeps[0].0, "contact");
-    assert!(sweeps[0].1.contains("suspended"), "{sweeps:?}");
-    assert_eq!(sweeps[1].0, "matter");
-    assert!(sweeps[1].1.contains("deleted"), "{sweeps:?}");
-
-    let hooks = hooks_at(&s, &s.p.receiver_url);
-    assert_eq!(
-        hooks.len(),
-        3,
-        "the suspended one is gone, two new ones exist: {hooks:?}"
-    );
-    assert!(hooks.iter().all(|h| h.status == "enabled"));
-    let now_live = live_subscriptions(&s, id).await;
-    assert_eq!(now_live.len(), 3);
-    assert!(now_live.iter().all(|l| l.status == "active"));
-    assert!(!now_live
-        .iter()
-        .any(|l| l.id == contact.id || l.id == matter.id));
-    a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
-
-    // The old contact URL now answers 410, so Clio disables anything still pointing at it.
-    let old = reqwest::Client::new()
-        .post(format!(
-            "{}/webhooks/clio/{}",
-            s.p.receiver_url, contact.token
-        ))
-        .body("{}")
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(old.status(), 410);
-    worker.stop().await.expect("worker stops");
-    s.stop().await;
-}
-
-#[tokio::test]
-async fn a_new_public_url_moves_every_subscription_make_before_break() {
-    let mut s = Stack::start().await;
-    // Deliveries are accepted only when a queue takes them.
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
-
-    // A second receiver at the new public URL, on the same database and broker.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let new_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = matterhook_receiver::server(
-        listener,
-        matterhook_receiver::Deps {
-            pool: s.p.pool.clone(),
-            publisher: s.p.publisher.clone(),
-            broker: s.p.broker.clone(),
-            cipher: s.p.cipher.clone(),
-            names: s.p.names.clone(),
-        },
-        1,
-    )
-    .expect("receiver");
-    let handle = server.handle();
-    tokio::spawn(server);
-
-    let moved = s.another_process(&new_url);
-    let first = moved.scheduled_pass().await.expect("pass").expect("ran");
-    assert_eq!(first.subscriptions.created, 3, "{first:?}");
-    // An old one goes only once its successor has completed the handshake.
-    let confirmed =
-        s.p.world
-            .sim
-            .wait_until(PATIENCE, |sim| {
-                let enabled = sim
-                    .webhooks()
-                    .iter()
-                    .filter(|h| h.url.starts_with(&new_url) && h.status == "enabled")
-                    .count();
-                (enabled == 3).then_some(())
-            })
-            .await;
-    assert_eq!(confirmed, Some(()));
-    let second = moved.scheduled_pass().await.expect("pass").expect("ran");
-    assert_eq!(second.subscriptions.created, 0, "{second:?}");
-    assert_eq!(
-        first.subscriptions.moved + second.subscriptions.moved,
-        3,
-        "{first:?} {second:?}"
-    );
-    assert!(
-        hooks_at(&s, &s.p.receiver_url).is_empty(),
-        "old webhooks deleted"
-    );
-    let new_hooks = hooks_at(&s, &new_url);
-    assert_eq!(new_hooks.len(), 3);
-    assert!(new_hooks.iter().all(|h| h.status == "enabled"));
-    assert!(live_subscriptions(&s, id)
-        .await
-        .iter()
-        .all(|l| l.public_url == new_url && l.status == "active"));
-    a_change_reaches_the_receiver(&s, &new_url).await;
-    handle.stop(true).await;
     worker.stop().await.expect("worker stops");
     s.stop().await;
 }

@@ -11,7 +11,12 @@ use matterhook_store::schema;
 use secrecy::SecretString;
 use url::Url;
 
-use crate::{approve, ingest::Pipeline};
+use std::time::Duration;
+
+use clio_sim::Kind;
+use matterhook_store::subscriptions;
+
+use crate::{approve, ingest::Pipeline, PATIENCE};
 
 /// The pipeline with the API and connections.
 pub struct Stack {
@@ -232,4 +237,75 @@ impl Stack {
 /// A [`Connections`] for a pipeline without the API (its OAuth callback is never used).
 pub fn connections(p: &Pipeline) -> Connections {
     Stack::connections_for(p, "http://127.0.0.1:1", &p.receiver_url)
+}
+
+/// A simulated day.
+pub const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The sim's webhooks that point at `url_prefix`.
+pub fn hooks_at(s: &Stack, url_prefix: &str) -> Vec<clio_sim::Hook> {
+    s.p.world
+        .sim
+        .webhooks()
+        .into_iter()
+        .filter(|h| h.url.starts_with(url_prefix))
+        .collect()
+}
+
+/// A connection's subscriptions that are not deleted.
+pub async fn live_subscriptions(s: &Stack, connection_id: i64) -> Vec<subscriptions::Subscription> {
+    let mut conn = s.p.pool.get().await.expect("conn");
+    subscriptions::live(&mut conn, connection_id)
+        .await
+        .expect("live")
+}
+
+/// A connection's sweep requests: (model, reason).
+pub async fn sweep_requests(s: &Stack, connection_id: i64) -> Vec<(String, String)> {
+    let mut conn = s.p.pool.get().await.expect("conn");
+    schema::sweep_requests::table
+        .filter(schema::sweep_requests::connection_id.eq(connection_id))
+        .select((
+            schema::sweep_requests::model,
+            schema::sweep_requests::reason,
+        ))
+        .load(&mut conn)
+        .await
+        .expect("sweeps")
+}
+
+/// Changes a contact in Clio and waits until the receiver accepted the delivery (200).
+pub async fn a_change_reaches_the_receiver(s: &Stack, url_prefix: &str) {
+    let contact = s.p.world.firm.contact_ids[0];
+    let before = s.p.world.sim.deliveries().len();
+    let hooks: Vec<i64> = hooks_at(s, url_prefix).iter().map(|h| h.id).collect();
+    s.p.world
+        .sim
+        .update(
+            Kind::Contact,
+            contact,
+            serde_json::json!({"name": format!("Renamed {}", uuid::Uuid::new_v4())}),
+        )
+        .expect("update");
+    let accepted =
+        s.p.world
+            .sim
+            .wait_until(PATIENCE, |sim| {
+                sim.deliveries().into_iter().skip(before).find(|d| {
+                    hooks.contains(&d.webhook_id)
+                        && d.event != "handshake"
+                        && d.attempts.iter().any(|a| a.status == Some(200))
+                })
+            })
+            .await;
+    assert!(
+        accepted.is_some(),
+        "a delivery reached the receiver and got 200: {:?}",
+        s.p.world
+            .sim
+            .deliveries()
+            .into_iter()
+            .skip(before)
+            .collect::<Vec<_>>()
+    );
 }

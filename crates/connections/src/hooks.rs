@@ -198,11 +198,10 @@ impl Connections {
             drop(conn);
             for sub in old {
                 let outcome = if confirmed {
-                    self.retire(sub, &format!("moved to {base}"))
-                        .await
-                        .map(|()| {
-                            report.moved += 1;
-                        })
+                    self.move_out(sub, &base).await.map(|()| {
+                        report.moved += 1;
+                        report.sweeps += 1;
+                    })
                 } else {
                     // Keep it delivering (and unexpired) until the new one is confirmed.
                     self.check(sub, report).await
@@ -405,6 +404,24 @@ impl Connections {
         let created = self.create(sub.connection_id, spec).await?;
         report.replaced += 1;
         Ok(created)
+    }
+
+    /// Retires a subscription whose successor at the current URL is confirmed. Deliveries Clio was
+    /// still retrying to the old URL (its schedule spans about an hour) die with it, so the model
+    /// is swept over that window.
+    async fn move_out(&self, sub: &Subscription, base: &str) -> Result<(), ConnectionError> {
+        self.retire(sub, &format!("moved to {base}")).await?;
+        let since = self.now() - chrono::Duration::hours(2);
+        let mut conn = self.pool().get().await?;
+        sweeps::request(
+            &mut conn,
+            sub.connection_id,
+            &sub.model,
+            since,
+            "webhook moved to a new public URL",
+        )
+        .await?;
+        Ok(())
     }
 
     /// Deletes a subscription's webhook in Clio (already gone is fine) and marks it deleted, so its
