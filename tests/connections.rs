@@ -14,10 +14,7 @@ use matterhook_e2e::{
         a_change_reaches_the_receiver, hooks_at, live_subscriptions, sweep_requests, Stack, DAY,
     },
 };
-use matterhook_store::{
-    journal::{self, JournalEntry},
-    schema, subscriptions,
-};
+use matterhook_store::{journal, schema, subscriptions};
 
 #[tokio::test]
 async fn the_oauth_round_trip_connects_subscribes_and_deliveries_arrive() {
@@ -173,6 +170,21 @@ async fn denial_and_bad_reused_or_expired_states_store_nothing() {
     s.stop().await;
 }
 
+/// Ten calls from each process at once; every one succeeds. Returns how many refreshes Clio saw.
+async fn refreshes_while_all_call(s: &Stack, processes: &[Connections], id: i64) -> usize {
+    let before = s.p.world.sim.access_tokens_issued();
+    let calls = processes
+        .iter()
+        .flat_map(|c| (0..10).map(move |_| c.call(id, |api| async move { api.who_am_i().await })));
+    let answers = join_all(calls).await;
+    assert!(
+        answers.iter().all(Result::is_ok),
+        "{:?}",
+        answers.iter().find(|a| a.is_err())
+    );
+    s.p.world.sim.access_tokens_issued() - before
+}
+
 #[tokio::test]
 async fn many_callers_in_several_processes_cause_exactly_one_refresh() {
     let s = Stack::start().await;
@@ -186,40 +198,12 @@ async fn many_callers_in_several_processes_cause_exactly_one_refresh() {
     let processes: Vec<Connections> = (0..3)
         .map(|_| s.another_process(&s.p.receiver_url))
         .collect();
-    let before = s.p.world.sim.access_tokens_issued();
-    let calls = processes
-        .iter()
-        .flat_map(|c| (0..10).map(move |_| c.call(id, |api| async move { api.who_am_i().await })));
-    let answers = join_all(calls).await;
-    assert!(
-        answers.iter().all(Result::is_ok),
-        "{:?}",
-        answers.iter().find(|a| a.is_err())
-    );
-    assert_eq!(
-        s.p.world.sim.access_tokens_issued() - before,
-        1,
-        "one refresh"
-    );
+    assert_eq!(refreshes_while_all_call(&s, &processes, id).await, 1);
 
     // After a 401: the token expired in Clio while these processes' clocks say it is fresh.
     s.p.world.sim.advance_clock(31 * DAY);
     let processes: Vec<Connections> = (0..3).map(|_| s.wall_clock_process()).collect();
-    let before = s.p.world.sim.access_tokens_issued();
-    let calls = processes
-        .iter()
-        .flat_map(|c| (0..10).map(move |_| c.call(id, |api| async move { api.who_am_i().await })));
-    let answers = join_all(calls).await;
-    assert!(
-        answers.iter().all(Result::is_ok),
-        "{:?}",
-        answers.iter().find(|a| a.is_err())
-    );
-    assert_eq!(
-        s.p.world.sim.access_tokens_issued() - before,
-        1,
-        "one refresh after the 401s"
-    );
+    assert_eq!(refreshes_while_all_call(&s, &processes, id).await, 1);
     s.stop().await;
 }
 
@@ -247,16 +231,7 @@ impl Handler for NeedsClio {
             }
             Err(e) => return Err(HandlerError::transient(e)),
         }
-        let entry = JournalEntry {
-            event_id: envelope.event_id.clone(),
-            subscription_id: envelope.subscription_id,
-            connection_id: envelope.connection_id,
-            model: envelope.model.clone(),
-            event: envelope.event.clone(),
-            record_id: envelope.record_id,
-            received_at: envelope.received_at,
-        };
-        journal::insert(conn, &entry).await?;
+        journal::insert(conn, &matterhook_workers::journal::entry(envelope)).await?;
         Ok(())
     }
 }

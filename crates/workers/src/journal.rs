@@ -21,16 +21,20 @@ impl Handler for Journal {
         envelope: &Envelope,
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
-        let entry = JournalEntry {
-            event_id: envelope.event_id.clone(),
-            subscription_id: envelope.subscription_id,
-            connection_id: envelope.connection_id,
-            model: envelope.model.clone(),
-            event: envelope.event.clone(),
-            record_id: envelope.record_id,
-            received_at: envelope.received_at,
-        };
-        journal::insert(conn, &entry).await?;
+        journal::insert(conn, &entry(envelope)).await?;
         Ok(())
+    }
+}
+
+/// The journal row of an event.
+pub fn entry(envelope: &Envelope) -> JournalEntry {
+    JournalEntry {
+        event_id: envelope.event_id.clone(),
+        subscription_id: envelope.subscription_id,
+        connection_id: envelope.connection_id,
+        model: envelope.model.clone(),
+        event: envelope.event.clone(),
+        record_id: envelope.record_id,
+        received_at: envelope.received_at,
     }
 }
