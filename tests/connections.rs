@@ -54,6 +54,7 @@ async fn the_oauth_round_trip_connects_subscribes_and_deliveries_arrive() {
     drop(conn);
 
     // One subscription per model, confirmed by the handshake, at the receiver.
+    s.wait_enabled(id).await;
     let live = live_subscriptions(&s, id).await;
     let mut models: Vec<&str> = live.iter().map(|l| l.model.as_str()).collect();
     models.sort_unstable();

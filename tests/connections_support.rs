@@ -176,7 +176,32 @@ impl Stack {
             .await;
         assert_eq!(answer.status(), 200, "connected");
         let body: serde_json::Value = answer.json().await.expect("json");
-        body["connection_id"].as_i64().expect("connection id")
+        let id = body["connection_id"].as_i64().expect("connection id");
+        self.wait_enabled(id).await;
+        id
+    }
+
+    /// Waits until Clio holds every live subscription of the connection enabled: their handshakes
+    /// reach the receiver on their own time.
+    pub async fn wait_enabled(&self, connection_id: i64) {
+        let ids: Vec<i64> = live_subscriptions(self, connection_id)
+            .await
+            .iter()
+            .filter_map(|l| l.clio_webhook_id)
+            .collect();
+        assert_eq!(ids.len(), 3, "three subscriptions with Clio ids");
+        let enabled = self
+            .p
+            .world
+            .sim
+            .wait_until(PATIENCE, |sim| {
+                let hooks = sim.webhooks();
+                ids.iter()
+                    .all(|id| hooks.iter().any(|h| h.id == *id && h.status == "enabled"))
+                    .then_some(())
+            })
+            .await;
+        assert_eq!(enabled, Some(()), "every webhook completed its handshake");
     }
 
     /// An authenticated API call.

@@ -175,9 +175,15 @@ impl Pipeline {
         {
             let mut conn = self.pool.get().await.expect("conn");
             let expires = hook.expires_at.map(|t| t.with_timezone(&chrono::Utc));
-            subscriptions::set_clio_webhook(&mut conn, row.id, hook.id, expires)
-                .await
-                .expect("store Clio id");
+            subscriptions::set_clio_webhook(
+                &mut conn,
+                row.id,
+                hook.id,
+                expires,
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("store Clio id");
         }
         let secret = self
             .world

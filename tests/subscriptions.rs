@@ -114,7 +114,7 @@ async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
         3,
         "the suspended one is gone, two new ones exist: {hooks:?}"
     );
-    assert!(hooks.iter().all(|h| h.status == "enabled"));
+    s.wait_enabled(id).await;
     let now_live = live_subscriptions(&s, id).await;
     assert_eq!(now_live.len(), 3);
     assert!(now_live.iter().all(|l| l.status == "active"));

@@ -114,7 +114,7 @@ impl Setup {
             &subscriptions::secret_context(sub.id),
         );
         subscriptions::complete_handshake(&mut conn, sub.id, &sealed).await?;
-        subscriptions::set_clio_webhook(&mut conn, sub.id, 4242, None).await?;
+        subscriptions::set_clio_webhook(&mut conn, sub.id, 4242, None, chrono::Utc::now()).await?;
 
         let bodies: Vec<(bytes::Bytes, String)> = (0..BODIES)
             .map(|i| {

@@ -41,26 +41,20 @@ impl Connections {
         }
         // Webhooks first: deleting them needs the token that revoking kills.
         let webhooks_deleted = self.retire_all(connection_id, "disconnected").await?;
-        let revoked = match self.api(connection_id).await {
-            Ok(_) => {
-                let current = self.inner.tokens.lock().get(&connection_id).cloned();
-                match current {
-                    Some(current) => match self
-                        .deps()
-                        .oauth
-                        .revoke(current.region(), current.access())
-                        .await
-                    {
-                        Ok(()) => true,
-                        Err(OAuthError::Rejected { .. }) => false,
-                        Err(e) => {
-                            tracing::warn!(connection = connection_id, error = %e, "could not revoke the grant; forgetting its tokens anyway");
-                            false
-                        }
-                    },
-                    None => false,
+        let revoked = match self.token(connection_id).await {
+            Ok(current) => match self
+                .deps()
+                .oauth
+                .revoke(current.region(), current.access())
+                .await
+            {
+                Ok(()) => true,
+                Err(OAuthError::Rejected { .. }) => false,
+                Err(e) => {
+                    tracing::warn!(connection = connection_id, error = %e, "could not revoke the grant; forgetting its tokens anyway");
+                    false
                 }
-            }
+            },
             Err(TokenError::NeedsReauth(_) | TokenError::Disconnected(_)) => false,
             Err(e) => return Err(e.into()),
         };

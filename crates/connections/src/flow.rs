@@ -55,6 +55,23 @@ pub enum FlowError {
     Failed(#[from] ConnectionError),
 }
 
+/// Every failure below the flow's own checks is a [`ConnectionError`].
+macro_rules! failed_from {
+    ($($source:ty),*) => {$(
+        impl From<$source> for FlowError {
+            fn from(e: $source) -> Self {
+                FlowError::Failed(e.into())
+            }
+        }
+    )*};
+}
+failed_from!(
+    diesel::result::Error,
+    diesel_async::pooled_connection::deadpool::PoolError,
+    matterhook_clio::oauth::OAuthError,
+    matterhook_clio::ClioError
+);
+
 impl FlowError {
     /// A stable machine-readable code.
     pub fn code(&self) -> &'static str {
@@ -112,13 +129,10 @@ impl Connections {
             .as_deref()
             .filter(|s| !s.is_empty())
             .ok_or(FlowError::MissingState)?;
-        let mut conn = self.pool().get().await.map_err(ConnectionError::from)?;
+        let mut conn = self.pool().get().await?;
         // Used whatever comes next: a state never works twice, even after a refusal.
         let (user_id, region) =
-            match oauth_states::consume(&mut conn, &hash_token(state), self.now())
-                .await
-                .map_err(ConnectionError::from)?
-            {
+            match oauth_states::consume(&mut conn, &hash_token(state), self.now()).await? {
                 StateCheck::Valid { user_id, region } => (user_id, region),
                 StateCheck::Unknown => return Err(FlowError::UnknownState),
                 StateCheck::Used => return Err(FlowError::StateUsed),
@@ -146,18 +160,12 @@ impl Connections {
                 ConnectionError::Unexpected(e.to_string())
             })?;
 
-        let tokens = self
-            .deps()
-            .oauth
-            .exchange_code(region, code)
-            .await
-            .map_err(ConnectionError::from)?;
+        let tokens = self.deps().oauth.exchange_code(region, code).await?;
         let me = self
             .client()
             .api(region, tokens.access_token.clone())
             .who_am_i()
-            .await
-            .map_err(ConnectionError::from)?;
+            .await?;
         let account = me
             .account
             .ok_or_else(|| ConnectionError::Unexpected("who_am_i has no account".into()))?;
@@ -172,8 +180,8 @@ impl Connections {
 
         let cipher = self.deps().cipher.clone();
         let expires_at = tokens.expires_in.map(|d| self.now() + span(d));
-        let mut conn = self.pool().get().await.map_err(ConnectionError::from)?;
-        let (connection_id, resumed, previous) = {
+        let mut conn = self.pool().get().await?;
+        let (connection_id, resumed) = {
             use diesel_async::AsyncConnection;
             conn.transaction::<_, diesel::result::Error, _>(async |conn| {
                 let (id, before) = store::upsert_connected(conn, &who).await?;
@@ -184,27 +192,22 @@ impl Connections {
                     .map(|r| cipher.seal(r, &store::refresh_context(id)));
                 store::store_tokens(conn, id, &access, refresh.as_deref(), expires_at).await?;
                 notifications::resolve(conn, id, notifications::NEEDS_REAUTH).await?;
-                Ok((id, before.is_some(), before))
-            })
-            .await
-            .map_err(ConnectionError::from)?
-        };
-        self.forget(connection_id);
-        if let Some(before) = previous {
-            // Resume where it left off: whatever changed while it was not connected is swept.
-            let since = before
-                .last_synced_at
-                .or(before.disconnected_at)
-                .unwrap_or(before.updated_at);
-            if before.status != store::CONNECTED {
-                for model in MODELS {
-                    sweeps::request(&mut conn, connection_id, model, since, "reconnected")
-                        .await
-                        .map_err(ConnectionError::from)?;
+                // Resume where it left off: whatever changed while it was not connected is swept.
+                if let Some(before) = before.as_ref().filter(|b| b.status != store::CONNECTED) {
+                    let since = before
+                        .last_synced_at
+                        .or(before.disconnected_at)
+                        .unwrap_or(before.updated_at);
+                    for model in MODELS {
+                        sweeps::request(conn, id, model, since, "reconnected").await?;
+                    }
                 }
-            }
-        }
+                Ok((id, before.is_some()))
+            })
+            .await?
+        };
         drop(conn);
+        self.forget(connection_id);
         tracing::info!(connection = connection_id, resumed, "connected to Clio");
 
         let subscription_errors = match self.ensure_subscriptions(connection_id).await {

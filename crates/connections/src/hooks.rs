@@ -11,7 +11,7 @@
 //! - one made under another public URL is moved make-before-break: the new one is created, and
 //!   the old one deleted only once the new one has completed its handshake.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use matterhook_clio::{
     models::{NewWebhook, WebhookStatus, WebhookUpdate},
     ClioError,
@@ -187,7 +187,11 @@ impl Connections {
                     report.errors.push(format!("subscription {}: {e}", sub.id));
                 }
             }
-            // Moved only once a subscription at the current URL has completed its handshake.
+            if old.is_empty() {
+                continue;
+            }
+            // Moved only once a subscription at the current URL has completed its handshake
+            // (re-read: the one just created may have completed it since).
             let mut conn = self.pool().get().await?;
             let confirmed = store::live(&mut conn, connection_id)
                 .await?
@@ -198,10 +202,12 @@ impl Connections {
             drop(conn);
             for sub in old {
                 let outcome = if confirmed {
-                    self.move_out(sub, &base).await.map(|()| {
-                        report.moved += 1;
-                        report.sweeps += 1;
-                    })
+                    // Deliveries Clio was still retrying to the old URL (its schedule spans about
+                    // an hour) die with it: sweep that window.
+                    let since = self.now() - chrono::Duration::hours(2);
+                    self.retire_and_sweep(sub, &format!("moved to {base}"), since, report)
+                        .await
+                        .map(|()| report.moved += 1)
                 } else {
                     // Keep it delivering (and unexpired) until the new one is confirmed.
                     self.check(sub, report).await
@@ -257,8 +263,8 @@ impl Connections {
             .expires_at
             .map(|t| t.with_timezone(&Utc))
             .or(hook.expires_at);
-        store::set_clio_webhook(&mut conn, row.id, created.id, expires_at).await?;
-        store::set_checked(&mut conn, row.id, expires_at, self.now()).await?;
+        let row =
+            store::set_clio_webhook(&mut conn, row.id, created.id, expires_at, self.now()).await?;
         tracing::info!(
             connection = connection_id,
             subscription = row.id,
@@ -266,7 +272,7 @@ impl Connections {
             model = spec.model,
             "created a webhook"
         );
-        Ok(store::get(&mut conn, row.id).await?.unwrap_or(row))
+        Ok(row)
     }
 
     /// Looks at one subscription in Clio and does what it needs.
@@ -386,8 +392,25 @@ impl Connections {
             reason,
             "replacing a webhook"
         );
-        self.retire(sub, reason).await?;
         let since = sub.checked_at.unwrap_or(sub.created_at);
+        self.retire_and_sweep(sub, reason, since, report).await?;
+        let spec = spec(&sub.model)
+            .ok_or_else(|| ConnectionError::Unexpected(format!("unknown model {}", sub.model)))?;
+        let created = self.create(sub.connection_id, spec).await?;
+        report.replaced += 1;
+        Ok(created)
+    }
+
+    /// Retires a subscription and asks for a sweep of its model since `since`: what it may have
+    /// missed.
+    async fn retire_and_sweep(
+        &self,
+        sub: &Subscription,
+        reason: &str,
+        since: DateTime<Utc>,
+        report: &mut Report,
+    ) -> Result<(), ConnectionError> {
+        self.retire(sub, reason).await?;
         let mut conn = self.pool().get().await?;
         sweeps::request(
             &mut conn,
@@ -397,30 +420,7 @@ impl Connections {
             &format!("webhook gap: {reason}"),
         )
         .await?;
-        drop(conn);
         report.sweeps += 1;
-        let spec = spec(&sub.model)
-            .ok_or_else(|| ConnectionError::Unexpected(format!("unknown model {}", sub.model)))?;
-        let created = self.create(sub.connection_id, spec).await?;
-        report.replaced += 1;
-        Ok(created)
-    }
-
-    /// Retires a subscription whose successor at the current URL is confirmed. Deliveries Clio was
-    /// still retrying to the old URL (its schedule spans about an hour) die with it, so the model
-    /// is swept over that window.
-    async fn move_out(&self, sub: &Subscription, base: &str) -> Result<(), ConnectionError> {
-        self.retire(sub, &format!("moved to {base}")).await?;
-        let since = self.now() - chrono::Duration::hours(2);
-        let mut conn = self.pool().get().await?;
-        sweeps::request(
-            &mut conn,
-            sub.connection_id,
-            &sub.model,
-            since,
-            "webhook moved to a new public URL",
-        )
-        .await?;
         Ok(())
     }
 

@@ -58,10 +58,10 @@ impl Connections {
         let mut conn = self.pool().get().await?;
         let expiring = connection_store::expiring(&mut conn, self.now() + span(ahead)).await?;
         drop(conn);
-        for id in expiring {
-            match self.refresh_if_expiring(id, ahead).await {
-                Ok(true) => report.tokens_refreshed += 1,
-                Ok(false) => {}
+        for (id, version) in expiring {
+            // Unless another process refreshed it meanwhile (the version moved), this refreshes.
+            match self.refresh(id, version).await {
+                Ok(_) => report.tokens_refreshed += 1,
                 Err(crate::TokenError::NeedsReauth(_)) => report.needs_reauth += 1,
                 Err(e) => report.errors.push(e.to_string()),
             }

@@ -92,22 +92,27 @@ enum Refreshed {
 impl Connections {
     /// An API bound to the connection's current token, refreshed first if it is about to expire.
     pub async fn api(&self, connection_id: i64) -> Result<Authorized, TokenError> {
+        let current = self.token(connection_id).await?;
+        Ok(self.authorized(connection_id, current))
+    }
+
+    /// The connection's current token: this process's copy while fresh, else the stored one,
+    /// refreshed first if it is about to expire.
+    pub(crate) async fn token(&self, connection_id: i64) -> Result<Current, TokenError> {
         let cached = self.inner.tokens.lock().get(&connection_id).cloned();
         let current = match cached {
-            Some(c) if !self.due(c.expires_at) => c,
-            Some(c) => self.refresh(connection_id, c.version).await?,
+            Some(c) => c,
             None => {
-                let row = self.load(connection_id).await?;
-                let current = self.current(&row)?;
-                if self.due(current.expires_at) {
-                    self.refresh(connection_id, current.version).await?
-                } else {
-                    self.remember(connection_id, current.clone());
-                    current
-                }
+                let c = self.current(&self.load(connection_id).await?)?;
+                self.remember(connection_id, c.clone());
+                c
             }
         };
-        Ok(self.authorized(connection_id, current))
+        if self.due(current.expires_at) {
+            self.refresh(connection_id, current.version).await
+        } else {
+            Ok(current)
+        }
     }
 
     /// Runs `call` with the connection's token; after a 401, refreshes once and runs it once more.
@@ -146,15 +151,8 @@ impl Connections {
                 return Ok(c.clone());
             }
         }
-        let transient = |message: String| TokenError::Transient {
-            id: connection_id,
-            message,
-        };
-        let mut conn = self
-            .pool()
-            .get()
-            .await
-            .map_err(|e| transient(e.to_string()))?;
+        let transient = |e: &dyn std::fmt::Display| transient(connection_id, e);
+        let mut conn = self.pool().get().await.map_err(|e| transient(&e))?;
         let outcome = conn
             .transaction::<_, TxError, _>(async |conn| {
                 let row = store::lock(conn, connection_id)
@@ -210,7 +208,7 @@ impl Connections {
                         self.refused(conn, &row, &e.to_string()).await?;
                         Ok(Refreshed::Refused)
                     }
-                    Err(e) => Err(TxError::Token(transient(e.to_string()))),
+                    Err(e) => Err(TxError::Token(transient(&e))),
                 }
             })
             .await;
@@ -224,25 +222,7 @@ impl Connections {
                 Err(TokenError::NeedsReauth(connection_id))
             }
             Err(TxError::Token(e)) => Err(e),
-            Err(TxError::Database(e)) => Err(transient(e.to_string())),
-        }
-    }
-
-    /// Refreshes the token now if it expires within `ahead` of now, unless another process just
-    /// did. For the scheduled task: a dead grant is found before anyone needs it.
-    pub async fn refresh_if_expiring(
-        &self,
-        connection_id: i64,
-        ahead: std::time::Duration,
-    ) -> Result<bool, TokenError> {
-        let row = self.load(connection_id).await?;
-        let current = self.current(&row)?;
-        match current.expires_at {
-            Some(at) if at - self.now() < span(ahead) => {
-                self.refresh(connection_id, current.version).await?;
-                Ok(true)
-            }
-            _ => Ok(false),
+            Err(TxError::Database(e)) => Err(transient(&e)),
         }
     }
 
@@ -281,18 +261,14 @@ impl Connections {
     }
 
     async fn load(&self, connection_id: i64) -> Result<Connection, TokenError> {
-        let transient = |message: String| TokenError::Transient {
-            id: connection_id,
-            message,
-        };
         let mut conn = self
             .pool()
             .get()
             .await
-            .map_err(|e| transient(e.to_string()))?;
+            .map_err(|e| transient(connection_id, &e))?;
         store::get(&mut conn, connection_id)
             .await
-            .map_err(|e| transient(e.to_string()))?
+            .map_err(|e| transient(connection_id, &e))?
             .ok_or(TokenError::NotFound(connection_id))
     }
 
@@ -349,6 +325,14 @@ pub enum CallError {
     /// The call itself failed.
     #[error(transparent)]
     Clio(#[from] ClioError),
+}
+
+/// A failure that may pass: the store or Clio's OAuth endpoint.
+fn transient(id: i64, e: &dyn std::fmt::Display) -> TokenError {
+    TokenError::Transient {
+        id,
+        message: e.to_string(),
+    }
 }
 
 enum TxError {

@@ -215,16 +215,16 @@ pub async fn list(
         .await
 }
 
-/// Connected connections whose access token expires before `before`.
+/// Connected connections whose access token expires before `before`, with their token versions.
 pub async fn expiring(
     conn: &mut AsyncPgConnection,
     before: DateTime<Utc>,
-) -> QueryResult<Vec<i64>> {
+) -> QueryResult<Vec<(i64, i64)>> {
     c::table
         .filter(c::status.eq(CONNECTED))
         .filter(c::token_expires_at.lt(before))
         .order(c::id.asc())
-        .select(c::id)
+        .select((c::id, c::token_version))
         .load(conn)
         .await
 }

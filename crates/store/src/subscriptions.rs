@@ -117,22 +117,25 @@ pub async fn complete_handshake(
     Ok(n == 1)
 }
 
-/// Records Clio's webhook id and expiry once the create call answered.
+/// Records Clio's webhook id and expiry once the create call answered: Clio confirmed the webhook
+/// at `checked_at`. Returns the row as it now is.
 pub async fn set_clio_webhook(
     conn: &mut AsyncPgConnection,
     id: i64,
     clio_webhook_id: i64,
     expires_at: Option<DateTime<Utc>>,
-) -> QueryResult<()> {
+    checked_at: DateTime<Utc>,
+) -> QueryResult<Subscription> {
     diesel::update(ws::table.find(id))
         .set((
             ws::clio_webhook_id.eq(clio_webhook_id),
             ws::expires_at.eq(expires_at),
+            ws::checked_at.eq(checked_at),
             ws::updated_at.eq(Utc::now()),
         ))
-        .execute(conn)
+        .returning(Subscription::as_returning())
+        .get_result(conn)
         .await
-        .map(drop)
 }
 
 /// Marks a subscription deleted: its URL answers 410 from then on, so Clio disables the webhook.
