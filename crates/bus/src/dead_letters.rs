@@ -172,7 +172,9 @@ pub async fn replay(
                 };
                 let properties = BasicProperties::default()
                     .with_content_type("application/json".into())
-                    .with_message_id(row.event_id.as_str().into());
+                    .with_message_id(row.event_id.as_str().into())
+                    // A fresh sending: if it fails again, that is a new dead letter.
+                    .with_headers(crate::sent_headers(chrono::Utc::now()));
                 if let Err(e) = publisher.publish("", &row.queue, &body, properties).await {
                     let _ = dead_letters::unclaim(&mut conn, row.id, &previous).await;
                     return Err(format!(

@@ -20,4 +20,4 @@ pub mod topology;
 pub use connect::{connect, connect_supervised, BusError};
 pub use envelope::{routing_key, Envelope, ENVELOPE_VERSION};
 pub use publisher::{PublishError, Publisher};
-pub use runtime::{Handler, HandlerError, Runtime, RuntimeConfig};
+pub use runtime::{sent_headers, Handler, HandlerError, Runtime, RuntimeConfig};

@@ -301,7 +301,8 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
     let properties = lapin::BasicProperties::default()
         .with_content_type("application/json".into())
         .with_message_id(envelope.event_id.into())
-        .with_correlation_id(envelope.request_id.into());
+        .with_correlation_id(envelope.request_id.into())
+        .with_headers(matterhook_bus::sent_headers(envelope.received_at));
     let routing_key = matterhook_bus::routing_key(envelope.model, envelope.event);
     let started = Instant::now();
     let result = state

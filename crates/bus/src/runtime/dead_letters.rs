@@ -11,9 +11,12 @@ use lapin::{
     types::FieldTable,
     Connection, Consumer,
 };
-use matterhook_store::{dead_letters::NewDeadLetter, PgPool};
+use matterhook_store::PgPool;
 
-use super::headers;
+use super::{
+    headers,
+    letter::{letter, Failure},
+};
 use crate::{topology, BusError, Envelope};
 
 pub(crate) async fn drain(
@@ -106,29 +109,21 @@ async fn settle(pool: &PgPool, delivery: Delivery) {
 async fn record(pool: &PgPool, delivery: &Delivery) -> Result<(), String> {
     let envelope: Option<Envelope> = serde_json::from_slice(&delivery.data).ok();
     let queue = headers::text(delivery, "x-first-death-queue").unwrap_or_else(|| "unknown".into());
-    let now = chrono::Utc::now();
-    let letter = NewDeadLetter {
-        // A crash between insert and ack can record it twice; replaying either is harmless.
-        dead_letter_id: uuid::Uuid::new_v4().to_string(),
-        queue,
-        routing_key: envelope.as_ref().map_or_else(|| delivery.routing_key.as_str().to_owned(), Envelope::routing_key),
-        event_id: envelope.as_ref().map(|e| e.event_id.clone()).unwrap_or_default(),
-        envelope: envelope
-            .as_ref()
-            .and_then(|e| serde_json::to_value(e).ok())
-            .unwrap_or_else(|| serde_json::Value::String(String::from_utf8_lossy(&delivery.data).into_owned())),
-        model: envelope.as_ref().map(|e| e.model.clone()),
-        event: envelope.as_ref().map(|e| e.event.clone()),
-        connection_id: envelope.as_ref().map(|e| e.connection_id),
-        reason: "delivery limit exceeded".into(),
-        error: format!(
-            "the broker gave up after {} deliveries that were never settled (the consumer crashed or hung on it)",
-            topology::DELIVERY_LIMIT
-        ),
-        attempts: i32::try_from(topology::DELIVERY_LIMIT).unwrap_or(i32::MAX),
-        first_failed_at: headers::time(delivery, headers::FIRST_FAILURE).unwrap_or(now),
-        last_failed_at: now,
-    };
+    let error = format!(
+        "the broker gave up after {} deliveries that were never settled (the consumer crashed or hung on it)",
+        topology::DELIVERY_LIMIT
+    );
+    let letter = letter(
+        delivery,
+        envelope.as_ref(),
+        &Failure {
+            queue: &queue,
+            reason: "delivery limit exceeded",
+            error: &error,
+            attempts: u32::try_from(topology::DELIVERY_LIMIT).unwrap_or(u32::MAX),
+            tag: "broker",
+        },
+    );
     let mut conn = pool.get().await.map_err(|e| e.to_string())?;
     matterhook_store::dead_letters::record(&mut conn, &letter)
         .await

@@ -12,6 +12,23 @@ pub(crate) const ATTEMPT: &str = "x-mh-attempt";
 pub(crate) const FIRST_FAILURE: &str = "x-mh-first-failure";
 /// The last attempt's error.
 pub(crate) const LAST_ERROR: &str = "x-mh-last-error";
+/// When the message was sent into the pipeline (by the receiver, or by a replay), RFC 3339. With
+/// the queue, the event and the attempt it names one failure, however often the broker
+/// redelivers the message: recording that failure twice is recording the same row.
+pub(crate) const SENT_AT: &str = "x-mh-sent-at";
+
+/// The headers of a message sent into the pipeline at `at`.
+pub fn sent_headers(at: DateTime<Utc>) -> FieldTable {
+    let mut table = FieldTable::default();
+    table.insert(
+        SENT_AT.into(),
+        AMQPValue::LongString(
+            at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        ),
+    );
+    table
+}
 
 fn get<'a>(d: &'a Delivery, key: &str) -> Option<&'a AMQPValue> {
     d.properties.headers().as_ref()?.inner().get(key)

@@ -13,6 +13,7 @@
 mod dead_letters;
 mod handler;
 mod headers;
+mod letter;
 mod process;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -27,6 +28,7 @@ use matterhook_store::PgPool;
 use tokio::task::JoinSet;
 
 pub use handler::{Handler, HandlerError};
+pub use headers::sent_headers;
 
 use crate::{topology, BusError, Publisher};
 

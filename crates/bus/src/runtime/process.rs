@@ -10,12 +10,14 @@ use lapin::{
     options::{BasicAckOptions, BasicNackOptions},
     BasicProperties,
 };
-use matterhook_store::{dead_letters::NewDeadLetter, processed, PgPool};
+use matterhook_store::{processed, PgPool};
 use tracing::Instrument;
 
 use super::{
     handler::{chain, Handler, HandlerError},
-    headers, RuntimeConfig,
+    headers,
+    letter::{self, Failure},
+    RuntimeConfig,
 };
 use crate::{
     retry::{decide, Decision, Outcome},
@@ -215,44 +217,18 @@ impl<H: Handler> Shared<H> {
         error: &str,
         attempt: u32,
     ) -> Result<(), PublishError> {
-        let now = Utc::now();
-        let letter = NewDeadLetter {
-            // The same failure recorded again (after a lost ack) is the same row.
-            dead_letter_id: format!(
-                "{}:{}:{attempt}:{}",
-                self.queue,
-                envelope.map(|e| e.event_id.as_str()).unwrap_or_default(),
-                Self::first_failure(delivery).timestamp_micros()
-            ),
-            queue: self.queue.clone(),
-            routing_key: envelope.map_or_else(
-                || delivery.routing_key.as_str().to_owned(),
-                Envelope::routing_key,
-            ),
-            event_id: envelope
-                .map(|e| e.event_id.clone())
-                .or_else(|| {
-                    delivery
-                        .properties
-                        .message_id()
-                        .as_ref()
-                        .map(|m| m.as_str().to_owned())
-                })
-                .unwrap_or_default(),
-            envelope: envelope
-                .and_then(|e| serde_json::to_value(e).ok())
-                .unwrap_or_else(|| {
-                    serde_json::Value::String(String::from_utf8_lossy(&delivery.data).into_owned())
-                }),
-            model: envelope.map(|e| e.model.clone()),
-            event: envelope.map(|e| e.event.clone()),
-            connection_id: envelope.map(|e| e.connection_id),
-            reason: reason.to_owned(),
-            error: error.to_owned(),
-            attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
-            first_failed_at: Self::first_failure(delivery),
-            last_failed_at: now,
-        };
+        let tag = attempt.to_string();
+        let letter = letter::letter(
+            delivery,
+            envelope,
+            &Failure {
+                queue: &self.queue,
+                reason,
+                error,
+                attempts: attempt,
+                tag: &tag,
+            },
+        );
         let recorded = async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
             matterhook_store::dead_letters::record(&mut conn, &letter)
