@@ -5,6 +5,7 @@
 //! starts over at attempt 1. Each row is replayed once unless `again` is set; a replayed event
 //! that had already been applied has no second effect (the consumer's idempotency mark).
 
+use diesel_async::AsyncConnection;
 use lapin::BasicProperties;
 use matterhook_store::{
     dead_letters::{self, DeadLetter, Filter},
@@ -140,8 +141,8 @@ pub async fn count(pool: &PgPool, selection: &Selection) -> Result<usize, Operat
     }
 }
 
-/// Replays the selected rows. Each row is claimed (marked replayed) before its publish, so two
-/// replays running at once never both send it; a publish that fails gives the claim back.
+/// Replays the selected rows. Each row is claimed (marked replayed) in the transaction that
+/// publishes it, committed after the broker's confirm.
 pub async fn replay(
     pool: &PgPool,
     publisher: &Publisher,
@@ -157,32 +158,25 @@ pub async fn replay(
             let mut conn = pool.get().await.map_err(|e| e.to_string())?;
             let (mut done, mut skipped) = (0, 0);
             for row in rows {
-                let Some(previous) =
-                    dead_letters::claim_for_replay(&mut conn, row.id, actor, again)
-                        .await
-                        .map_err(|e| e.to_string())?
-                else {
+                // The claim commits only with a confirmed publish: two replays at once never both
+                // send a row, and a failed publish leaves it as it was.
+                let replayed = conn
+                    .transaction::<bool, ReplayFailure, _>(async |conn| {
+                        if !dead_letters::claim_for_replay(conn, row.id, actor, again).await? {
+                            return Ok(false);
+                        }
+                        publish_replay(publisher, &row).await?;
+                        Ok(true)
+                    })
+                    .await
+                    .map_err(|e| {
+                        format!("replaying dead letter {} to {}: {e}", row.id, row.queue)
+                    })?;
+                if replayed {
+                    done += 1;
+                } else {
                     skipped += 1;
-                    continue;
-                };
-                // A body that was not JSON was stored as a string: replay its original bytes.
-                let body = match &row.envelope {
-                    serde_json::Value::String(raw) => raw.clone().into_bytes(),
-                    other => serde_json::to_vec(other).map_err(|e| e.to_string())?,
-                };
-                let properties = BasicProperties::default()
-                    .with_content_type("application/json".into())
-                    .with_message_id(row.event_id.as_str().into())
-                    // A fresh sending: if it fails again, that is a new dead letter.
-                    .with_headers(crate::sent_headers(chrono::Utc::now()));
-                if let Err(e) = publisher.publish("", &row.queue, &body, properties).await {
-                    let _ = dead_letters::unclaim(&mut conn, row.id, &previous).await;
-                    return Err(format!(
-                        "replaying dead letter {} to {}: {e}",
-                        row.id, row.queue
-                    ));
                 }
-                done += 1;
             }
             Ok((done, skipped))
         },
@@ -191,6 +185,33 @@ pub async fn replay(
     .await?;
     audit(pool, "replay", actor, selection, &report).await?;
     Ok(report)
+}
+
+/// Sends one dead letter's envelope to the queue that failed, as a fresh sending.
+async fn publish_replay(publisher: &Publisher, row: &DeadLetter) -> Result<(), ReplayFailure> {
+    // A body that was not JSON was stored as a string: replay its original bytes.
+    let body = match &row.envelope {
+        serde_json::Value::String(raw) => raw.clone().into_bytes(),
+        other => serde_json::to_vec(other).map_err(|e| ReplayFailure::Publish(e.to_string()))?,
+    };
+    let properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_message_id(row.event_id.as_str().into())
+        // If it fails again, that is a new dead letter.
+        .with_headers(crate::sent_headers(chrono::Utc::now()));
+    publisher
+        .publish("", &row.queue, &body, properties)
+        .await
+        .map_err(|e| ReplayFailure::Publish(e.to_string()))
+}
+
+/// Why a row's replay failed.
+#[derive(Debug, thiserror::Error)]
+enum ReplayFailure {
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Publish(String),
 }
 
 /// Discards the selected rows (they stay, marked discarded, for the record).
@@ -205,13 +226,11 @@ pub async fn discard(
         selection,
         |rows| async move {
             let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            let (ids, skipped): (Vec<_>, Vec<_>) =
-                rows.into_iter().partition(|r| r.state == "dead");
-            let ids: Vec<i64> = ids.iter().map(|r| r.id).collect();
-            dead_letters::discard(&mut conn, &ids, actor)
+            let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+            let done = dead_letters::discard(&mut conn, &ids, actor)
                 .await
                 .map_err(|e| e.to_string())?;
-            Ok((ids.len(), skipped.len()))
+            Ok((done, ids.len() - done))
         },
         progress,
     )

@@ -189,57 +189,48 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
         .await
 }
 
-/// Marks rows discarded, by `actor` (replays go through [`claim_for_replay`]).
+/// Marks those of these rows that are dead discarded, by `actor`, in one statement (so a replay
+/// claiming one meanwhile keeps it). Returns how many it discarded.
 pub async fn discard(conn: &mut AsyncPgConnection, ids: &[i64], actor: &str) -> QueryResult<usize> {
-    diesel::update(dead_letters::table.filter(dead_letters::id.eq_any(ids)))
-        .set((
-            dead_letters::state.eq("discarded"),
-            dead_letters::state_changed_by.eq(actor),
-            dead_letters::state_changed_at.eq(Utc::now()),
-        ))
-        .execute(conn)
-        .await
+    diesel::update(
+        dead_letters::table
+            .filter(dead_letters::id.eq_any(ids))
+            .filter(dead_letters::state.eq("dead")),
+    )
+    .set((
+        dead_letters::state.eq("discarded"),
+        dead_letters::state_changed_by.eq(actor),
+        dead_letters::state_changed_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await
 }
 
 /// Claims a row for replay: marks it replayed (counting the replay) when it is dead, or whatever
-/// its state when `again`. Returns the state it had, or `None` when it was not claimable.
+/// its state when `again`. Returns whether it claimed it. Run it in the transaction that publishes
+/// the replay, so a failed publish leaves the row as it was.
 pub async fn claim_for_replay(
     conn: &mut AsyncPgConnection,
     id: i64,
     actor: &str,
     again: bool,
-) -> QueryResult<Option<String>> {
-    use diesel::sql_types::{BigInt, Bool, Text};
-    #[derive(QueryableByName)]
-    struct Previous {
-        #[diesel(sql_type = Text)]
-        previous: String,
-    }
-    // One statement: the check and the claim cannot interleave with another replay's.
-    let claimed: Option<Previous> = diesel::sql_query(
-        "UPDATE dead_letters d SET state = 'replayed', replays = d.replays + 1, state_changed_by = $2, state_changed_at = now() \
-         FROM (SELECT id, state FROM dead_letters WHERE id = $1 FOR UPDATE) old \
-         WHERE d.id = old.id AND (old.state = 'dead' OR $3) RETURNING old.state AS previous",
+) -> QueryResult<bool> {
+    // One statement: a concurrent replay's claim re-checks the state after ours commits.
+    use diesel::{sql_types::Bool, IntoSql};
+    let claimed = diesel::update(
+        dead_letters::table
+            .filter(dead_letters::id.eq(id))
+            .filter(dead_letters::state.eq("dead").or(again.into_sql::<Bool>())),
     )
-    .bind::<BigInt, _>(id)
-    .bind::<Text, _>(actor)
-    .bind::<Bool, _>(again)
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(claimed.map(|p| p.previous))
-}
-
-/// Gives back a claim whose publish failed.
-pub async fn unclaim(conn: &mut AsyncPgConnection, id: i64, previous: &str) -> QueryResult<()> {
-    diesel::update(dead_letters::table.find(id))
-        .set((
-            dead_letters::state.eq(previous),
-            dead_letters::replays.eq(dead_letters::replays - 1),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    .set((
+        dead_letters::state.eq("replayed"),
+        dead_letters::replays.eq(dead_letters::replays + 1),
+        dead_letters::state_changed_by.eq(actor),
+        dead_letters::state_changed_at.eq(Utc::now()),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(claimed == 1)
 }
 
 /// Records who replayed or discarded how many rows, chosen how.
