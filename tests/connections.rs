@@ -416,3 +416,55 @@ async fn disconnect_revokes_deletes_the_webhooks_and_keeps_the_data() {
     worker.stop().await.expect("worker stops");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn parked_work_a_reconnect_left_behind_is_sent_back_by_the_scheduler() {
+    let mut s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+    // The worker's queue, declared and left idle so what arrives stays countable.
+    let idle =
+        s.p.start_worker(
+            NeedsClio {
+                connections: s.another_process(&s.p.receiver_url),
+            },
+            3,
+        )
+        .await;
+    idle.stop().await.expect("worker stops");
+    let queue = s.p.names.worker_queue(NeedsClio::NAME);
+    {
+        let mut conn = s.p.pool.get().await.expect("conn");
+        // One parked event of the connected connection, one of the fixture's disconnected one.
+        for connection in [id, s.p.connection_id] {
+            let letter = matterhook_store::dead_letters::NewDeadLetter {
+                dead_letter_id: uuid::Uuid::new_v4().to_string(),
+                queue: queue.clone(),
+                routing_key: "clio.contact.updated".into(),
+                event_id: uuid::Uuid::new_v4().simple().to_string(),
+                envelope: serde_json::json!({"version": 1}),
+                model: Some("contact".into()),
+                event: Some("updated".into()),
+                connection_id: Some(connection),
+                reason: matterhook_bus::retry::PARKED_REASON.into(),
+                error: "connection needs its user to connect to Clio again".into(),
+                attempts: 1,
+                first_failed_at: chrono::Utc::now(),
+                last_failed_at: chrono::Utc::now(),
+            };
+            matterhook_store::dead_letters::record(&mut conn, &letter)
+                .await
+                .expect("letter");
+        }
+    }
+    let sent = matterhook_bus::dead_letters::unpark_reconnected(&s.p.pool, &s.p.publisher)
+        .await
+        .expect("unpark");
+    assert_eq!(sent, 1, "only the connected connection's work goes back");
+    assert_eq!(s.p.queue_depth(&queue).await.expect("depth"), 1);
+    let again = matterhook_bus::dead_letters::unpark_reconnected(&s.p.pool, &s.p.publisher)
+        .await
+        .expect("unpark");
+    assert_eq!(again, 0, "sent once");
+    s.stop().await;
+}

@@ -45,9 +45,7 @@ impl Stack {
         // The pipeline's fixture connection has no tokens: out of the way of the scheduler.
         {
             let mut conn = p.pool.get().await.expect("conn");
-            diesel::update(schema::connections::table.find(p.connection_id))
-                .set(schema::connections::status.eq("disconnected"))
-                .execute(&mut conn)
+            matterhook_store::connections::mark_disconnected(&mut conn, p.connection_id)
                 .await
                 .expect("fixture connection");
         }

@@ -130,6 +130,8 @@ pub(crate) async fn callback(
         .finish(&callback)
         .await
         .map_err(flow_error)?;
+    // The connection is made whatever happens here: parked work the unpark misses now, the
+    // scheduler sends back on its next pass.
     let unparked = if connected.resumed {
         matterhook_bus::dead_letters::unpark(
             deps.connections.pool(),
@@ -137,7 +139,10 @@ pub(crate) async fn callback(
             connected.connection_id,
         )
         .await
-        .map_err(internal)?
+        .unwrap_or_else(|e| {
+            tracing::warn!(connection = connected.connection_id, error = %e, "could not send parked work back yet");
+            0
+        })
     } else {
         0
     };

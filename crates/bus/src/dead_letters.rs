@@ -277,3 +277,23 @@ pub async fn unpark(
     .await?;
     Ok(report.done)
 }
+
+/// Sends back the parked work of every connection that is connected again: what a reconnect's own
+/// unpark missed (it failed, or work was parked while the reconnect was under way). The
+/// scheduler runs it every pass. Returns how many events went back.
+pub async fn unpark_reconnected(
+    pool: &PgPool,
+    publisher: &Publisher,
+) -> Result<usize, OperationError> {
+    let ids = {
+        let mut conn = pool.get().await.map_err(|e| fail(e, &Report::default()))?;
+        dead_letters::connected_with_reason(&mut conn, crate::retry::PARKED_REASON)
+            .await
+            .map_err(|e| fail(e, &Report::default()))?
+    };
+    let mut sent = 0;
+    for id in ids {
+        sent += unpark(pool, publisher, id).await?;
+    }
+    Ok(sent)
+}

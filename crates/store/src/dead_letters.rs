@@ -252,3 +252,23 @@ pub async fn record_action(
         .await
         .map(drop)
 }
+
+/// Connected connections that still have dead rows with exactly `reason` (parked work a reconnect
+/// did not send back).
+pub async fn connected_with_reason(
+    conn: &mut AsyncPgConnection,
+    reason: &str,
+) -> QueryResult<Vec<i64>> {
+    use crate::schema::connections;
+    let waiting = dead_letters::table
+        .filter(dead_letters::state.eq("dead"))
+        .filter(dead_letters::reason.eq(reason.to_owned()))
+        .select(dead_letters::connection_id);
+    connections::table
+        .filter(connections::status.eq(crate::connections::CONNECTED))
+        .filter(connections::id.nullable().eq_any(waiting))
+        .select(connections::id)
+        .order(connections::id.asc())
+        .load(conn)
+        .await
+}
