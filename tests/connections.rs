@@ -34,8 +34,12 @@ async fn the_oauth_round_trip_connects_subscribes_and_deliveries_arrive() {
     assert_eq!(body["subscription_errors"], serde_json::json!([]));
     let id = body["connection_id"].as_i64().expect("id");
 
-    // Tokens are sealed: no stored byte string contains the token Clio issued.
-    let issued: Vec<String> = s.p.world.sim.calls().into_keys().collect();
+    // Tokens are sealed: no stored byte string contains any token Clio issued.
+    let issued = s.p.world.sim.issued_tokens();
+    assert!(
+        issued.len() >= 2,
+        "an access and a refresh token were issued"
+    );
     let mut conn = s.p.pool.get().await.expect("conn");
     let (access, refresh): (Option<Vec<u8>>, Option<Vec<u8>>) = schema::connections::table
         .find(id)

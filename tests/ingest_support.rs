@@ -230,6 +230,27 @@ impl Pipeline {
         Worker { stop, task }
     }
 
+    /// Stops a worker once everything in its queue has been handled. A stopped worker has finished
+    /// every message it took and left the rest ready in its queue, so: stop, and while anything
+    /// waits, run a new one (`restart`) until the queue looks empty, and stop again.
+    pub async fn stop_when_idle<H: Handler>(
+        &mut self,
+        mut worker: Worker,
+        restart: impl Fn() -> H,
+    ) {
+        let queue = self.names.worker_queue(H::NAME);
+        loop {
+            worker.stop().await.expect("worker stops cleanly");
+            if self.queue_depth(&queue).await.expect("queue") == 0 {
+                return;
+            }
+            worker = self.start_worker(restart(), 6).await;
+            eventually(|| async { (self.queue_depth(&queue).await.ok()? == 0).then_some(()) })
+                .await
+                .expect("the queue drains");
+        }
+    }
+
     /// Messages waiting in `queue` (a passive declare, which fails for a missing queue).
     pub async fn queue_depth(&self, queue: &str) -> Result<u32, lapin::Error> {
         let channel = self.broker.create_channel().await?;

@@ -230,6 +230,17 @@ impl Sim {
         self.inner.state.lock().access_tokens.len()
     }
 
+    /// Every access and refresh token issued so far.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        let state = self.inner.state.lock();
+        state
+            .access_tokens
+            .keys()
+            .chain(state.refresh_tokens.keys())
+            .cloned()
+            .collect()
+    }
+
     /// The user removes our app in Clio: every grant of theirs is revoked, so their access tokens
     /// answer 401 and their refresh tokens `invalid_grant`.
     pub fn revoke_grants_of(&self, user_id: i64) {
