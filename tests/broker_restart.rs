@@ -6,7 +6,7 @@
 use std::{process::Command, time::Duration};
 
 use clio_sim::Kind;
-use matterhook_e2e::ingest::Pipeline;
+use matterhook_e2e::{ingest::Pipeline, PATIENCE};
 use matterhook_store::journal;
 use matterhook_workers::journal::Journal;
 use serde_json::json;
@@ -44,6 +44,26 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
             .expect("update");
         changed.push(*id);
     }
+    // Accepted (200) before the broker goes away.
+    let accepted = p
+        .world
+        .sim
+        .wait_until(PATIENCE, |sim| {
+            let ok = sim
+                .deliveries()
+                .iter()
+                .filter(|d| d.webhook_id == sub.webhook_id && d.event != "handshake")
+                .filter(|d| d.attempts.iter().any(|a| a.status == Some(200)))
+                .count();
+            (ok >= 3).then_some(())
+        })
+        .await;
+    assert_eq!(
+        accepted,
+        Some(()),
+        "the first three were accepted before the restart"
+    );
+    let before = p.world.sim.deliveries().len();
     rabbitmqctl(&["stop_app"]);
     for (i, id) in contacts.iter().enumerate().skip(3) {
         p.world
@@ -56,6 +76,27 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
             .expect("update");
         changed.push(*id);
     }
+    // Refused (503) while the broker is down: the receiver never answers 2xx for what it could
+    // not make durable.
+    let refused = p
+        .world
+        .sim
+        .wait_until(PATIENCE, |sim| {
+            let refused = sim
+                .deliveries()
+                .iter()
+                .skip(before)
+                .filter(|d| d.webhook_id == sub.webhook_id)
+                .filter(|d| d.attempts.iter().any(|a| a.status == Some(503)))
+                .count();
+            (refused == changed.len() - 3).then_some(())
+        })
+        .await;
+    assert_eq!(
+        refused,
+        Some(()),
+        "every change during the outage was refused with a 503"
+    );
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
 
@@ -100,7 +141,11 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
                 && d.outcome == "delivered"
         })
         .count();
-    println!("deliveries refused with 503 during the restart and accepted later: {refused_then_accepted}");
+    assert_eq!(
+        refused_then_accepted,
+        changed.len() - 3,
+        "each refused change was accepted on a later retry"
+    );
     worker.stop().await.expect("clean stop");
     p.stop().await;
 }
