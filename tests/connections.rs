@@ -212,6 +212,28 @@ async fn many_callers_in_several_processes_cause_exactly_one_refresh() {
     s.stop().await;
 }
 
+#[tokio::test]
+async fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let id = s.connect(&bob).await;
+    s.p.world
+        .sim
+        .configure(|c| c.omit_refresh_token_on_refresh = true);
+    let before = s.p.world.sim.access_tokens_issued();
+    // Twice past the token's lifetime: the second refresh works only with the kept refresh token.
+    for _ in 0..2 {
+        s.p.world.sim.advance_clock(30 * DAY);
+        s.connections
+            .call(id, |api| async move { api.who_am_i().await })
+            .await
+            .expect("refreshed and called");
+    }
+    assert_eq!(s.p.world.sim.access_tokens_issued() - before, 2);
+    assert_eq!(s.status(id).await, "connected");
+    s.stop().await;
+}
+
 /// A worker that needs the event's connection to have a token: its effect is a journal row.
 struct NeedsClio {
     connections: Connections,
@@ -236,8 +258,9 @@ impl Handler for NeedsClio {
             }
             Err(e) => return Err(HandlerError::transient(e)),
         }
-        journal::insert(conn, &matterhook_workers::journal::entry(envelope)).await?;
-        Ok(())
+        matterhook_workers::journal::Journal
+            .handle(envelope, conn)
+            .await
     }
 }
 
@@ -337,12 +360,7 @@ async fn a_revoked_grant_parks_work_until_the_user_reconnects_the_same_connectio
 
 #[tokio::test]
 async fn disconnect_revokes_deletes_the_webhooks_and_keeps_the_data() {
-    let mut s = Stack::start().await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
+    let (s, worker, bob, id) = Stack::connected().await;
     a_change_reaches_the_receiver(&s, &s.p.receiver_url).await;
     assert_eq!(
         eventually(|| async { (journal_count(&s).await == 1).then_some(()) }).await,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use diesel::{ExpressionMethods, QueryDsl};
+use diesel::ExpressionMethods;
 use diesel_async::RunQueryDsl;
 use matterhook_clio::{oauth::OAuthApp, ClientConfig, ClioClient};
 use matterhook_connections::{Connections, Deps, Policy};
@@ -114,6 +114,19 @@ impl Stack {
             clock: Arc::new(move || sim.now()),
             policy: Policy::default(),
         }
+    }
+
+    /// Starts everything with the journal worker consuming every event (deliveries are accepted
+    /// only when a queue takes them), and connects a user: the stack, the worker, the user and
+    /// the connection id.
+    pub async fn connected() -> (Self, crate::ingest::Worker, User, i64) {
+        let mut s = Self::start().await;
+        let worker =
+            s.p.start_worker(matterhook_workers::journal::Journal, 3)
+                .await;
+        let bob = s.user("bob@hartleyfinch.example").await;
+        let id = s.connect(&bob).await;
+        (s, worker, bob, id)
     }
 
     /// A new API user.
@@ -231,23 +244,20 @@ impl Stack {
     /// A connection's status column.
     pub async fn status(&self, connection_id: i64) -> String {
         let mut conn = self.p.pool.get().await.expect("conn");
-        schema::connections::table
-            .find(connection_id)
-            .select(schema::connections::status)
-            .first(&mut conn)
+        matterhook_store::connections::get(&mut conn, connection_id)
             .await
-            .expect("status")
+            .expect("connection")
+            .expect("exists")
+            .status
     }
 
     /// How many connections a user has.
-    pub async fn connections_of(&self, user: &User) -> i64 {
+    pub async fn connections_of(&self, user: &User) -> usize {
         let mut conn = self.p.pool.get().await.expect("conn");
-        schema::connections::table
-            .filter(schema::connections::user_id.eq(user.id))
-            .count()
-            .get_result(&mut conn)
+        matterhook_store::connections::for_user(&mut conn, user.id)
             .await
-            .expect("count")
+            .expect("connections")
+            .len()
     }
 
     /// Stops everything.
@@ -286,15 +296,12 @@ pub async fn live_subscriptions(s: &Stack, connection_id: i64) -> Vec<subscripti
 /// A connection's sweep requests: (model, reason).
 pub async fn sweep_requests(s: &Stack, connection_id: i64) -> Vec<(String, String)> {
     let mut conn = s.p.pool.get().await.expect("conn");
-    schema::sweep_requests::table
-        .filter(schema::sweep_requests::connection_id.eq(connection_id))
-        .select((
-            schema::sweep_requests::model,
-            schema::sweep_requests::reason,
-        ))
-        .load(&mut conn)
+    matterhook_store::sweeps::pending(&mut conn, connection_id)
         .await
         .expect("sweeps")
+        .into_iter()
+        .map(|r| (r.model, r.reason))
+        .collect()
 }
 
 /// Changes a contact in Clio and waits until the receiver accepted the delivery (200).

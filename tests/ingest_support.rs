@@ -14,15 +14,11 @@ use matterhook_clio::models::NewWebhook;
 use matterhook_crypto::Cipher;
 use matterhook_store::{schema, subscriptions, PgPool};
 use matterhook_test_support::TestDb;
-use secrecy::SecretString;
 use tokio::{sync::watch, task::JoinHandle};
 
 use crate::{fast_retries, World, PATIENCE};
 
-/// The local broker (tests share it; namespaces keep them apart).
-pub fn amqp_url() -> String {
-    std::env::var("AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
-}
+pub use matterhook_test_support::amqp_url;
 
 /// A running pipeline.
 pub struct Pipeline {
@@ -88,18 +84,7 @@ impl Pipeline {
             .expect("topology");
         let cipher = Cipher::new(&matterhook_config::DEV_ENCRYPTION_KEY.parse().expect("key"));
 
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let receiver_url = format!("http://{}", listener.local_addr().expect("addr"));
-        let deps = matterhook_receiver::Deps {
-            pool: pool.clone(),
-            publisher: publisher.clone(),
-            broker: broker.clone(),
-            cipher: cipher.clone(),
-            names: names.clone(),
-        };
-        let server = matterhook_receiver::server(listener, deps, 1).expect("receiver");
-        let receiver = server.handle();
-        tokio::spawn(server);
+        let (receiver_url, receiver) = start_receiver(&pool, &publisher, &broker, &cipher, &names);
 
         let connection_id = {
             let mut conn = pool.get().await.expect("conn");
@@ -138,6 +123,18 @@ impl Pipeline {
             receiver,
             workers: vec![],
         }
+    }
+
+    /// Another receiver on the same database and broker (a second public address): its base URL
+    /// and handle.
+    pub fn start_receiver(&self) -> (String, actix_web::dev::ServerHandle) {
+        start_receiver(
+            &self.pool,
+            &self.publisher,
+            &self.broker,
+            &self.cipher,
+            &self.names,
+        )
     }
 
     /// Creates a subscription the way the product does: a row awaiting its handshake, a Clio
@@ -300,6 +297,29 @@ impl Pipeline {
     }
 }
 
+/// A receiver on port 0 over these parts: its base URL and handle.
+fn start_receiver(
+    pool: &PgPool,
+    publisher: &Publisher,
+    broker: &Arc<Connection>,
+    cipher: &Cipher,
+    names: &Names,
+) -> (String, actix_web::dev::ServerHandle) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let deps = matterhook_receiver::Deps {
+        pool: pool.clone(),
+        publisher: publisher.clone(),
+        broker: broker.clone(),
+        cipher: cipher.clone(),
+        names: names.clone(),
+    };
+    let server = matterhook_receiver::server(listener, deps, 1).expect("receiver");
+    let handle = server.handle();
+    tokio::spawn(server);
+    (url, handle)
+}
+
 /// A live subscription.
 pub struct Subscribed {
     /// Row id.
@@ -329,9 +349,4 @@ where
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// The secret as the simulator holds it.
-pub fn secret(s: &str) -> SecretString {
-    SecretString::from(s.to_owned())
 }

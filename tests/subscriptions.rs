@@ -10,13 +10,7 @@ use matterhook_e2e::{
 
 #[tokio::test]
 async fn subscriptions_never_lapse_over_sixty_simulated_days() {
-    let mut s = Stack::start().await;
-    // Deliveries are accepted only when a queue takes them.
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
+    let (s, worker, _, id) = Stack::connected().await;
     let original: Vec<i64> = hooks_at(&s, &s.p.receiver_url)
         .iter()
         .map(|h| h.id)
@@ -70,13 +64,7 @@ async fn subscriptions_never_lapse_over_sixty_simulated_days() {
 
 #[tokio::test]
 async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
-    let mut s = Stack::start().await;
-    // Deliveries are accepted only when a queue takes them.
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
+    let (s, worker, _, id) = Stack::connected().await;
     let live = live_subscriptions(&s, id).await;
     let contact = live.iter().find(|l| l.model == "contact").expect("contact");
     let matter = live.iter().find(|l| l.model == "matter").expect("matter");
@@ -140,31 +128,10 @@ async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
 
 #[tokio::test]
 async fn a_new_public_url_moves_every_subscription_make_before_break() {
-    let mut s = Stack::start().await;
-    // Deliveries are accepted only when a queue takes them.
-    let worker =
-        s.p.start_worker(matterhook_workers::journal::Journal, 3)
-            .await;
-    let bob = s.user("bob@hartleyfinch.example").await;
-    let id = s.connect(&bob).await;
+    let (s, worker, _, id) = Stack::connected().await;
 
     // A second receiver at the new public URL, on the same database and broker.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let new_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let server = matterhook_receiver::server(
-        listener,
-        matterhook_receiver::Deps {
-            pool: s.p.pool.clone(),
-            publisher: s.p.publisher.clone(),
-            broker: s.p.broker.clone(),
-            cipher: s.p.cipher.clone(),
-            names: s.p.names.clone(),
-        },
-        1,
-    )
-    .expect("receiver");
-    let handle = server.handle();
-    tokio::spawn(server);
+    let (new_url, handle) = s.p.start_receiver();
 
     let moved = s.another_process(&new_url);
     let first = moved.scheduled_pass().await.expect("pass").expect("ran");

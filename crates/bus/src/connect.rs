@@ -8,9 +8,6 @@ pub enum BusError {
     /// The broker refused or dropped us.
     #[error("RabbitMQ: {0}")]
     Amqp(#[from] lapin::Error),
-    /// A message could not be encoded.
-    #[error("cannot encode a message: {0}")]
-    Encode(#[from] serde_json::Error),
 }
 
 /// Connects with lapin's automatic recovery: after a lost connection, channels, their confirm

@@ -127,18 +127,12 @@ where
 pub async fn count(pool: &PgPool, selection: &Selection) -> Result<usize, OperationError> {
     let report = Report::default();
     let mut conn = pool.get().await.map_err(|e| fail(e, &report))?;
-    match selection {
-        Selection::Ids(ids) => Ok(dead_letters::by_ids(&mut conn, ids)
-            .await
-            .map_err(|e| fail(e, &report))?
-            .len()),
-        Selection::Filter(f) => Ok(usize::try_from(
-            dead_letters::count(&mut conn, f)
-                .await
-                .map_err(|e| fail(e, &report))?,
-        )
-        .unwrap_or(0)),
+    let n = match selection {
+        Selection::Ids(ids) => dead_letters::count_ids(&mut conn, ids).await,
+        Selection::Filter(f) => dead_letters::count(&mut conn, f).await,
     }
+    .map_err(|e| fail(e, &report))?;
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Replays the selected rows. Each row is claimed (marked replayed) in the transaction that

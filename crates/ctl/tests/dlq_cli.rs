@@ -113,7 +113,7 @@ async fn support_can_find_inspect_discard_and_replay_dead_letters() {
 
     // Replay the other two to their queue, which must exist (a replay never goes elsewhere).
     let broker =
-        lapin::Connection::connect("amqp://guest:guest@127.0.0.1:5672/%2f", Default::default())
+        lapin::Connection::connect(&matterhook_test_support::amqp_url(), Default::default())
             .await
             .expect("broker");
     let channel = broker.create_channel().await.expect("channel");

@@ -136,7 +136,7 @@ pub(crate) async fn receive(
             );
         }
     };
-    if subscription.status == "deleted" {
+    if subscription.status == store::DELETED {
         return refuse(StatusCode::GONE, "this webhook was deleted");
     }
     if let Some(secret) = req.headers().get("X-Hook-Secret") {
@@ -145,7 +145,7 @@ pub(crate) async fn receive(
     let Some(secret) = subscription
         .secret
         .as_ref()
-        .filter(|_| subscription.status == "active")
+        .filter(|_| subscription.status == store::ACTIVE)
     else {
         return refuse(
             StatusCode::UNAUTHORIZED,
@@ -246,7 +246,7 @@ async fn handshake(
     else {
         return refused();
     };
-    if subscription.status != "awaiting_handshake" {
+    if subscription.status != store::AWAITING_HANDSHAKE {
         return refused();
     }
     let sealed = state.deps.cipher.seal(

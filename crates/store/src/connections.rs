@@ -137,35 +137,27 @@ pub async fn store_tokens(
     refresh_enc: Option<&[u8]>,
     expires_at: Option<DateTime<Utc>>,
 ) -> QueryResult<i64> {
-    let target = c::table.find(id);
-    let now = Utc::now();
-    match refresh_enc {
-        Some(refresh) => {
-            diesel::update(target)
-                .set((
-                    c::access_token_enc.eq(access_enc),
-                    c::refresh_token_enc.eq(refresh),
-                    c::token_expires_at.eq(expires_at),
-                    c::token_version.eq(c::token_version + 1),
-                    c::updated_at.eq(now),
-                ))
-                .returning(c::token_version)
-                .get_result(conn)
-                .await
-        }
-        None => {
-            diesel::update(target)
-                .set((
-                    c::access_token_enc.eq(access_enc),
-                    c::token_expires_at.eq(expires_at),
-                    c::token_version.eq(c::token_version + 1),
-                    c::updated_at.eq(now),
-                ))
-                .returning(c::token_version)
-                .get_result(conn)
-                .await
-        }
+    #[derive(AsChangeset)]
+    #[diesel(table_name = c)]
+    struct Tokens<'a> {
+        access_token_enc: &'a [u8],
+        // `None` leaves the column alone (the stored refresh token stays).
+        refresh_token_enc: Option<&'a [u8]>,
+        updated_at: DateTime<Utc>,
     }
+    diesel::update(c::table.find(id))
+        .set((
+            Tokens {
+                access_token_enc: access_enc,
+                refresh_token_enc: refresh_enc,
+                updated_at: Utc::now(),
+            },
+            c::token_expires_at.eq(expires_at),
+            c::token_version.eq(c::token_version + 1),
+        ))
+        .returning(c::token_version)
+        .get_result(conn)
+        .await
 }
 
 /// One connection.

@@ -189,6 +189,15 @@ pub async fn by_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<Ve
         .await
 }
 
+/// How many of these ids exist.
+pub async fn count_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<i64> {
+    dead_letters::table
+        .filter(dead_letters::id.eq_any(ids))
+        .count()
+        .get_result(conn)
+        .await
+}
+
 /// Marks those of these rows that are dead discarded, by `actor`, in one statement (so a replay
 /// claiming one meanwhile keeps it). Returns how many it discarded.
 pub async fn discard(conn: &mut AsyncPgConnection, ids: &[i64], actor: &str) -> QueryResult<usize> {

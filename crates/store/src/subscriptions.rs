@@ -105,11 +105,11 @@ pub async fn complete_handshake(
     let n = diesel::update(
         ws::table
             .filter(ws::id.eq(id))
-            .filter(ws::status.eq("awaiting_handshake")),
+            .filter(ws::status.eq(AWAITING_HANDSHAKE)),
     )
     .set((
         ws::secret_enc.eq(sealed_secret),
-        ws::status.eq("active"),
+        ws::status.eq(ACTIVE),
         ws::updated_at.eq(Utc::now()),
     ))
     .execute(conn)
@@ -184,13 +184,7 @@ pub async fn live(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
 ) -> QueryResult<Vec<Subscription>> {
-    ws::table
-        .filter(ws::connection_id.eq(connection_id))
-        .filter(ws::status.ne(DELETED))
-        .order(ws::id.asc())
-        .select(Subscription::as_select())
-        .load(conn)
-        .await
+    list(conn, Some(connection_id), false).await
 }
 
 /// Subscriptions, optionally of one connection, optionally with the deleted ones, oldest first.

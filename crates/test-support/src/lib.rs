@@ -10,6 +10,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use diesel::{sql_types::Text, QueryableByName, RunQueryDsl};
 use diesel_async::{async_connection_wrapper::AsyncConnectionWrapper, AsyncPgConnection};
 
+/// The broker tests use: `AMQP_URL`, as every binary reads it, or the local default.
+pub fn amqp_url() -> String {
+    std::env::var("AMQP_URL").unwrap_or_else(|_| matterhook_config::DEFAULT_AMQP_URL.to_owned())
+}
+
 /// The server tests use unless `TEST_DATABASE_URL` says otherwise.
 pub const DEFAULT_SERVER_URL: &str = "postgres://postgres:postgres@127.0.0.1:5432/postgres";
 

@@ -27,7 +27,7 @@ impl Handler for Journal {
 }
 
 /// The journal row of an event.
-pub fn entry(envelope: &Envelope) -> JournalEntry {
+fn entry(envelope: &Envelope) -> JournalEntry {
     JournalEntry {
         event_id: envelope.event_id.clone(),
         subscription_id: envelope.subscription_id,
