@@ -164,6 +164,15 @@ async fn support_staff_manage_dead_letters_over_http() {
         .await
         .expect("json");
     assert_eq!(dry["matched"], 2);
+    // The filter's state reads as in the list and the CLI: unknown is refused.
+    let unknown = http
+        .post(format!("{base}/replay"))
+        .bearer_auth(&admin)
+        .json(&json!({"filter": {"state": "zombie"}, "dry_run": true}))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(unknown.status(), 400);
 
     // Two replays of one row at once: it is published once.
     let replay = || {
@@ -182,6 +191,30 @@ async fn support_staff_manage_dead_letters_over_http() {
         p.queue_depth(&queue).await.expect("queue"),
         1,
         "replayed to the failed queue"
+    );
+    // One row is replayed now: a filter on the default state finds the other; with `again` it
+    // widens to every state and finds both.
+    let count = |again: bool| {
+        http.post(format!("{base}/replay"))
+            .bearer_auth(&admin)
+            .json(&json!({"filter": {"model": "contact"}, "dry_run": true, "again": again}))
+            .send()
+    };
+    let plain: Value = count(false)
+        .await
+        .expect("dry run")
+        .json()
+        .await
+        .expect("json");
+    let again: Value = count(true)
+        .await
+        .expect("dry run")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (plain["matched"].clone(), again["matched"].clone()),
+        (json!(1), json!(2))
     );
 
     let discarded: Value = http

@@ -45,15 +45,8 @@ pub(crate) struct ListQuery {
     limit: Option<i64>,
 }
 
-fn state_filter(state: Option<String>) -> Result<Option<String>, ApiError> {
-    match state.as_deref() {
-        None => Ok(Some("dead".into())),
-        Some("all") => Ok(None),
-        Some(s @ ("dead" | "replayed" | "discarded")) => Ok(Some(s.to_owned())),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "state must be dead, replayed, discarded or all, not {other:?}"
-        ))),
-    }
+fn state_filter(state: Option<&str>) -> Result<Option<String>, ApiError> {
+    dead_letters::state_param(state).map_err(ApiError::BadRequest)
 }
 
 /// Lists dead letters, oldest first: `{"data": [...], "next_after": id}`.
@@ -82,7 +75,7 @@ pub(crate) async fn list(
         ));
     }
     let filter = Filter {
-        state: state_filter(q.state)?,
+        state: state_filter(q.state.as_deref())?,
         queue: q.queue,
         model: q.model,
         event: q.event,
@@ -139,12 +132,17 @@ pub(crate) struct Operation {
 }
 
 impl Operation {
+    /// The rows it names; a filter's `state` reads as in the list (absent: dead; `all`: any).
     fn selection(&self) -> Result<Selection, ApiError> {
         match (&self.ids, &self.filter) {
             (Some(ids), None) if !ids.is_empty() && ids.len() <= 10_000 => {
                 Ok(Selection::Ids(ids.clone()))
             }
-            (None, Some(filter)) => Ok(Selection::Filter(filter.clone())),
+            (None, Some(filter)) => {
+                let mut filter = filter.clone();
+                filter.state = state_filter(filter.state.as_deref())?;
+                Ok(Selection::Filter(filter.for_replay(self.again)))
+            }
             _ => Err(ApiError::BadRequest(
                 "give either ids (1 to 10,000) or a filter".into(),
             )),

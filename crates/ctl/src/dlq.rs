@@ -100,7 +100,7 @@ struct FilterArgs {
 impl FilterArgs {
     fn filter(&self) -> dead_letters::Filter {
         dead_letters::Filter {
-            state: (self.state != "all").then(|| self.state.clone()),
+            state: dead_letters::state_param(Some(&self.state)).unwrap_or_default(),
             queue: self.queue.clone(),
             model: self.model.clone(),
             event: self.event.clone(),
@@ -134,15 +134,14 @@ pub async fn run(args: DlqArgs) -> anyhow::Result<()> {
         } => list(&pool, &filter.filter(), after, limit).await,
         DlqCommand::Show { id } => show(&pool, id).await,
         DlqCommand::Replay {
-            mut target,
+            target,
             again,
             amqp,
         } => {
-            if again && target.filters.state == "dead" {
-                // --again is about rows already replayed or discarded: include them.
-                target.filters.state = "all".into();
-            }
-            let selection = target.selection()?;
+            let selection = match target.selection()? {
+                Selection::Filter(f) => Selection::Filter(f.for_replay(again)),
+                ids => ids,
+            };
             if dry_run(&pool, &selection, &target, "replay").await? {
                 return Ok(());
             }

@@ -116,7 +116,28 @@ pub struct Filter {
     pub until: Option<DateTime<Utc>>,
 }
 
+/// The `state` a caller asks for, as a filter's state: absent means `dead`, `all` means any.
+pub fn state_param(raw: Option<&str>) -> Result<Option<String>, String> {
+    match raw {
+        None => Ok(Some("dead".into())),
+        Some("all") => Ok(None),
+        Some(s @ ("dead" | "replayed" | "discarded")) => Ok(Some(s.to_owned())),
+        Some(other) => Err(format!(
+            "state must be dead, replayed, discarded or all, not {other:?}"
+        )),
+    }
+}
+
 impl Filter {
+    /// The filter a replay uses: with `again` it also takes rows already replayed or discarded,
+    /// so the default `dead` state widens to every state.
+    pub fn for_replay(mut self, again: bool) -> Self {
+        if again && self.state.as_deref() == Some("dead") {
+            self.state = None;
+        }
+        self
+    }
+
     fn query(&self) -> dead_letters::BoxedQuery<'_, diesel::pg::Pg> {
         let mut q = dead_letters::table.into_boxed();
         if let Some(v) = &self.state {
