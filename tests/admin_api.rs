@@ -43,21 +43,14 @@ async fn support_staff_manage_dead_letters_over_http() {
             ("updated", "Clio answered 503"),
             ("deleted", "record is locked"),
         ] {
-            let letter = dead_letters::NewDeadLetter {
-                dead_letter_id: uuid::Uuid::new_v4().to_string(),
-                queue: queue.clone(),
-                routing_key: format!("clio.contact.{event}"),
-                event_id: uuid::Uuid::new_v4().simple().to_string(),
-                envelope: json!({"version": 1}),
-                model: Some("contact".into()),
-                event: Some(event.into()),
-                connection_id: Some(p.connection_id),
-                reason: "attempts exhausted".into(),
-                error: error.into(),
-                attempts: 6,
-                first_failed_at: chrono::Utc::now(),
-                last_failed_at: chrono::Utc::now(),
-            };
+            let letter = matterhook_test_support::dead_letter(
+                &queue,
+                "contact",
+                event,
+                p.connection_id,
+                "attempts exhausted",
+                error,
+            );
             dead_letters::record(&mut conn, &letter)
                 .await
                 .expect("seed");

@@ -459,21 +459,14 @@ async fn parked_work_a_reconnect_left_behind_is_sent_back_by_the_scheduler() {
         let mut conn = s.p.pool.get().await.expect("conn");
         // One parked event of the connected connection, one of the fixture's disconnected one.
         for connection in [id, s.p.connection_id] {
-            let letter = matterhook_store::dead_letters::NewDeadLetter {
-                dead_letter_id: uuid::Uuid::new_v4().to_string(),
-                queue: queue.clone(),
-                routing_key: "clio.contact.updated".into(),
-                event_id: uuid::Uuid::new_v4().simple().to_string(),
-                envelope: serde_json::json!({"version": 1}),
-                model: Some("contact".into()),
-                event: Some("updated".into()),
-                connection_id: Some(connection),
-                reason: matterhook_bus::retry::PARKED_REASON.into(),
-                error: "connection needs its user to connect to Clio again".into(),
-                attempts: 1,
-                first_failed_at: chrono::Utc::now(),
-                last_failed_at: chrono::Utc::now(),
-            };
+            let letter = matterhook_test_support::dead_letter(
+                &queue,
+                "contact",
+                "updated",
+                connection,
+                matterhook_bus::retry::PARKED_REASON,
+                "connection needs its user to connect to Clio again",
+            );
             matterhook_store::dead_letters::record(&mut conn, &letter)
                 .await
                 .expect("letter");

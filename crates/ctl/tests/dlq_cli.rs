@@ -2,7 +2,6 @@
 
 use std::process::Command;
 
-use chrono::Utc;
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use matterhook_store::dead_letters::{self, NewDeadLetter};
 use matterhook_test_support::TestDb;
@@ -23,21 +22,7 @@ fn matterhook(args: &[&str], database_url: &str) -> (bool, String, String) {
 }
 
 fn letter(queue: &str, event: &str, error: &str) -> NewDeadLetter {
-    NewDeadLetter {
-        dead_letter_id: uuid::Uuid::new_v4().to_string(),
-        queue: queue.into(),
-        routing_key: format!("clio.matter.{event}"),
-        event_id: uuid::Uuid::new_v4().simple().to_string(),
-        envelope: serde_json::json!({"version": 1, "event": event}),
-        model: Some("matter".into()),
-        event: Some(event.into()),
-        connection_id: Some(7),
-        reason: "attempts exhausted".into(),
-        error: error.into(),
-        attempts: 6,
-        first_failed_at: Utc::now(),
-        last_failed_at: Utc::now(),
-    }
+    matterhook_test_support::dead_letter(queue, "matter", event, 7, "attempts exhausted", error)
 }
 
 #[tokio::test]

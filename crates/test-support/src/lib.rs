@@ -192,3 +192,30 @@ impl Drop for TestDb {
         .join();
     }
 }
+
+/// A dead letter of a `model`.`event` event that failed on `queue`, for tests that seed the store.
+pub fn dead_letter(
+    queue: &str,
+    model: &str,
+    event: &str,
+    connection_id: i64,
+    reason: &str,
+    error: &str,
+) -> matterhook_store::dead_letters::NewDeadLetter {
+    let now = chrono::Utc::now();
+    matterhook_store::dead_letters::NewDeadLetter {
+        dead_letter_id: uuid::Uuid::new_v4().to_string(),
+        queue: queue.into(),
+        routing_key: format!("clio.{model}.{event}"),
+        event_id: uuid::Uuid::new_v4().simple().to_string(),
+        envelope: serde_json::json!({"version": 1, "event": event}),
+        model: Some(model.into()),
+        event: Some(event.into()),
+        connection_id: Some(connection_id),
+        reason: reason.into(),
+        error: error.into(),
+        attempts: 6,
+        first_failed_at: now,
+        last_failed_at: now,
+    }
+}
