@@ -619,6 +619,7 @@ async fn paths_cannot_leave_the_api_and_unknown_versions_are_gone() {
         "https://evil.example/x.json",
         "../../oauth/token",
         "matters/../../../oauth/deauthorize",
+        "%2e%2e/%2e%2e/oauth/token",
     ] {
         let err = api
             .get::<Value>(escape, &Query::new())
