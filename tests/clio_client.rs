@@ -299,6 +299,7 @@ async fn errors_are_classified() {
         count: 1,
         token: Some(plain(&token)),
         retry_after_secs: 1,
+        after: 0,
     });
     let server = api.who_am_i().await.expect_err("500");
     assert!(
@@ -338,6 +339,7 @@ async fn a_hung_call_times_out_as_a_network_error() {
         count: 1,
         token: Some(plain(&token)),
         retry_after_secs: 1,
+        after: 0,
     });
     let err = api.who_am_i().await.expect_err("timeout");
     assert!(
@@ -437,6 +439,7 @@ async fn a_429_storm_on_one_token_never_delays_another() {
         count: 3,
         token: Some(plain(&limited_token)),
         retry_after_secs: 5,
+        after: 0,
     });
 
     let err = limited.who_am_i().await.expect_err("429");
@@ -484,6 +487,7 @@ async fn a_wait_longer_than_allowed_fails_fast_instead_of_holding_the_caller() {
         count: 1,
         token: Some(plain(&token)),
         retry_after_secs: 60,
+        after: 0,
     });
     assert!(api.who_am_i().await.is_err());
     let err = api.who_am_i().await.expect_err("still limited");

@@ -241,6 +241,26 @@ impl Stack {
         (status, answer.json().await.unwrap_or_default())
     }
 
+    /// An authenticated call with a JSON body (or none): status and body.
+    pub async fn api_send(
+        &self,
+        user: &User,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.api_url))
+            .bearer_auth(&user.token);
+        if let Some(b) = body {
+            request = request.json(&b);
+        }
+        let answer = request.send().await.expect("answer");
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap_or_default())
+    }
+
     /// A connection's status column.
     pub async fn status(&self, connection_id: i64) -> String {
         let mut conn = self.p.pool.get().await.expect("conn");

@@ -28,6 +28,12 @@ pub mod ingest;
 #[path = "connections_support.rs"]
 pub mod stack;
 
+#[path = "sync_support.rs"]
+pub mod sync;
+
+#[path = "referrals_support.rs"]
+pub mod referrals;
+
 /// How long a test waits for something asynchronous before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 

@@ -10,3 +10,7 @@ cargo build --locked --release --quiet --bin matterhook-receiver --bin matterhoo
 mkdir -p target/bench
 say "ingest: broker limit, receiver throughput and latency (target/bench/ingest.json)"
 target/release/matterhook-bench "$@"
+say "sync: Clio calls per 1,000-event burst in one firm (target/bench/sync.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-sync
+say "referrals: matching among 1,000,000 referrals, webhook to status at 500/s (target/bench/referrals.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-referrals

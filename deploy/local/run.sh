@@ -50,9 +50,21 @@ say "starting the journal worker"
 target/debug/matterhook-worker-journal &
 pids+=($!)
 
+# Sweeps are looked for every few seconds here (a minute by default), so the demo firm's
+# mirror fills as soon as it is connected.
+say "starting the sync worker (the mirror of each firm's Clio data)"
+MATTERHOOK_SYNC_SWEEP_TICK_SECS="${MATTERHOOK_SYNC_SWEEP_TICK_SECS:-5}" target/debug/matterhook-worker-sync &
+pids+=($!)
+
 export MATTERHOOK_API_ADDR="${MATTERHOOK_API_ADDR:-127.0.0.1:8081}"
 export MATTERHOOK_API_URL="${MATTERHOOK_API_URL:-http://$MATTERHOOK_API_ADDR}"
 export CLIO_REDIRECT_URI="${CLIO_REDIRECT_URI:-$MATTERHOOK_API_URL/oauth/clio/callback}"
+
+say "starting the referral workers (matching, status)"
+target/debug/matterhook-worker-matching &
+pids+=($!)
+target/debug/matterhook-worker-status &
+pids+=($!)
 
 say "starting the API"
 target/debug/matterhook-api &
@@ -70,6 +82,16 @@ api_token=$(printf '%s\n' "$connect_out" | sed -n 's/^API token for .*: //p')
 
 demo=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/demo")
 matter_id=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[\([0-9]*\).*/\1/p')
+account_id=$(printf '%s' "$demo" | sed -n 's/.*"account_id":\([0-9]*\).*/\1/p')
+jane_id=$(printf '%s' "$demo" | sed -n 's/.*"contact_ids":\[[0-9]*,\([0-9]*\).*/\1/p')
+
+say "seeding referrals: Jane Doe from Priya Shah (received, 10%), and one we sent"
+api() { curl -fsS -H "Authorization: Bearer $api_token" -H 'content-type: application/json' "$@"; }
+api -X POST "$MATTERHOOK_API_URL/api/referrals" -d '{"direction":"received","partner_name":"Priya Shah",
+  "partner_email":"priya@shah-law.example","client_first_name":"Jane","client_last_name":"Doe",
+  "client_email":"jane.doe@example.com","commission":{"kind":"percentage","value":"10"}}' >/dev/null
+api -X POST "$MATTERHOOK_API_URL/api/referrals" -d '{"direction":"sent","partner_name":"Omar Haddad",
+  "client_first_name":"Wei","client_last_name":"Chen"}' >/dev/null
 
 cat <<INFO
 
@@ -80,7 +102,15 @@ cat <<INFO
     as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
     connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
   scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list
+  referrals        curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/referrals
+    open a matter for Jane Doe (the referral links itself):
+                   curl -X POST -H 'content-type: application/json' -d '{"account_id":$account_id,"client":{"id":$jane_id},"status":"open","description":"Lease dispute"}' $CLIO_BASE_URL/_sim/records/matters
+    close it (the referral is won):  curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/<its id>/status
+    drafts         curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/action-queue
   journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
+  sync worker      mirrors the firm:  psql "$DATABASE_URL" -c 'select clio_id, display_number, status, client_name from clio_matters'
+    domain events  psql "$DATABASE_URL" -c 'select routing_key, message from outbox'   (published, then deleted, by the relay)
+    sweep now      target/debug/matterhook sync --connection 1
   dead letters     target/debug/matterhook dlq list
   Clio simulator   $CLIO_BASE_URL        (the demo firm: Hartley & Finch LLP)
     demo firm ids  curl $CLIO_BASE_URL/_sim/demo

@@ -296,6 +296,11 @@ pub(crate) struct NotificationBody {
     created_at: DateTime<Utc>,
     /// When it was resolved (for `needs_reauth`: when the user connected again).
     read_at: Option<DateTime<Utc>>,
+    /// The referral it is about (`referral_linked`, `referral_suggestion`).
+    referral_id: Option<i64>,
+    /// For `referral_suggestion`: `POST /api/referral-suggestions/{suggestion_id}/confirm`
+    /// links the referral to the matter in one click.
+    suggestion_id: Option<i64>,
 }
 
 /// The caller's notifications, newest first (at most 100).
@@ -325,6 +330,8 @@ pub(crate) async fn notifications_list(
             message: n.message,
             created_at: n.created_at,
             read_at: n.read_at,
+            referral_id: n.referral_id,
+            suggestion_id: n.suggestion_id,
         })
         .collect();
     Ok(HttpResponse::Ok().json(body))

@@ -7,6 +7,12 @@
 //! - `GET /oauth/clio/callback` (Clio's redirect) stores the connection and subscribes;
 //! - `GET /api/connections`, `POST /api/connections/{id}/disconnect`, `GET /api/notifications`.
 //!
+//! Referrals (per user; see [`referrals`]): `POST|GET /api/referrals`, `GET /api/referrals/{id}`,
+//! `GET /api/referrals/{id}/link-candidates?q=`, `POST /api/referrals/{id}/status`,
+//! `POST|DELETE /api/referrals/{id}/link`,
+//! `POST /api/referral-suggestions/{id}/confirm`, `GET /api/action-queue` and
+//! `POST /api/action-queue/{id}/approve|dismiss`.
+//!
 //! Dead letters (for support staff):
 //! - `GET /admin/dead-letters` with the filters `state` (default dead; `all`), `queue`, `model`,
 //!   `event`, `connection`, `reason`, `since`, `until`, and paging `after`, `limit` (≤ 500);
@@ -14,11 +20,13 @@
 //! - `POST /admin/dead-letters/replay` and `POST /admin/dead-letters/discard` with
 //!   `{"ids": [...]}` or `{"filter": {...}}`, and `dry_run` (count only), `again` (replay).
 
+mod actions;
 mod auth;
 mod connections;
 mod dead_letters;
 mod error;
 mod openapi;
+mod referrals;
 
 use std::net::TcpListener;
 
@@ -69,6 +77,8 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
                 }),
             )
             .configure(connections::configure)
+            .configure(referrals::configure)
+            .configure(actions::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })
     .disable_signals()

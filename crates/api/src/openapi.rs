@@ -5,14 +5,15 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::{connections, dead_letters};
+use crate::{actions, connections, dead_letters, referrals};
 
 /// matterhook's API.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "matterhook API",
-        description = "Connect Clio Manage accounts; inspect and replay dead-lettered events. \
+        description = "Connect Clio Manage accounts; track referrals linked to Clio matters; \
+                       inspect and replay dead-lettered events. \
                        Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
     ),
     paths(
@@ -21,6 +22,17 @@ use crate::{connections, dead_letters};
         connections::list,
         connections::disconnect,
         connections::notifications_list,
+        referrals::create,
+        referrals::list,
+        referrals::show,
+        referrals::link_candidates,
+        referrals::set_status,
+        referrals::link,
+        referrals::unlink,
+        referrals::confirm,
+        actions::action_queue,
+        actions::approve,
+        actions::dismiss,
         dead_letters::list,
         dead_letters::show,
         dead_letters::replay,

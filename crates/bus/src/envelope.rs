@@ -6,14 +6,18 @@ use serde::{Deserialize, Serialize};
 /// The envelope format's version; a consumer refuses versions it does not know.
 pub const ENVELOPE_VERSION: u32 = 1;
 
-/// One Clio webhook event, as the receiver accepted it.
+/// A Clio webhook event as the receiver accepted it, or a domain event the sync stage derived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     /// [`ENVELOPE_VERSION`].
     pub version: u32,
+    /// Who produced it: [`SOURCE_CLIO`] (a webhook the receiver accepted; the default, so the
+    /// receiver need not write it) or [`SOURCE_SYNC`] (a domain event of the sync stage).
+    #[serde(default = "clio_source")]
+    pub source: String,
     /// Derived from the subscription and the raw body, so Clio's redeliveries share it.
     pub event_id: String,
-    /// Our subscription it came through.
+    /// Our subscription it came through (0 for a domain event).
     pub subscription_id: i64,
     /// The connection the subscription belongs to.
     pub connection_id: i64,
@@ -33,14 +37,24 @@ pub struct Envelope {
     pub data: serde_json::Value,
 }
 
+/// [`Envelope::source`] of a Clio webhook event.
+pub const SOURCE_CLIO: &str = "clio";
+/// [`Envelope::source`] of a domain event (`sync.matter.opened`, ...).
+pub const SOURCE_SYNC: &str = "sync";
+
+fn clio_source() -> String {
+    SOURCE_CLIO.to_owned()
+}
+
 /// `clio.{model}.{event}`: the routing key of a Clio event, what workers bind to.
 pub fn routing_key(model: &str, event: &str) -> String {
-    format!("clio.{model}.{event}")
+    format!("{SOURCE_CLIO}.{model}.{event}")
 }
 
 impl Envelope {
-    /// This event's [`routing_key`].
+    /// This event's routing key: `{source}.{model}.{event}` (`clio.matter.updated`,
+    /// `sync.matter.status_changed`).
     pub fn routing_key(&self) -> String {
-        routing_key(&self.model, &self.event)
+        format!("{}.{}.{}", self.source, self.model, self.event)
     }
 }

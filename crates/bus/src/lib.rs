@@ -18,6 +18,6 @@ pub mod runtime;
 pub mod topology;
 
 pub use connect::{connect, connect_supervised, BusError};
-pub use envelope::{routing_key, Envelope, ENVELOPE_VERSION};
+pub use envelope::{routing_key, Envelope, ENVELOPE_VERSION, SOURCE_CLIO, SOURCE_SYNC};
 pub use publisher::{PublishError, Publisher};
 pub use runtime::{sent_headers, Handler, HandlerError, Runtime, RuntimeConfig};

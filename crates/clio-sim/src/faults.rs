@@ -29,6 +29,9 @@ pub struct ApiFault {
     /// The `Retry-After` of a rate-limit fault, in seconds.
     #[serde(default = "default_retry_after")]
     pub retry_after_secs: u64,
+    /// Calls it lets through first (to fail, say, the second page of a listing).
+    #[serde(default)]
+    pub after: u32,
 }
 
 fn default_retry_after() -> u64 {
@@ -92,6 +95,10 @@ impl Faults {
             .iter()
             .position(|f| f.token.as_deref().is_none_or(|t| t == token))?;
         let fault = &mut self.api[pos];
+        if fault.after > 0 {
+            fault.after -= 1;
+            return None;
+        }
         fault.count -= 1;
         let taken = fault.clone();
         if fault.count == 0 {

@@ -286,6 +286,16 @@ impl Sim {
             .unwrap_or_default()
     }
 
+    /// A live record as stored (scalars; associations as `{"id": n}`), for tests to compare with.
+    pub fn get(&self, kind: Kind, id: i64) -> Option<Value> {
+        let state = self.inner.state.lock();
+        state
+            .table(kind)?
+            .get(&id)
+            .filter(|r| !r.deleted)
+            .map(|r| Value::Object(r.data.clone()))
+    }
+
     /// How many live records of a kind an account has.
     pub fn count(&self, kind: Kind, account_id: i64) -> usize {
         let state = self.inner.state.lock();

@@ -173,6 +173,35 @@ impl Api {
         })
     }
 
+    /// One page of an index: the first (with `query`; cursor paging by id unless the query says
+    /// otherwise) when `next` is `None`, else the page Clio's `meta.paging.next` named. Returns the
+    /// records and the next page's link, `None` after the last. For a caller that keeps its place
+    /// across restarts (a sweep), where [`Api::pages`] would start over.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Query,
+        next: Option<&str>,
+    ) -> Result<(Vec<T>, Option<String>), ClioError> {
+        let url = match next {
+            Some(link) => self.same_origin(link)?,
+            None => {
+                let mut query = query.clone();
+                if !query.has("limit") {
+                    query = query.limit(MAX_PAGE_SIZE);
+                }
+                if !query.has("order") {
+                    query = query.param("order", "id(asc)");
+                }
+                self.url(path, &query)?
+            }
+        };
+        let request = self.client.request(Method::GET, url);
+        let response = self.client.send(&self.token, request).await?;
+        let page: ListEnvelope<T> = Self::body(response).await?;
+        Ok((page.data, page.meta.paging.next))
+    }
+
     /// Every record of an index, page after page.
     pub fn list<T: DeserializeOwned + Send + 'static>(
         &self,

@@ -37,6 +37,14 @@ impl Fields {
         self
     }
 
+    /// A whole selector as Clio reads it (`id,client{id,name}`), such as one of
+    /// [`crate::selectors`].
+    pub fn selector(text: &str) -> Self {
+        Self {
+            parts: vec![text.to_owned()],
+        }
+    }
+
     /// Whether nothing was selected.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()

@@ -18,6 +18,7 @@ pub mod models;
 pub mod oauth;
 pub mod pacing;
 mod query;
+pub mod selectors;
 mod signature;
 mod transport;
 

@@ -33,8 +33,8 @@ pub struct Spec {
     pub model: &'static str,
     /// The events.
     pub events: &'static [&'static str],
-    /// The smallest `fields` that carry what the product needs: the payload is a hint, the
-    /// workers re-read the record; `updated` fires only when one of these changes.
+    /// Every field the sync mirror holds ([`matterhook_clio::selectors`]): `updated` fires only
+    /// when one of these changes. The payload stays a hint; the sync worker re-reads the record.
     pub fields: &'static str,
 }
 
@@ -50,17 +50,17 @@ pub const SPECS: [Spec; 3] = [
             "matter_pended",
             "matter_closed",
         ],
-        fields: "id,etag,status,updated_at",
+        fields: matterhook_clio::selectors::MATTER,
     },
     Spec {
         model: "contact",
         events: &["created", "updated", "deleted"],
-        fields: "id,etag,name,primary_email_address,primary_phone_number,updated_at",
+        fields: matterhook_clio::selectors::CONTACT,
     },
     Spec {
         model: "bill",
         events: &["created", "updated", "deleted"],
-        fields: "id,etag,state,updated_at",
+        fields: matterhook_clio::selectors::BILL,
     },
 ];
 

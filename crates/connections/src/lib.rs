@@ -29,7 +29,7 @@ use matterhook_store::PgPool;
 use url::Url;
 
 pub use error::ConnectionError;
-pub use tokens::{Authorized, TokenError};
+pub use tokens::{Authorized, CallError, TokenError};
 
 /// Where "now" comes from: the wall clock in production, the simulator's clock in tests that move
 /// time forward.

@@ -15,10 +15,21 @@ impl Connections {
         clio: &ClioArgs,
         public: &PublicArgs,
     ) -> Result<Self, ConnectionError> {
+        Self::from_config_with(pool, clio, public, |c| c)
+    }
+
+    /// Same, with a say in the Clio client's configuration (a worker that would rather fail fast
+    /// than wait out a token's rate window, say).
+    pub fn from_config_with(
+        pool: PgPool,
+        clio: &ClioArgs,
+        public: &PublicArgs,
+        client_config: impl FnOnce(ClientConfig) -> ClientConfig,
+    ) -> Result<Self, ConnectionError> {
         public
             .validate()
             .map_err(|e| ConnectionError::Config(e.to_string()))?;
-        let client = ClioClient::new(ClientConfig::new(clio.clio_base_url.clone()))?;
+        let client = ClioClient::new(client_config(ClientConfig::new(clio.clio_base_url.clone())))?;
         let oauth = OAuthApp::new(
             clio.clio_client_id.clone(),
             clio.clio_client_secret.clone(),

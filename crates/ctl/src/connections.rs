@@ -57,7 +57,13 @@ pub struct ClioContext {
 }
 
 impl ClioContext {
-    fn connections(&self) -> anyhow::Result<Connections> {
+    /// The database URL.
+    pub fn database_url(&self) -> &secrecy::SecretString {
+        &self.db.database_url
+    }
+
+    /// [`Connections`] as configured.
+    pub fn connections(&self) -> anyhow::Result<Connections> {
         let pool = matterhook_store::connect_pool(self.db.database_url.expose_secret(), 4)?;
         Ok(Connections::from_config(pool, &self.clio, &self.public)?)
     }

@@ -3,6 +3,7 @@
 mod connections;
 mod demo;
 mod dlq;
+mod sync;
 mod users;
 
 use anyhow::Context;
@@ -41,6 +42,8 @@ enum Command {
     /// Webhook subscriptions: list, renew now, recreate.
     #[command(subcommand)]
     Subscriptions(connections::SubscriptionsCommand),
+    /// Sweep a connection now: catch what webhooks missed (`--full` reads everything).
+    Sync(sync::SyncArgs),
     /// Demo helpers for the local stack.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -68,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Users(command) => users::run(command).await,
         Command::Connections(command) => connections::run_connections(command).await,
         Command::Subscriptions(command) => connections::run_subscriptions(command).await,
+        Command::Sync(args) => sync::run(args).await,
     }
 }
 

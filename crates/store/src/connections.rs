@@ -47,6 +47,10 @@ pub struct Connection {
     pub last_synced_at: Option<DateTime<Utc>>,
     /// When the user disconnected.
     pub disconnected_at: Option<DateTime<Utc>>,
+    /// A 429 holds this connection's sync work until then.
+    pub sync_not_before: Option<DateTime<Utc>>,
+    /// When Clio refused to show custom field definitions.
+    pub custom_fields_forbidden_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -255,4 +259,38 @@ pub async fn mark_disconnected(conn: &mut AsyncPgConnection, id: i64) -> QueryRe
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// Records (or clears, with `None`) that Clio refused to show the connection's custom field
+/// definitions.
+pub async fn set_custom_fields_forbidden(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: Option<DateTime<Utc>>,
+) -> QueryResult<()> {
+    diesel::update(c::table.find(id))
+        .set(c::custom_fields_forbidden_at.eq(at))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Our users with a working connection to a Clio account (firm).
+pub async fn users_of_account(conn: &mut AsyncPgConnection, account: i64) -> QueryResult<Vec<i64>> {
+    c::table
+        .filter(c::clio_account_id.eq(account).and(c::status.eq(CONNECTED)))
+        .select(c::user_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
+/// The Clio accounts (firms) a user is connected to.
+pub async fn accounts_of_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult<Vec<i64>> {
+    c::table
+        .filter(c::user_id.eq(user_id).and(c::status.ne(DISCONNECTED)))
+        .select(c::clio_account_id)
+        .distinct()
+        .load(conn)
+        .await
 }

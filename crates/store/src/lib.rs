@@ -13,13 +13,18 @@ pub mod connections;
 pub mod dead_letters;
 pub mod journal;
 pub mod migrations;
+pub mod mirror;
 pub mod notifications;
 pub mod oauth_states;
+pub mod outbox;
 pub mod pool;
 pub mod processed;
+pub mod referrals;
 pub mod schema;
 pub mod subscriptions;
 pub mod sweeps;
+pub mod sync_cursors;
+pub mod sync_queue;
 
 pub use diesel_async::AsyncPgConnection;
 pub use migrations::{ensure_schema_current, run_migrations, MigrationError};

@@ -27,6 +27,10 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
     /// When it was read or resolved.
     pub read_at: Option<DateTime<Utc>>,
+    /// The referral it is about.
+    pub referral_id: Option<i64>,
+    /// The suggestion it offers to confirm (`POST /api/referrals/{referral_id}/link`).
+    pub suggestion_id: Option<i64>,
 }
 
 /// Records a notification, unless an unread one of the same kind exists for the connection.
@@ -81,4 +85,27 @@ pub async fn for_user(
         .select(Notification::as_select())
         .load(conn)
         .await
+}
+
+/// Records a notification about a referral (not tied to a connection, so any number may be
+/// unread).
+pub async fn notify_referral(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    kind: &str,
+    message: &str,
+    referral_id: i64,
+    suggestion_id: Option<i64>,
+) -> QueryResult<()> {
+    diesel::insert_into(n::table)
+        .values((
+            n::user_id.eq(user_id),
+            n::kind.eq(kind),
+            n::message.eq(message),
+            n::referral_id.eq(referral_id),
+            n::suggestion_id.eq(suggestion_id),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
 }

@@ -23,3 +23,30 @@ pub async fn mark_processed(
         .await?;
     Ok(inserted == 1)
 }
+
+/// Forgets that `consumer` applied these events, so a replay of them is applied again: for work
+/// a consumer accepted, then gave up on later (the sync worker's batches).
+pub async fn forget(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    event_ids: &[String],
+) -> QueryResult<usize> {
+    use diesel::QueryDsl;
+    diesel::delete(
+        processed_events::table
+            .filter(processed_events::consumer.eq(consumer))
+            .filter(processed_events::event_id.eq_any(event_ids)),
+    )
+    .execute(conn)
+    .await
+}
+
+/// How many events `consumer` has applied.
+pub async fn count(conn: &mut AsyncPgConnection, consumer: &str) -> QueryResult<i64> {
+    use diesel::QueryDsl;
+    processed_events::table
+        .filter(processed_events::consumer.eq(consumer))
+        .count()
+        .get_result(conn)
+        .await
+}

@@ -53,6 +53,10 @@ diesel::table! {
         status_reason -> Nullable<Text>,
         /// When the user disconnected.
         disconnected_at -> Nullable<Timestamptz>,
+        /// A 429 holds this connection's sync work until then.
+        sync_not_before -> Nullable<Timestamptz>,
+        /// When Clio refused to show custom field definitions (403).
+        custom_fields_forbidden_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -204,6 +208,20 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_states,
     notifications,
     sweep_requests,
+    sync_queue,
+    sync_cursors,
+    clio_matters,
+    clio_contacts,
+    clio_contact_emails,
+    clio_contact_phones,
+    clio_bills,
+    clio_users,
+    clio_custom_fields,
+    outbox,
+    referrals,
+    referral_events,
+    referral_suggestions,
+    action_items,
 );
 
 diesel::table! {
@@ -241,6 +259,10 @@ diesel::table! {
         created_at -> Timestamptz,
         /// When the user read it.
         read_at -> Nullable<Timestamptz>,
+        /// The referral it is about.
+        referral_id -> Nullable<Int8>,
+        /// The suggestion it offers to confirm.
+        suggestion_id -> Nullable<Int8>,
     }
 }
 
@@ -263,3 +285,399 @@ diesel::table! {
         done_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    /// Clio records waiting to be re-read.
+    sync_queue (id) {
+        /// Row id.
+        id -> Int8,
+        /// The connection whose event it was.
+        connection_id -> Int8,
+        /// matter, contact or bill.
+        model -> Text,
+        /// The record's Clio id.
+        record_id -> Int8,
+        /// The event's id.
+        event_id -> Text,
+        /// The event as it arrived.
+        envelope -> Jsonb,
+        /// Appended.
+        enqueued_at -> Timestamptz,
+        /// Not taken before.
+        due_at -> Timestamptz,
+        /// Failed reads so far.
+        attempts -> Int4,
+        /// The first failed read.
+        first_failed_at -> Nullable<Timestamptz>,
+        /// The last failure.
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Sweep progress per connection and model.
+    sync_cursors (connection_id, model) {
+        /// The connection.
+        connection_id -> Int8,
+        /// matter, contact, bill, user or custom_field.
+        model -> Text,
+        /// The start of the last complete sweep.
+        swept_until -> Nullable<Timestamptz>,
+        /// The start of the sweep under way.
+        started_at -> Nullable<Timestamptz>,
+        /// The next page of the sweep under way.
+        next_page -> Nullable<Text>,
+        /// Held by a sweeper until.
+        lease_until -> Nullable<Timestamptz>,
+        /// When the last sweep finished.
+        last_finished_at -> Nullable<Timestamptz>,
+        /// Records the last sweep read.
+        last_seen -> Int4,
+        /// Changes the last sweep found that the mirror lacked.
+        last_missed -> Int4,
+        /// The last sweep's failure.
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Mirrored Clio matters.
+    clio_matters (clio_account_id, clio_id) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// Clio id.
+        clio_id -> Int8,
+        /// Clio's version tag.
+        etag -> Nullable<Text>,
+        /// Clio's last change.
+        clio_updated_at -> Nullable<Timestamptz>,
+        /// Shown number.
+        display_number -> Nullable<Text>,
+        /// Description.
+        description -> Nullable<Text>,
+        /// Open, Pending or Closed.
+        status -> Nullable<Text>,
+        /// Opened.
+        open_date -> Nullable<Date>,
+        /// Pended.
+        pending_date -> Nullable<Date>,
+        /// Closed.
+        close_date -> Nullable<Date>,
+        /// The client contact.
+        client_id -> Nullable<Int8>,
+        /// The client's name.
+        client_name -> Nullable<Text>,
+        /// The client's primary email, normalised.
+        client_email -> Nullable<Text>,
+        /// Responsible attorney.
+        responsible_attorney_id -> Nullable<Int8>,
+        /// Originating attorney.
+        originating_attorney_id -> Nullable<Int8>,
+        /// Responsible staff.
+        responsible_staff_id -> Nullable<Int8>,
+        /// Practice area.
+        practice_area -> Nullable<Text>,
+        /// Matter stage.
+        matter_stage -> Nullable<Text>,
+        /// Custom field values.
+        custom_field_values -> Jsonb,
+        /// The record as read.
+        data -> Jsonb,
+        /// Deleted in Clio.
+        deleted_at -> Nullable<Timestamptz>,
+        /// Last written.
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Mirrored Clio contacts.
+    clio_contacts (clio_account_id, clio_id) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// Clio id.
+        clio_id -> Int8,
+        /// Clio's version tag.
+        etag -> Nullable<Text>,
+        /// Clio's last change.
+        clio_updated_at -> Nullable<Timestamptz>,
+        /// Person or Company.
+        kind -> Nullable<Text>,
+        /// Full name.
+        name -> Nullable<Text>,
+        /// First name.
+        first_name -> Nullable<Text>,
+        /// Middle name.
+        middle_name -> Nullable<Text>,
+        /// Last name.
+        last_name -> Nullable<Text>,
+        /// Job title.
+        title -> Nullable<Text>,
+        /// Company contact.
+        company_id -> Nullable<Int8>,
+        /// Company name.
+        company_name -> Nullable<Text>,
+        /// Date of birth.
+        date_of_birth -> Nullable<Date>,
+        /// Whether a client.
+        is_client -> Nullable<Bool>,
+        /// Primary email, normalised.
+        primary_email -> Nullable<Text>,
+        /// Custom field values.
+        custom_field_values -> Jsonb,
+        /// The record as read.
+        data -> Jsonb,
+        /// Deleted in Clio.
+        deleted_at -> Nullable<Timestamptz>,
+        /// Last written.
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Normalised contact emails.
+    clio_contact_emails (clio_account_id, contact_id, email) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// The contact.
+        contact_id -> Int8,
+        /// Lower-cased, trimmed.
+        email -> Text,
+    }
+}
+
+diesel::table! {
+    /// Normalised contact phone numbers.
+    clio_contact_phones (clio_account_id, contact_id, position) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// The contact.
+        contact_id -> Int8,
+        /// Order on the contact.
+        position -> Int4,
+        /// As typed in Clio.
+        raw -> Text,
+        /// E.164, when the country is known.
+        e164 -> Nullable<Text>,
+        /// National significant digits.
+        national -> Text,
+        /// Last four digits.
+        last_four -> Text,
+    }
+}
+
+diesel::table! {
+    /// Mirrored Clio bills.
+    clio_bills (clio_account_id, clio_id) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// Clio id.
+        clio_id -> Int8,
+        /// Clio's version tag.
+        etag -> Nullable<Text>,
+        /// Clio's last change.
+        clio_updated_at -> Nullable<Timestamptz>,
+        /// Bill number.
+        number -> Nullable<Text>,
+        /// Clio's state.
+        state -> Nullable<Text>,
+        /// Total, in cents.
+        total_cents -> Nullable<Int8>,
+        /// Paid, in cents.
+        paid_cents -> Nullable<Int8>,
+        /// Outstanding, in cents.
+        balance_cents -> Nullable<Int8>,
+        /// Paid in full at.
+        paid_at -> Nullable<Timestamptz>,
+        /// The billed client.
+        client_id -> Nullable<Int8>,
+        /// The matters covered.
+        matter_ids -> Array<Int8>,
+        /// The record as read.
+        data -> Jsonb,
+        /// Deleted in Clio.
+        deleted_at -> Nullable<Timestamptz>,
+        /// Last written.
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Mirrored Clio users.
+    clio_users (clio_account_id, clio_id) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// Clio id.
+        clio_id -> Int8,
+        /// Name.
+        name -> Nullable<Text>,
+        /// Email.
+        email -> Nullable<Text>,
+        /// Whether enabled.
+        enabled -> Nullable<Bool>,
+        /// Attorney or NonAttorney.
+        subscription_type -> Nullable<Text>,
+        /// Last written.
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Mirrored custom field definitions.
+    clio_custom_fields (clio_account_id, clio_id) {
+        /// The firm.
+        clio_account_id -> Int8,
+        /// Clio id.
+        clio_id -> Int8,
+        /// Matter or Contact.
+        parent_type -> Text,
+        /// Name.
+        name -> Nullable<Text>,
+        /// Field type.
+        field_type -> Nullable<Text>,
+        /// The definition as read.
+        data -> Jsonb,
+        /// Last written.
+        synced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Domain events waiting to be published.
+    outbox (id) {
+        /// Row id (publication order).
+        id -> Int8,
+        /// Where it goes.
+        routing_key -> Text,
+        /// The envelope.
+        message -> Jsonb,
+        /// Written.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(sync_queue -> connections (connection_id));
+diesel::joinable!(sync_cursors -> connections (connection_id));
+
+diesel::table! {
+    /// Referrals, received or sent, and the matter each is linked to.
+    referrals (id) {
+        /// Row id.
+        id -> Int8,
+        /// Owner.
+        user_id -> Int8,
+        /// received or sent.
+        direction -> Text,
+        /// The referring (or receiving) partner.
+        partner_name -> Text,
+        /// Their email.
+        partner_email -> Nullable<Text>,
+        /// Client first name.
+        client_first_name -> Nullable<Text>,
+        /// Client last name.
+        client_last_name -> Nullable<Text>,
+        /// Client email.
+        client_email -> Nullable<Text>,
+        /// Client company.
+        client_company -> Nullable<Text>,
+        /// open, won or lost.
+        status -> Text,
+        /// Commission as an amount, in cents.
+        commission_cents -> Nullable<Int8>,
+        /// Commission as a share, in basis points.
+        commission_bp -> Nullable<Int4>,
+        /// Normalised client email.
+        email_key -> Nullable<Text>,
+        /// Normalised client name.
+        name_key -> Nullable<Text>,
+        /// Normalised client company.
+        company_key -> Nullable<Text>,
+        /// Words of the client's name.
+        name_tokens -> Array<Text>,
+        /// The linked matter's firm.
+        clio_account_id -> Nullable<Int8>,
+        /// The linked matter.
+        matter_id -> Nullable<Int8>,
+        /// When linked.
+        linked_at -> Nullable<Timestamptz>,
+        /// match or user.
+        linked_by -> Nullable<Text>,
+        /// When the status last changed, as its source saw it.
+        status_changed_at -> Nullable<Timestamptz>,
+        /// Created.
+        created_at -> Timestamptz,
+        /// Last changed.
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// A referral's timeline.
+    referral_events (id) {
+        /// Row id.
+        id -> Int8,
+        /// The referral.
+        referral_id -> Int8,
+        /// When.
+        at -> Timestamptz,
+        /// What kind of entry.
+        kind -> Text,
+        /// For the user to read.
+        message -> Text,
+    }
+}
+
+diesel::table! {
+    /// Possible matches offered to the user.
+    referral_suggestions (id) {
+        /// Row id.
+        id -> Int8,
+        /// The referral.
+        referral_id -> Int8,
+        /// The matter's firm.
+        clio_account_id -> Int8,
+        /// The matter.
+        matter_id -> Int8,
+        /// Offered.
+        created_at -> Timestamptz,
+        /// Confirmed or otherwise settled.
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// Drafts waiting for the user's approval.
+    action_items (id) {
+        /// Row id.
+        id -> Int8,
+        /// Owner.
+        user_id -> Int8,
+        /// The referral.
+        referral_id -> Int8,
+        /// thank_you_draft.
+        kind -> Text,
+        /// The bill's firm.
+        clio_account_id -> Int8,
+        /// The bill.
+        bill_id -> Int8,
+        /// Recipient name.
+        to_name -> Text,
+        /// Recipient email.
+        to_email -> Nullable<Text>,
+        /// Subject.
+        subject -> Text,
+        /// Body.
+        body -> Text,
+        /// pending, approved or dismissed.
+        state -> Text,
+        /// Created.
+        created_at -> Timestamptz,
+        /// Approved or dismissed at.
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(referrals -> users (user_id));
+diesel::joinable!(referral_events -> referrals (referral_id));
+diesel::joinable!(referral_suggestions -> referrals (referral_id));
+diesel::joinable!(action_items -> referrals (referral_id));

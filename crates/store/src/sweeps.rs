@@ -59,3 +59,28 @@ pub async fn pending(
         .load(conn)
         .await
 }
+
+/// Marks a request done.
+pub async fn mark_done(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<()> {
+    diesel::update(s::table.find(id))
+        .set(s::done_at.eq(chrono::Utc::now()))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Requests not yet done, of connected connections, oldest first.
+pub async fn pending_all(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> QueryResult<Vec<SweepRequest>> {
+    s::table
+        .inner_join(crate::schema::connections::table)
+        .filter(s::done_at.is_null())
+        .filter(crate::schema::connections::status.eq(crate::connections::CONNECTED))
+        .order(s::id.asc())
+        .limit(limit)
+        .select(SweepRequest::as_select())
+        .load(conn)
+        .await
+}

@@ -4,5 +4,6 @@
 pub mod journal;
 mod main_loop;
 pub mod scheduler;
+pub mod sync;
 
-pub use main_loop::{run_worker, WorkerArgs};
+pub use main_loop::{run_worker, run_worker_alongside, stopped, Stopping, WorkerArgs};

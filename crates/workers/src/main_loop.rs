@@ -9,9 +9,9 @@ use secrecy::ExposeSecret;
 #[derive(clap::Parser, Debug)]
 pub struct WorkerArgs {
     #[command(flatten)]
-    db: DatabaseArgs,
+    pub(crate) db: DatabaseArgs,
     #[command(flatten)]
-    amqp: AmqpArgs,
+    pub(crate) amqp: AmqpArgs,
     /// Messages in flight at once.
     #[arg(long, env = "MATTERHOOK_WORKER_PREFETCH", default_value_t = 32)]
     prefetch: u16,
@@ -23,6 +23,29 @@ pub struct WorkerArgs {
 /// Runs `handler` until SIGINT or SIGTERM: refuses an outdated schema, consumes its queue, records
 /// broker-level dead letters, and on the signal finishes what is in flight and returns.
 pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Result<()> {
+    run_worker_alongside(handler, args, |_| async { Ok(()) }).await
+}
+
+/// A shutdown signal a companion task can wait for.
+pub type Stopping = tokio::sync::watch::Receiver<bool>;
+
+/// Resolves once shutdown is asked for.
+pub async fn stopped(mut rx: Stopping) {
+    let _ = rx.wait_for(|s| *s).await;
+}
+
+/// [`run_worker`], with `companion` running beside the consumer until the same signal (the sync
+/// worker's batcher, relay and sweeper).
+pub async fn run_worker_alongside<H, F, Fut>(
+    handler: H,
+    args: WorkerArgs,
+    companion: F,
+) -> anyhow::Result<()>
+where
+    H: Handler,
+    F: FnOnce(Stopping) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     let database_url = args.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(database_url).await?;
     let pool = matterhook_store::connect_pool(database_url, usize::from(args.prefetch).max(2) + 2)
@@ -38,23 +61,30 @@ pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Res
     let runtime = Runtime::new(handler, pool.clone(), amqp_url, config)
         .await
         .context("connecting to RabbitMQ")?;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         matterhook_config::shutdown::signal().await;
         let _ = stop.send(true);
     });
-    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
     tracing::info!(worker = H::NAME, "worker ready");
     tokio::try_join!(
-        runtime.run(until_stopped(stopped.clone())),
-        matterhook_bus::runtime::drain_broker_dead_letters(
-            pool,
-            amqp_url,
-            &names,
-            until_stopped(stopped)
-        ),
+        companion(stopping.clone()),
+        async {
+            runtime
+                .run(stopped(stopping.clone()))
+                .await
+                .map_err(anyhow::Error::from)
+        },
+        async {
+            matterhook_bus::runtime::drain_broker_dead_letters(
+                pool,
+                amqp_url,
+                &names,
+                stopped(stopping.clone()),
+            )
+            .await
+            .map_err(anyhow::Error::from)
+        },
     )?;
     tracing::info!("stopped");
     Ok(())

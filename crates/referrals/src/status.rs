@@ -1,0 +1,150 @@
+//! `matterhook-worker-status`: a linked matter's status flows into its referral; a paid bill
+//! covering a linked matter queues one thank-you draft.
+
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_domain::referrals::{
+    drafts::{thank_you, Commission, Paid},
+    status::{self, ReferralStatus},
+};
+use matterhook_store::{mirror, referrals};
+
+use crate::{client, matching::account_of};
+
+/// Consumes `sync.matter.status_changed` and `sync.bill.paid`.
+#[derive(Debug, Default, Clone)]
+pub struct StatusSync;
+
+impl Handler for StatusSync {
+    const NAME: &'static str = "status";
+
+    fn routing_keys(&self) -> Vec<String> {
+        let sync = matterhook_bus::SOURCE_SYNC;
+        vec![
+            format!("{sync}.matter.status_changed"),
+            format!("{sync}.bill.paid"),
+        ]
+    }
+
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        let (account, record) = account_of(envelope)?;
+        match (envelope.model.as_str(), envelope.event.as_str()) {
+            ("matter", "status_changed") => {
+                sync_status(conn, account, record).await?;
+                Ok(())
+            }
+            ("bill", "paid") => {
+                queue_thanks(conn, account, record).await?;
+                Ok(())
+            }
+            (m, e) => Err(HandlerError::permanent(format!(
+                "the status worker does not handle {m}.{e}"
+            ))),
+        }
+    }
+}
+
+/// Carries the matter's status, as the mirror holds it now, into each referral linked to it. The
+/// mirror is the truth: an event handled late reads the latest status, and the matter's Clio
+/// `updated_at` orders it against the referral's last change.
+pub async fn sync_status(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    matter_id: i64,
+) -> diesel::QueryResult<usize> {
+    let linked = referrals::linked_to(conn, account, matter_id).await?;
+    if linked.is_empty() {
+        return Ok(0);
+    }
+    let Some(matter) = mirror::matter(conn, account, matter_id).await? else {
+        return Ok(0);
+    };
+    let Some(matter_status) = matter.status.as_deref() else {
+        return Ok(0);
+    };
+    let seen_at = matter.clio_updated_at.unwrap_or_else(Utc::now);
+    let mut changed = 0;
+    for r in linked {
+        let current = ReferralStatus::parse(&r.status).unwrap_or(ReferralStatus::Open);
+        if let Some(change) = status::apply(current, r.status_changed_at, matter_status, seen_at) {
+            referrals::set_status(conn, r.id, change.to.as_str(), seen_at).await?;
+            referrals::add_event(conn, r.id, "status", &change.timeline).await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+async fn queue_thanks(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    bill_id: i64,
+) -> diesel::QueryResult<()> {
+    let Some(bill) = mirror::bill(conn, account, bill_id).await? else {
+        return Ok(());
+    };
+    if bill.state.as_deref() != Some("paid") || bill.deleted_at.is_some() {
+        return Ok(());
+    }
+    for matter_id in &bill.matter_ids {
+        let linked = referrals::linked_to(conn, account, *matter_id).await?;
+        if linked.is_empty() {
+            continue;
+        }
+        let facts = client::facts(conn, account, *matter_id).await?;
+        for r in linked {
+            let client_name = match (&r.client_first_name, &r.client_last_name) {
+                (Some(f), Some(l)) => format!("{f} {l}"),
+                _ => facts
+                    .as_ref()
+                    .and_then(|f| f.client_name.clone())
+                    .unwrap_or_else(|| "your client".into()),
+            };
+            let commission = r.commission_cents.map(Commission::Amount).or(r
+                .commission_bp
+                .map(|bp| Commission::Percentage(i64::from(bp))));
+            let draft = thank_you(&Paid {
+                partner_name: &r.partner_name,
+                client_name: &client_name,
+                matter: facts
+                    .as_ref()
+                    .and_then(|f| f.matter.display_number.as_deref()),
+                bill_total_cents: bill.total_cents,
+                commission,
+            });
+            let queued = referrals::queue_draft(
+                conn,
+                &referrals::NewDraft {
+                    user_id: r.user_id,
+                    referral_id: r.id,
+                    account,
+                    bill_id,
+                    to_name: &r.partner_name,
+                    to_email: r.partner_email.as_deref(),
+                    subject: &draft.subject,
+                    body: &draft.body,
+                },
+            )
+            .await?;
+            if queued {
+                let number = bill.number.as_deref().unwrap_or("");
+                referrals::add_event(
+                    conn,
+                    r.id,
+                    "draft",
+                    &format!(
+                        "Bill {number} paid: a thank-you draft to {} is in the action queue",
+                        r.partner_name
+                    ),
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The mirror of each firm's Clio records, keyed by Clio account and Clio id.
+//!
+//! Writers read the versions they hold first ([`matter_versions`] and friends, row-locked), decide
+//! with the domain rules, then write: an older read never replaces a newer one.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{prelude::*, QueryResult};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use crate::schema::{
+    clio_bills as b, clio_contacts as c, clio_custom_fields as cf, clio_matters as m,
+    clio_users as u,
+};
+
+mod contacts;
+mod firm;
+mod search;
+
+pub use contacts::{
+    contact, contact_emails, contact_etags, contacts_by_email, contacts_by_phone, upsert_contact,
+    ContactRow, PhoneRow,
+};
+pub use firm::{upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
+pub use search::{matters_for_client, recent_matters, search_matters};
+
+/// What the mirror holds of one record's version.
+#[derive(Debug, Clone, PartialEq, Queryable)]
+pub struct Version {
+    /// Clio id.
+    pub clio_id: i64,
+    /// Clio's version tag.
+    pub etag: Option<String>,
+    /// Clio's last change.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// A matter's status or a bill's state (`None` for contacts).
+    pub state: Option<String>,
+    /// When it was found deleted.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl Version {
+    /// Whether a read of `etag` last changed at `updated_at` is newer than this one: a later
+    /// `updated_at`, or the same second with another etag (Clio's times are whole seconds). A read
+    /// without a time replaces only a version without one.
+    pub fn is_older_than(&self, etag: Option<&str>, updated_at: Option<DateTime<Utc>>) -> bool {
+        match (self.updated_at, updated_at) {
+            (Some(held), Some(read)) => {
+                read > held || (read == held && self.etag.as_deref() != etag)
+            }
+            (None, _) => self.etag.as_deref() != etag || self.deleted_at.is_some(),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// The mirrored versions of these matters, locked until the transaction ends.
+pub async fn matter_versions(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<Version>> {
+    m::table
+        .filter(m::clio_account_id.eq(account))
+        .filter(m::clio_id.eq_any(ids))
+        .select((
+            m::clio_id,
+            m::etag,
+            m::clio_updated_at,
+            m::status,
+            m::deleted_at,
+        ))
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// The mirrored versions of these contacts, locked until the transaction ends.
+pub async fn contact_versions(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<Version>> {
+    c::table
+        .filter(c::clio_account_id.eq(account))
+        .filter(c::clio_id.eq_any(ids))
+        .select((
+            c::clio_id,
+            c::etag,
+            c::clio_updated_at,
+            None::<String>.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(),
+            c::deleted_at,
+        ))
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// The mirrored versions of these bills, locked until the transaction ends.
+pub async fn bill_versions(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    ids: &[i64],
+) -> QueryResult<Vec<Version>> {
+    b::table
+        .filter(b::clio_account_id.eq(account))
+        .filter(b::clio_id.eq_any(ids))
+        .select((
+            b::clio_id,
+            b::etag,
+            b::clio_updated_at,
+            b::state,
+            b::deleted_at,
+        ))
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// A matter as mirrored.
+#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
+#[diesel(table_name = m, treat_none_as_null = true)]
+pub struct MatterRow {
+    /// The firm.
+    pub clio_account_id: i64,
+    /// Clio id.
+    pub clio_id: i64,
+    /// Version tag.
+    pub etag: Option<String>,
+    /// Clio's last change.
+    pub clio_updated_at: Option<DateTime<Utc>>,
+    /// Shown number.
+    pub display_number: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Open, Pending or Closed.
+    pub status: Option<String>,
+    /// Opened.
+    pub open_date: Option<NaiveDate>,
+    /// Pended.
+    pub pending_date: Option<NaiveDate>,
+    /// Closed.
+    pub close_date: Option<NaiveDate>,
+    /// Client contact.
+    pub client_id: Option<i64>,
+    /// Client name.
+    pub client_name: Option<String>,
+    /// Client's primary email, normalised.
+    pub client_email: Option<String>,
+    /// Responsible attorney.
+    pub responsible_attorney_id: Option<i64>,
+    /// Originating attorney.
+    pub originating_attorney_id: Option<i64>,
+    /// Responsible staff.
+    pub responsible_staff_id: Option<i64>,
+    /// Practice area name.
+    pub practice_area: Option<String>,
+    /// Matter stage name.
+    pub matter_stage: Option<String>,
+    /// Custom field values.
+    pub custom_field_values: Value,
+    /// The record as read.
+    pub data: Value,
+    /// Deleted in Clio.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Writes a matter (the caller decided it is newer).
+pub async fn upsert_matter(conn: &mut AsyncPgConnection, row: &MatterRow) -> QueryResult<()> {
+    diesel::insert_into(m::table)
+        .values(row)
+        .on_conflict((m::clio_account_id, m::clio_id))
+        .do_update()
+        .set((row, m::synced_at.eq(Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A mirrored matter.
+pub async fn matter(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    id: i64,
+) -> QueryResult<Option<MatterRow>> {
+    m::table
+        .find((account, id))
+        .select(MatterRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// A bill as mirrored.
+#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
+#[diesel(table_name = b, treat_none_as_null = true)]
+pub struct BillRow {
+    /// The firm.
+    pub clio_account_id: i64,
+    /// Clio id.
+    pub clio_id: i64,
+    /// Version tag.
+    pub etag: Option<String>,
+    /// Clio's last change.
+    pub clio_updated_at: Option<DateTime<Utc>>,
+    /// Bill number.
+    pub number: Option<String>,
+    /// Clio's state.
+    pub state: Option<String>,
+    /// Total, in cents.
+    pub total_cents: Option<i64>,
+    /// Paid, in cents.
+    pub paid_cents: Option<i64>,
+    /// Outstanding, in cents.
+    pub balance_cents: Option<i64>,
+    /// Paid in full at.
+    pub paid_at: Option<DateTime<Utc>>,
+    /// Billed client.
+    pub client_id: Option<i64>,
+    /// Matters covered.
+    pub matter_ids: Vec<i64>,
+    /// The record as read.
+    pub data: Value,
+    /// Deleted in Clio.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Writes a bill (the caller decided it is newer).
+pub async fn upsert_bill(conn: &mut AsyncPgConnection, row: &BillRow) -> QueryResult<()> {
+    diesel::insert_into(b::table)
+        .values(row)
+        .on_conflict((b::clio_account_id, b::clio_id))
+        .do_update()
+        .set((row, b::synced_at.eq(Utc::now())))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A mirrored bill.
+pub async fn bill(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    id: i64,
+) -> QueryResult<Option<BillRow>> {
+    b::table
+        .find((account, id))
+        .select(BillRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Marks records deleted in Clio (absent when re-read after an event, `deleted` ones included);
+/// the number newly marked. A record never seen gets a deleted row too, so the mirror says what
+/// became of it.
+pub async fn mark_deleted(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    account: i64,
+    ids: &[i64],
+    at: DateTime<Utc>,
+) -> QueryResult<usize> {
+    macro_rules! tombstones {
+        ($t:ident) => {{
+            let rows: Vec<_> = ids
+                .iter()
+                .map(|id| {
+                    (
+                        $t::clio_account_id.eq(account),
+                        $t::clio_id.eq(*id),
+                        $t::data.eq(serde_json::json!({})),
+                        $t::deleted_at.eq(at),
+                    )
+                })
+                .collect();
+            let inserted = diesel::insert_into($t::table)
+                .values(rows)
+                .on_conflict_do_nothing()
+                .execute(conn)
+                .await?;
+            let updated = diesel::update(
+                $t::table
+                    .filter($t::clio_account_id.eq(account))
+                    .filter($t::clio_id.eq_any(ids))
+                    .filter($t::deleted_at.is_null()),
+            )
+            .set(($t::deleted_at.eq(at), $t::synced_at.eq(Utc::now())))
+            .execute(conn)
+            .await?;
+            inserted + updated
+        }};
+    }
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(match model {
+        "matter" => tombstones!(m),
+        "contact" => tombstones!(c),
+        _ => tombstones!(b),
+    })
+}
+
+/// How many live records of a model the firm's mirror holds.
+pub async fn count_live(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    account: i64,
+) -> QueryResult<i64> {
+    match model {
+        "matter" => {
+            m::table
+                .filter(m::clio_account_id.eq(account).and(m::deleted_at.is_null()))
+                .count()
+                .get_result(conn)
+                .await
+        }
+        "contact" => {
+            c::table
+                .filter(c::clio_account_id.eq(account).and(c::deleted_at.is_null()))
+                .count()
+                .get_result(conn)
+                .await
+        }
+        "bill" => {
+            b::table
+                .filter(b::clio_account_id.eq(account).and(b::deleted_at.is_null()))
+                .count()
+                .get_result(conn)
+                .await
+        }
+        "user" => {
+            u::table
+                .filter(u::clio_account_id.eq(account))
+                .count()
+                .get_result(conn)
+                .await
+        }
+        _ => {
+            cf::table
+                .filter(cf::clio_account_id.eq(account))
+                .count()
+                .get_result(conn)
+                .await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(etag: &str, secs: i64) -> Version {
+        Version {
+            clio_id: 1,
+            etag: Some(etag.into()),
+            updated_at: DateTime::from_timestamp(secs, 0),
+            state: None,
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn only_a_newer_read_replaces_a_version() {
+        let v = held("\"a\"", 100);
+        assert!(v.is_older_than(Some("\"b\""), DateTime::from_timestamp(101, 0)));
+        assert!(!v.is_older_than(Some("\"b\""), DateTime::from_timestamp(99, 0)));
+        assert!(!v.is_older_than(Some("\"a\""), DateTime::from_timestamp(100, 0)));
+        // The same second, another etag: Clio's whole seconds cannot order them; the later read wins.
+        assert!(v.is_older_than(Some("\"b\""), DateTime::from_timestamp(100, 0)));
+        assert!(!v.is_older_than(Some("\"b\""), None));
+    }
+}

@@ -1,0 +1,187 @@
+//! Clio records waiting to be re-read by the sync worker.
+//!
+//! The event handler appends one row per event; the batcher takes the due rows of one connection
+//! and model together (up to a number of distinct records), re-reads those records in one call,
+//! and deletes the rows in the transaction that writes the mirror. Rows stay locked while taken,
+//! so several workers never take the same record, and a crashed worker's rows come back.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Text, Timestamptz},
+    QueryResult,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+
+use crate::schema::{connections as c, sync_queue as q};
+
+/// A record to re-read.
+#[derive(Debug, Clone)]
+pub struct NewWork<'a> {
+    /// The connection whose event it was.
+    pub connection_id: i64,
+    /// matter, contact or bill.
+    pub model: &'a str,
+    /// The record's Clio id.
+    pub record_id: i64,
+    /// The event's id.
+    pub event_id: &'a str,
+    /// The event as it arrived.
+    pub envelope: &'a Value,
+    /// Not taken before (the coalescing window's end).
+    pub due_at: DateTime<Utc>,
+}
+
+/// Appends work.
+pub async fn push(conn: &mut AsyncPgConnection, work: &NewWork<'_>) -> QueryResult<()> {
+    diesel::insert_into(q::table)
+        .values((
+            q::connection_id.eq(work.connection_id),
+            q::model.eq(work.model),
+            q::record_id.eq(work.record_id),
+            q::event_id.eq(work.event_id),
+            q::envelope.eq(work.envelope),
+            q::due_at.eq(work.due_at),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A taken row.
+#[derive(Debug, Clone, QueryableByName)]
+#[diesel(table_name = q)]
+pub struct Queued {
+    /// Row id.
+    pub id: i64,
+    /// The record's Clio id.
+    pub record_id: i64,
+    /// The event's id.
+    pub event_id: String,
+    /// The event as it arrived.
+    pub envelope: Value,
+    /// Appended.
+    pub enqueued_at: DateTime<Utc>,
+    /// Failed reads so far.
+    pub attempts: i32,
+    /// The first failed read.
+    pub first_failed_at: Option<DateTime<Utc>>,
+}
+
+/// Connections and models with due work, oldest first, skipping connections that are not
+/// connected (their work is parked until a reconnect) or held by a 429.
+pub async fn due_groups(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    q::table
+        .inner_join(c::table)
+        .filter(q::due_at.le(now))
+        .filter(c::status.eq(crate::connections::CONNECTED))
+        .filter(c::sync_not_before.is_null().or(c::sync_not_before.le(now)))
+        .group_by((q::connection_id, q::model))
+        .order(diesel::dsl::min(q::due_at).asc())
+        .select((q::connection_id, q::model))
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Takes every row of up to `records` distinct due records of one connection and model, locked
+/// until the transaction ends; rows another worker holds are skipped.
+pub async fn take(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    model: &str,
+    now: DateTime<Utc>,
+    records: i64,
+) -> QueryResult<Vec<Queued>> {
+    // The due rows are picked skipping those another worker holds (so several workers share a
+    // connection's backlog), then every row of the chosen records is taken: their duplicates,
+    // due or not, are answered by the same read.
+    diesel::sql_query(
+        "WITH picked AS ( \
+             SELECT record_id FROM sync_queue \
+             WHERE connection_id = $1 AND model = $2 AND due_at <= $3 \
+             ORDER BY due_at, id LIMIT $4 * 4 FOR UPDATE SKIP LOCKED), \
+         records AS (SELECT DISTINCT record_id FROM picked LIMIT $4) \
+         SELECT id, record_id, event_id, envelope, enqueued_at, attempts, first_failed_at \
+         FROM sync_queue \
+         WHERE connection_id = $1 AND model = $2 \
+           AND record_id IN (SELECT record_id FROM records) \
+         ORDER BY id FOR UPDATE SKIP LOCKED",
+    )
+    .bind::<BigInt, _>(connection_id)
+    .bind::<Text, _>(model)
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(records)
+    .load(conn)
+    .await
+}
+
+/// Deletes done rows.
+pub async fn delete(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(q::table.filter(q::id.eq_any(ids)))
+        .execute(conn)
+        .await
+}
+
+/// Puts rows back until `due_at`; `failed` counts an attempt and records the error.
+pub async fn defer(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    due_at: DateTime<Utc>,
+    failed: Option<&str>,
+) -> QueryResult<usize> {
+    let rows = q::table.filter(q::id.eq_any(ids));
+    match failed {
+        None => {
+            diesel::update(rows)
+                .set(q::due_at.eq(due_at))
+                .execute(conn)
+                .await
+        }
+        Some(error) => {
+            diesel::update(rows)
+                .set((
+                    q::due_at.eq(due_at),
+                    q::attempts.eq(q::attempts + 1),
+                    q::first_failed_at.eq(diesel::dsl::sql::<
+                        diesel::sql_types::Nullable<Timestamptz>,
+                    >("coalesce(first_failed_at, now())")),
+                    q::last_error.eq(error),
+                ))
+                .execute(conn)
+                .await
+        }
+    }
+}
+
+/// Holds a connection's sync work until `until` (Clio's 429 for its token).
+pub async fn hold_connection(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    until: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(c::table.find(connection_id))
+        .set(c::sync_not_before.eq(until))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Rows waiting for a connection (all models).
+pub async fn waiting(conn: &mut AsyncPgConnection, connection_id: i64) -> QueryResult<i64> {
+    q::table
+        .filter(q::connection_id.eq(connection_id))
+        .count()
+        .get_result(conn)
+        .await
+}
+
+/// Rows waiting, all connections.
+pub async fn total(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    q::table.count().get_result(conn).await
+}

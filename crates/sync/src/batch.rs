@@ -1,0 +1,418 @@
+//! The batcher: due records of one connection and model, re-read together, written together.
+
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    future::Future,
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_store::{
+    connections,
+    dead_letters::{self, NewDeadLetter},
+    processed,
+    sync_queue::{self, Queued},
+};
+use tokio::task::JoinSet;
+
+use std::sync::Mutex;
+
+use crate::{
+    apply::{self, Applied, Causes},
+    read, SyncError, SyncStage, Verdict,
+};
+
+/// What one batch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BatchOutcome {
+    /// Nothing was due (another worker took it).
+    Empty,
+    /// Re-read and written: how many distinct records, and what changed.
+    Done {
+        /// Distinct records re-read.
+        records: usize,
+        /// What the write changed.
+        applied: Applied,
+    },
+    /// Clio's rate limit: this connection's work waits until then.
+    Throttled(DateTime<Utc>),
+    /// The connection needs its user; the work stays parked in the queue.
+    Parked,
+    /// Failed; tried again later.
+    Retrying {
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why.
+        error: String,
+    },
+    /// Given up on: the records' events were dead-lettered.
+    DeadLettered {
+        /// Distinct records dead-lettered.
+        records: usize,
+        /// Why.
+        reason: &'static str,
+    },
+}
+
+/// How often an idle batcher looks for due work.
+const POLL: Duration = Duration::from_millis(100);
+
+impl SyncStage {
+    /// Runs batches until `shutdown` resolves, up to `concurrency` at once, never two for the same
+    /// connection: one firm's slow or throttled Clio never holds up another's.
+    pub async fn run_batches(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut running: JoinSet<Result<BatchOutcome, SyncError>> = JoinSet::new();
+        // Which connection each task works for: never two batches of one connection at once.
+        let mut busy: HashMap<tokio::task::Id, i64> = HashMap::new();
+        loop {
+            let mut idle = POLL;
+            let free = self.config().concurrency.saturating_sub(running.len());
+            if free > 0 {
+                let held: HashSet<i64> = busy.values().copied().collect();
+                match self.due_groups(&held, free).await {
+                    Ok(groups) => {
+                        for (connection_id, model) in groups {
+                            let stage = self.clone();
+                            let task = running
+                                .spawn(async move { stage.batch(connection_id, &model).await });
+                            busy.insert(task.id(), connection_id);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot look for sync work; will retry");
+                        // The database is likely down: do not hammer it (or the log).
+                        idle = Duration::from_secs(1);
+                    }
+                }
+            }
+            tokio::select! {
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    let (id, outcome) = match done {
+                        Ok((id, outcome)) => (id, outcome),
+                        // A panicked batch: its transaction rolled back and its rows come back.
+                        Err(e) => (e.id(), Err(SyncError::Unexpected(format!("batch panicked: {e}")))),
+                    };
+                    if let Some(connection_id) = busy.remove(&id) {
+                        log(connection_id, &outcome);
+                    }
+                }
+                () = tokio::time::sleep(idle) => {}
+                () = &mut shutdown => break,
+            }
+        }
+        // Let batches in flight finish: their rows are deleted with the write or come back.
+        while running.join_next().await.is_some() {}
+    }
+
+    async fn due_groups(
+        &self,
+        busy: &HashSet<i64>,
+        free: usize,
+    ) -> Result<Vec<(i64, String)>, SyncError> {
+        let mut conn = self.pool().get().await?;
+        let groups = sync_queue::due_groups(&mut conn, Utc::now(), 64).await?;
+        let mut seen = busy.clone();
+        Ok(groups
+            .into_iter()
+            .filter(|(c, _)| seen.insert(*c))
+            .take(free)
+            .collect())
+    }
+
+    /// Runs batches until no work is due: every due record read, throttled or parked. For tests,
+    /// the bench and `matterhook sync`.
+    pub async fn drain(&self) -> Result<Vec<BatchOutcome>, SyncError> {
+        let mut outcomes = Vec::new();
+        loop {
+            let groups = self.due_groups(&HashSet::new(), usize::MAX).await?;
+            if groups.is_empty() {
+                return Ok(outcomes);
+            }
+            let batches = groups.iter().map(|(c, m)| self.batch(*c, m));
+            for outcome in futures::future::join_all(batches).await {
+                outcomes.push(outcome?);
+            }
+        }
+    }
+
+    /// One batch: take the due rows, re-read their records, write, delete the rows; or decide
+    /// what the failure means for them. All in one transaction.
+    pub async fn batch(&self, connection_id: i64, model: &str) -> Result<BatchOutcome, SyncError> {
+        let mut conn = self.pool().get().await?;
+        let taken = Mutex::new(Vec::new());
+        let result = conn
+            .transaction::<_, SyncError, _>(async |conn| {
+                self.batch_in(conn, connection_id, model, &taken).await
+            })
+            .await;
+        let taken = taken.into_inner().unwrap_or_default();
+        match result {
+            // The write failed after the read and rolled back (a value the database refuses, say).
+            // The attempt is counted in a transaction of its own; otherwise the rows would be
+            // re-read from Clio again and again, never dead-lettered.
+            Err(e) if !taken.is_empty() => {
+                let message = error_chain(&e);
+                tracing::warn!(connection_id, error = %message, "sync write failed");
+                conn.transaction::<_, SyncError, _>(async |conn| {
+                    self.failed(conn, &taken, &message, false).await
+                })
+                .await
+            }
+            other => other,
+        }
+    }
+
+    async fn batch_in(
+        &self,
+        conn: &mut AsyncPgConnection,
+        connection_id: i64,
+        model: &str,
+        taken: &Mutex<Vec<Queued>>,
+    ) -> Result<BatchOutcome, SyncError> {
+        let now = Utc::now();
+        let rows =
+            sync_queue::take(conn, connection_id, model, now, self.config().batch_records).await?;
+        if rows.is_empty() {
+            return Ok(BatchOutcome::Empty);
+        }
+        if let Ok(mut t) = taken.lock() {
+            t.clone_from(&rows);
+        }
+        let latest = latest_per_record(&rows);
+        let ids: Vec<i64> = latest.keys().copied().collect();
+        let causes: Causes = latest
+            .iter()
+            .map(|(id, row)| (*id, request_id(row)))
+            .collect();
+        let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let read = async {
+            let target = self.target(connection_id).await?;
+            let reread = self.reread(&target, model, &ids).await?;
+            let deleted = latest
+                .iter()
+                .filter(|(_, row)| event(row) == "deleted")
+                .map(|(id, _)| *id)
+                .collect();
+            let gone = self
+                .confirm_gone(&target, model, &reread, &ids, deleted)
+                .await?;
+            Ok::<_, SyncError>((target, reread, gone))
+        }
+        .await;
+        let error = match read {
+            Ok((target, reread, gone)) => {
+                let mut applied =
+                    read::write(conn, &target, &reread, ReadKind::Live, &causes).await?;
+                applied += apply::absent(conn, &target, model, &gone).await?;
+                sync_queue::delete(conn, &row_ids).await?;
+                return Ok(BatchOutcome::Done {
+                    records: ids.len(),
+                    applied,
+                });
+            }
+            Err(e) => e,
+        };
+        match error.verdict() {
+            Verdict::Throttled(wait) => {
+                let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                sync_queue::hold_connection(conn, connection_id, until).await?;
+                sync_queue::defer(conn, &row_ids, until, None).await?;
+                Ok(BatchOutcome::Throttled(until))
+            }
+            Verdict::Parked => {
+                // The queue keeps the rows and skips the connection until it is connected again.
+                // Should the connection still read as connected (no usable key for its token,
+                // say), the rows wait a minute rather than spin.
+                let still_connected = connections::get(conn, connection_id)
+                    .await?
+                    .is_some_and(|c| c.status == connections::CONNECTED);
+                if still_connected {
+                    sync_queue::defer(conn, &row_ids, now + PARKED_PAUSE, None).await?;
+                }
+                Ok(BatchOutcome::Parked)
+            }
+            Verdict::Transient => self.failed(conn, &rows, &error_chain(&error), false).await,
+            Verdict::Permanent => self.failed(conn, &rows, &error_chain(&error), true).await,
+        }
+    }
+
+    /// A failed attempt on `rows`: each record that has used up its attempts (all of them, when
+    /// `permanent`) is dead-lettered; the others wait out the backoff of their own attempt.
+    async fn failed(
+        &self,
+        conn: &mut AsyncPgConnection,
+        rows: &[Queued],
+        message: &str,
+        permanent: bool,
+    ) -> Result<BatchOutcome, SyncError> {
+        let now = Utc::now();
+        let mut attempts: BTreeMap<i64, u32> = BTreeMap::new();
+        for row in rows {
+            let a = attempts.entry(row.record_id).or_default();
+            *a = (*a).max(u32::try_from(row.attempts).unwrap_or(0) + 1);
+        }
+        let max = self.config().max_attempts;
+        let (dead, waiting): (Vec<&Queued>, Vec<&Queued>) = rows
+            .iter()
+            .partition(|r| permanent || attempts[&r.record_id] >= max);
+        let mut by_wait: BTreeMap<u32, Vec<i64>> = BTreeMap::new();
+        for row in &waiting {
+            by_wait
+                .entry(attempts[&row.record_id])
+                .or_default()
+                .push(row.id);
+        }
+        for (attempt, ids) in &by_wait {
+            let backoff = &self.config().backoff;
+            let wait = backoff
+                .get(*attempt as usize - 1)
+                .or(backoff.last())
+                .copied()
+                .unwrap_or(Duration::from_secs(10));
+            let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            sync_queue::defer(conn, ids, due, Some(message)).await?;
+        }
+        if dead.is_empty() {
+            return Ok(BatchOutcome::Retrying {
+                attempt: by_wait.keys().copied().max().unwrap_or(1),
+                error: message.to_owned(),
+            });
+        }
+        let reason = if permanent {
+            "permanent error"
+        } else {
+            "attempts exhausted"
+        };
+        let dead: Vec<Queued> = dead.into_iter().cloned().collect();
+        self.dead_letter(conn, &dead, &attempts, reason, message)
+            .await
+    }
+
+    /// Gives up on the rows: one dead letter per record (its latest event, replayable to the sync
+    /// queue), the rows deleted, and the events' idempotency marks forgotten so a replay applies.
+    async fn dead_letter(
+        &self,
+        conn: &mut AsyncPgConnection,
+        rows: &[Queued],
+        attempts: &BTreeMap<i64, u32>,
+        reason: &'static str,
+        error: &str,
+    ) -> Result<BatchOutcome, SyncError> {
+        let latest = latest_per_record(rows);
+        let queue = self.config().names.worker_queue(crate::WORKER);
+        let now = Utc::now();
+        for row in latest.values() {
+            let attempt = attempts.get(&row.record_id).copied().unwrap_or(1);
+            let envelope: Option<matterhook_bus::Envelope> =
+                serde_json::from_value(row.envelope.clone()).ok();
+            let letter = NewDeadLetter {
+                dead_letter_id: format!("{queue}:{}:batch:{attempt}", row.event_id),
+                queue: queue.clone(),
+                routing_key: envelope
+                    .as_ref()
+                    .map(matterhook_bus::Envelope::routing_key)
+                    .unwrap_or_default(),
+                event_id: row.event_id.clone(),
+                envelope: row.envelope.clone(),
+                model: envelope.as_ref().map(|e| e.model.clone()),
+                event: envelope.as_ref().map(|e| e.event.clone()),
+                connection_id: envelope.as_ref().map(|e| e.connection_id),
+                reason: reason.to_owned(),
+                error: error.to_owned(),
+                attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
+                first_failed_at: row.first_failed_at.unwrap_or(now),
+                last_failed_at: now,
+            };
+            dead_letters::record(conn, &letter).await?;
+        }
+        let event_ids: Vec<String> = rows.iter().map(|r| r.event_id.clone()).collect();
+        processed::forget(conn, crate::WORKER, &event_ids).await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        sync_queue::delete(conn, &ids).await?;
+        Ok(BatchOutcome::DeadLettered {
+            records: latest.len(),
+            reason,
+        })
+    }
+}
+
+/// How long parked rows of a connection that still reads as connected wait.
+const PARKED_PAUSE: chrono::Duration = chrono::Duration::minutes(1);
+
+fn event(row: &Queued) -> &str {
+    row.envelope
+        .get("event")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+}
+
+/// The newest row of each record.
+fn latest_per_record(rows: &[Queued]) -> BTreeMap<i64, &Queued> {
+    let mut latest: BTreeMap<i64, &Queued> = BTreeMap::new();
+    for row in rows {
+        let newer = latest
+            .get(&row.record_id)
+            .is_none_or(|held| held.id < row.id);
+        if newer {
+            latest.insert(row.record_id, row);
+        }
+    }
+    latest
+}
+
+fn request_id(row: &Queued) -> String {
+    row.envelope
+        .get("request_id")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn log(connection_id: i64, outcome: &Result<BatchOutcome, SyncError>) {
+    match outcome {
+        Ok(BatchOutcome::Empty) => {}
+        Ok(BatchOutcome::Done { records, applied }) => tracing::info!(
+            connection_id,
+            records,
+            changed = applied.changed,
+            deleted = applied.deleted,
+            events = applied.events,
+            "synced"
+        ),
+        Ok(BatchOutcome::Throttled(until)) => {
+            tracing::warn!(connection_id, %until, "Clio rate limit: this connection waits")
+        }
+        Ok(BatchOutcome::Parked) => {
+            tracing::warn!(
+                connection_id,
+                "connection needs reauthorization: work parked"
+            )
+        }
+        Ok(BatchOutcome::Retrying { attempt, error }) => {
+            tracing::warn!(connection_id, attempt, %error, "sync failed; retrying later")
+        }
+        Ok(BatchOutcome::DeadLettered { records, reason }) => {
+            tracing::error!(
+                connection_id,
+                records,
+                reason,
+                "sync gave up; dead-lettered"
+            )
+        }
+        Err(e) => tracing::warn!(connection_id, error = %e, "sync batch failed; will retry"),
+    }
+}

@@ -1,0 +1,67 @@
+//! The sync worker's handler on the ingest runtime: an event becomes a record to re-read.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel_async::AsyncPgConnection;
+use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_store::sync_queue::{self, NewWork};
+
+/// Queues the record of each matter, contact and bill event for a re-read after `window`, the
+/// time other events of the same connection and model have to join the batch.
+#[derive(Debug, Clone)]
+pub struct SyncHandler {
+    /// The coalescing window.
+    pub window: Duration,
+}
+
+impl Default for SyncHandler {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_millis(250),
+        }
+    }
+}
+
+impl Handler for SyncHandler {
+    const NAME: &'static str = crate::WORKER;
+
+    fn routing_keys(&self) -> Vec<String> {
+        ["matter", "contact", "bill"]
+            .map(|m| format!("{}.{m}.#", matterhook_bus::SOURCE_CLIO))
+            .to_vec()
+    }
+
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        if !["matter", "contact", "bill"].contains(&envelope.model.as_str()) {
+            return Err(HandlerError::permanent(format!(
+                "the sync worker does not mirror {:?} records",
+                envelope.model
+            )));
+        }
+        let Some(record_id) = envelope.record_id.filter(|id| *id > 0) else {
+            return Err(HandlerError::permanent(
+                "the event names no record: nothing to re-read",
+            ));
+        };
+        let raw = serde_json::to_value(envelope).map_err(HandlerError::permanent)?;
+        let window = chrono::Duration::from_std(self.window).unwrap_or_default();
+        sync_queue::push(
+            conn,
+            &NewWork {
+                connection_id: envelope.connection_id,
+                model: &envelope.model,
+                record_id,
+                event_id: &envelope.event_id,
+                envelope: &raw,
+                due_at: Utc::now() + window,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}

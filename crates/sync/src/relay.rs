@@ -1,0 +1,159 @@
+//! The outbox relay: publishes domain events with publisher confirms, then deletes them.
+//!
+//! An event is deleted only after the broker confirmed it, in the transaction that locked it, so
+//! a relay that dies between commit and publish (or between publish and delete) leaves the event
+//! for the next relay: at least once, never lost. Each event's id is derived from the change it
+//! reports, so consumers drop the duplicate a republish can make.
+
+use std::{future::Future, time::Duration};
+
+use chrono::Utc;
+use diesel_async::AsyncConnection;
+use lapin::BasicProperties;
+use matterhook_bus::{topology::Names, PublishError, Publisher};
+use matterhook_store::{outbox, PgPool};
+
+/// What one pass published.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RelayReport {
+    /// Confirmed by the broker.
+    pub published: usize,
+    /// No queue is bound for them: no worker consumes that event (yet), so they are dropped.
+    pub unrouted: usize,
+}
+
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The store failed.
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    /// No database connection.
+    #[error("database pool: {0}")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
+    /// The broker did not confirm.
+    #[error("broker: {0}")]
+    Broker(#[from] PublishError),
+    /// Connecting to the broker failed.
+    #[error("broker: {0}")]
+    Connect(#[from] matterhook_bus::BusError),
+}
+
+/// Events taken per pass.
+const PASS: i64 = 200;
+
+/// Publishes up to [`PASS`] waiting events, oldest first, and deletes those confirmed. Stops at the
+/// first publish that fails, keeping what was confirmed before it.
+pub async fn relay_once(
+    pool: &PgPool,
+    publisher: &Publisher,
+    names: &Names,
+) -> Result<RelayReport, RelayError> {
+    let exchange = names.events_exchange();
+    let mut conn = pool.get().await?;
+    conn.transaction::<_, RelayError, _>(async |conn| {
+        let rows = outbox::take(conn, PASS).await?;
+        let mut report = RelayReport::default();
+        let mut done = Vec::with_capacity(rows.len());
+        let mut failure = None;
+        for row in &rows {
+            let body = serde_json::to_vec(&row.message).unwrap_or_default();
+            let text = |k: &str| {
+                row.message
+                    .get(k)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let properties = BasicProperties::default()
+                .with_content_type("application/json".into())
+                .with_message_id(text("event_id").into())
+                .with_correlation_id(text("request_id").into())
+                .with_headers(matterhook_bus::sent_headers(Utc::now()));
+            match publisher
+                .publish(&exchange, &row.routing_key, &body, properties)
+                .await
+            {
+                Ok(()) => report.published += 1,
+                Err(PublishError::Unroutable(key)) => {
+                    tracing::debug!(routing_key = %key, "no consumer for this domain event");
+                    report.unrouted += 1;
+                }
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+            done.push(row.id);
+        }
+        outbox::delete(conn, &done).await?;
+        match failure {
+            // Commit what was confirmed; the rest waits for the next pass.
+            Some(e) if done.is_empty() => Err(e.into()),
+            Some(e) => {
+                tracing::warn!(error = %e, "publish failed mid-pass; the rest waits");
+                Ok(report)
+            }
+            None => Ok(report),
+        }
+    })
+    .await
+}
+
+/// Relays until `shutdown` resolves, reconnecting to the broker after a failure.
+pub async fn run_relay(
+    pool: PgPool,
+    amqp_url: String,
+    names: Names,
+    shutdown: impl Future<Output = ()>,
+) {
+    const IDLE: Duration = Duration::from_millis(100);
+    tokio::pin!(shutdown);
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let session = async {
+            let connection =
+                matterhook_bus::connect_supervised(&amqp_url, "matterhook-sync-relay").await?;
+            let publisher = Publisher::new(&connection, 1).await?;
+            matterhook_bus::topology::declare_common(publisher.channel(), &names).await?;
+            Ok::<_, RelayError>((connection, publisher))
+        };
+        let (_connection, publisher) = tokio::select! {
+            s = session => match s {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay cannot reach the broker; retrying");
+                    tokio::select! {
+                        () = tokio::time::sleep(backoff) => {}
+                        () = &mut shutdown => return,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue;
+                }
+            },
+            () = &mut shutdown => return,
+        };
+        backoff = Duration::from_millis(200);
+        loop {
+            let wait = match relay_once(&pool, &publisher, &names).await {
+                Ok(r) if r.published + r.unrouted > 0 => {
+                    tracing::debug!(published = r.published, unrouted = r.unrouted, "relayed");
+                    Duration::ZERO
+                }
+                Ok(_) => IDLE,
+                Err(RelayError::Broker(e)) => {
+                    tracing::warn!(error = %e, "relay lost the broker; reconnecting");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay pass failed; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = &mut shutdown => return,
+            }
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! Sweeps: page through a connection's records updated since the last complete sweep and feed
+//! them to the same write path as webhooks, catching whatever webhooks missed (a lapsed or
+//! suspended subscription, a reconnect). The page reached is saved after each page, so a sweep
+//! that stops resumes where it was.
+
+use std::{future::Future, time::Duration};
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use matterhook_clio::{
+    models::{Bill, Contact, CustomField, Matter, User},
+    ClioError, Query,
+};
+use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_store::{connections, mirror, notifications, sweeps, sync_cursors, sync_queue};
+use serde_json::Value;
+
+use crate::{
+    apply::{Applied, Causes, Target},
+    fields,
+    read::{self, path_and_fields, Reread},
+    records, SyncError, SyncStage, Verdict,
+};
+
+/// Which records a sweep asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepMode {
+    /// Updated since the last complete sweep (everything, the first time: the baseline).
+    Incremental,
+    /// Everything, whatever the cursor says.
+    Full,
+    /// Updated since this time (a sweep the connections stage asked for).
+    Since(DateTime<Utc>),
+}
+
+/// What one sweep of one model found.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct SweepReport {
+    /// The connection.
+    pub connection_id: i64,
+    /// matter, contact, bill, user or custom_field.
+    pub model: String,
+    /// Records read.
+    pub seen: usize,
+    /// Changes the mirror lacked: what webhooks had missed (0 for a baseline).
+    pub missed: usize,
+    /// Domain events written.
+    pub events: usize,
+    /// Whether this was the firm's first read (history, no domain events for new records).
+    pub baseline: bool,
+    /// Why nothing was done, when nothing was (another sweeper holds the cursor).
+    pub skipped: Option<String>,
+    /// Set when Clio refused to show custom field definitions (403): synced without them.
+    pub forbidden: bool,
+}
+
+/// Models in the order a sweep of a whole connection reads them: contacts before the matters
+/// whose clients they are.
+pub const SWEEP_ORDER: [&str; 5] = ["user", "custom_field", "contact", "matter", "bill"];
+
+/// Updated-since windows start this much before the last sweep began: Clio's `updated_at` and
+/// our clock may disagree a little.
+const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+
+/// What the notification about custom fields says.
+const FORBIDDEN_KIND: &str = "custom_fields_forbidden";
+
+impl SyncStage {
+    /// Sweeps every model of a connection, in [`SWEEP_ORDER`].
+    pub async fn sweep_connection(
+        &self,
+        connection_id: i64,
+        mode: SweepMode,
+    ) -> Result<Vec<SweepReport>, SyncError> {
+        let mut reports = Vec::new();
+        for model in SWEEP_ORDER {
+            reports.push(self.sweep(connection_id, model, mode).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Sweeps one model of a connection.
+    pub async fn sweep(
+        &self,
+        connection_id: i64,
+        model: &str,
+        mode: SweepMode,
+    ) -> Result<SweepReport, SyncError> {
+        let now = Utc::now();
+        let lease = chrono::Duration::from_std(self.config().sweep_lease).unwrap_or_default();
+        let cursor = {
+            let mut conn = self.pool().get().await?;
+            sync_cursors::lease(&mut conn, connection_id, model, now, now + lease).await?
+        };
+        let Some(cursor) = cursor else {
+            return Ok(SweepReport {
+                connection_id,
+                model: model.to_owned(),
+                skipped: Some("another sweeper holds this cursor".into()),
+                ..SweepReport::default()
+            });
+        };
+        let started = cursor_start(&cursor, mode, self.connections().now());
+        let result = match model {
+            "user" => self.sweep_users(connection_id).await,
+            "custom_field" => self.sweep_custom_fields(connection_id).await,
+            _ => {
+                self.sweep_records(connection_id, model, mode, &cursor, started)
+                    .await
+            }
+        };
+        let mut conn = self.pool().get().await?;
+        match result {
+            // A requested sweep covers a window, not everything since the last complete sweep:
+            // it leaves the cursor's place alone.
+            Ok(report) if matches!(mode, SweepMode::Since(_)) => {
+                sync_cursors::release(&mut conn, connection_id, model).await?;
+                Ok(report)
+            }
+            Ok(report) => {
+                sync_cursors::finish(
+                    &mut conn,
+                    connection_id,
+                    model,
+                    started,
+                    report.seen.try_into().unwrap_or(i32::MAX),
+                    report.missed.try_into().unwrap_or(i32::MAX),
+                )
+                .await?;
+                Ok(report)
+            }
+            Err(e) => {
+                // Clio refusing a saved page link (expired, or made for other fields) would refuse
+                // it every time: the next sweep starts over instead.
+                let restart = matches!(
+                    e,
+                    SyncError::Clio(ClioError::Rejected { .. } | ClioError::Unexpected(_))
+                );
+                sync_cursors::fail(&mut conn, connection_id, model, &e.to_string(), restart)
+                    .await?;
+                if let Verdict::Throttled(wait) = e.verdict() {
+                    let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                    sync_queue::hold_connection(&mut conn, connection_id, until).await?;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    async fn sweep_records(
+        &self,
+        connection_id: i64,
+        model: &str,
+        mode: SweepMode,
+        cursor: &sync_cursors::Cursor,
+        started: DateTime<Utc>,
+    ) -> Result<SweepReport, SyncError> {
+        let target = self.target(connection_id).await?;
+        // The firm's first complete read is history: no domain events for what it finds new.
+        let baseline = !matches!(mode, SweepMode::Since(_))
+            && cursor.swept_until.is_none()
+            && cursor.last_finished_at.is_none();
+        let kind = if baseline {
+            ReadKind::Baseline
+        } else {
+            ReadKind::Live
+        };
+        let since = match mode {
+            SweepMode::Full => None,
+            SweepMode::Since(t) => Some(t),
+            SweepMode::Incremental => cursor.swept_until.map(|t| t - OVERLAP),
+        };
+        let (path, fields) = path_and_fields(model)?;
+        let mut query = Query::new().fields(&fields);
+        if let Some(since) = since {
+            query = query.updated_since(since);
+        }
+        // Resume the page a stopped sweep reached (only when it was the same kind of sweep).
+        let mut page = match mode {
+            SweepMode::Incremental => cursor.next_page.clone(),
+            _ => None,
+        };
+        let mut report = SweepReport {
+            connection_id,
+            model: model.to_owned(),
+            baseline,
+            ..SweepReport::default()
+        };
+        loop {
+            let (raw, next) = self
+                .connections()
+                .call(connection_id, |api| {
+                    let (query, page) = (query.clone(), page.clone());
+                    async move { api.page::<Value>(path, &query, page.as_deref()).await }
+                })
+                .await?;
+            report.seen += raw.len();
+            let reread = match model {
+                "matter" => {
+                    let matters = records::parse::<Matter>(raw, |m| m.id)?;
+                    let clients = self.stale_clients(&target, &matters).await?;
+                    Reread::Matters { matters, clients }
+                }
+                "contact" => Reread::Contacts(records::parse(raw, |c: &Contact| c.id)?),
+                _ => Reread::Bills(records::parse(raw, |b: &Bill| b.id)?),
+            };
+            // Only the incremental sweep keeps its place; the others are bounded re-reads.
+            let place = (mode == SweepMode::Incremental).then_some((started, next.as_deref()));
+            let applied = self
+                .write_page(&target, &reread, kind, model, place)
+                .await?;
+            if !baseline {
+                report.missed += applied.changed;
+            }
+            report.events += applied.events;
+            match next {
+                Some(n) => page = Some(n),
+                None => break,
+            }
+        }
+        Ok(report)
+    }
+
+    async fn write_page(
+        &self,
+        target: &Target,
+        reread: &Reread,
+        kind: ReadKind,
+        model: &str,
+        place: Option<(DateTime<Utc>, Option<&str>)>,
+    ) -> Result<Applied, SyncError> {
+        let mut conn = self.pool().get().await?;
+        let lease = chrono::Duration::from_std(self.config().sweep_lease).unwrap_or_default();
+        let applied = conn
+            .transaction::<_, SyncError, _>(async |conn| {
+                let applied = read::write(conn, target, reread, kind, &Causes::new()).await?;
+                if let Some((started, next)) = place {
+                    let lease_until = Utc::now() + lease;
+                    sync_cursors::save_page(
+                        conn,
+                        target.connection_id,
+                        model,
+                        started,
+                        next,
+                        lease_until,
+                    )
+                    .await?;
+                }
+                Ok(applied)
+            })
+            .await?;
+        Ok(applied)
+    }
+
+    async fn sweep_users(&self, connection_id: i64) -> Result<SweepReport, SyncError> {
+        let target = self.target(connection_id).await?;
+        let query = Query::new().fields(&fields::user()).limit(2000);
+        let mut page: Option<String> = None;
+        let mut seen = 0;
+        loop {
+            let (users, next) = self
+                .connections()
+                .call(connection_id, |api| {
+                    let (query, page) = (query.clone(), page.clone());
+                    async move {
+                        api.page::<User>("users.json", &query, page.as_deref())
+                            .await
+                    }
+                })
+                .await?;
+            seen += users.len();
+            let rows: Vec<_> = users
+                .into_iter()
+                .filter(|u| u.id > 0 && !u.redacted)
+                .map(|u| mirror::UserRow {
+                    clio_id: u.id,
+                    name: u.name,
+                    email: u.email,
+                    enabled: u.enabled,
+                    subscription_type: u.subscription_type,
+                })
+                .collect();
+            let mut conn = self.pool().get().await?;
+            mirror::upsert_users(&mut conn, target.account, &rows).await?;
+            match next {
+                Some(n) => page = Some(n),
+                None => break,
+            }
+        }
+        Ok(SweepReport {
+            connection_id,
+            model: "user".into(),
+            seen,
+            ..SweepReport::default()
+        })
+    }
+
+    async fn sweep_custom_fields(&self, connection_id: i64) -> Result<SweepReport, SyncError> {
+        let target = self.target(connection_id).await?;
+        let mut report = SweepReport {
+            connection_id,
+            model: "custom_field".into(),
+            ..SweepReport::default()
+        };
+        let mut rows = Vec::new();
+        for parent in ["Matter", "Contact"] {
+            let listed = self
+                .connections()
+                .call(connection_id, |api| async move {
+                    use futures::TryStreamExt;
+                    api.custom_fields(parent)
+                        .try_collect::<Vec<CustomField>>()
+                        .await
+                })
+                .await;
+            match listed.map_err(SyncError::from) {
+                Ok(fields) => {
+                    report.seen += fields.len();
+                    rows.extend(fields.into_iter().filter(|f| f.id > 0).map(|f| {
+                        let data = serde_json::json!({
+                            "id": f.id, "name": f.name, "parent_type": f.parent_type,
+                            "field_type": f.field_type,
+                            "picklist_options": f.picklist_options.unwrap_or_default().iter()
+                                .map(|o| serde_json::json!({"id": o.id, "option": o.option}))
+                                .collect::<Vec<_>>(),
+                        });
+                        mirror::CustomFieldRow {
+                            clio_id: f.id,
+                            parent_type: f.parent_type.unwrap_or_else(|| parent.to_owned()),
+                            name: f.name,
+                            field_type: f.field_type,
+                            data,
+                        }
+                    }));
+                }
+                // Clio's permission, not our failure: sync on without definitions, and say so.
+                Err(SyncError::Clio(ClioError::Forbidden { .. })) => {
+                    report.forbidden = true;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut conn = self.pool().get().await?;
+        let user_id = connections::get(&mut conn, connection_id)
+            .await?
+            .map(|c| c.user_id);
+        if report.forbidden {
+            tracing::warn!(
+                connection_id,
+                "Clio forbids reading custom fields; syncing without them"
+            );
+            connections::set_custom_fields_forbidden(&mut conn, connection_id, Some(Utc::now()))
+                .await?;
+            if let Some(user_id) = user_id {
+                notifications::notify(
+                    &mut conn,
+                    user_id,
+                    connection_id,
+                    FORBIDDEN_KIND,
+                    "Clio does not let matterhook read this firm's custom field definitions \
+                     (the Clio user lacks the permission). Matters and contacts sync without them.",
+                )
+                .await?;
+            }
+        } else {
+            mirror::upsert_custom_fields(&mut conn, target.account, &rows).await?;
+            connections::set_custom_fields_forbidden(&mut conn, connection_id, None).await?;
+            notifications::resolve(&mut conn, connection_id, FORBIDDEN_KIND).await?;
+        }
+        Ok(report)
+    }
+
+    /// One round of scheduled sweeps: the sweeps the connections stage asked for (a lapsed or
+    /// replaced webhook), then every connection whose last sweep is older than the interval.
+    pub async fn sweep_due(&self) -> Result<Vec<SweepReport>, SyncError> {
+        let mut reports = Vec::new();
+        let requests = {
+            let mut conn = self.pool().get().await?;
+            sweeps::pending_all(&mut conn, 100).await?
+        };
+        for r in requests {
+            // Until the firm's first complete read has finished, it covers any window asked for.
+            let baselined = {
+                let mut conn = self.pool().get().await?;
+                sync_cursors::of(&mut conn, r.connection_id)
+                    .await?
+                    .iter()
+                    .any(|c| c.model == r.model && c.swept_until.is_some())
+            };
+            if !baselined {
+                continue;
+            }
+            match self
+                .sweep(r.connection_id, &r.model, SweepMode::Since(r.since))
+                .await
+            {
+                Ok(report) if report.skipped.is_none() => {
+                    let mut conn = self.pool().get().await?;
+                    sweeps::mark_done(&mut conn, r.id).await?;
+                    tracing::info!(connection_id = r.connection_id, model = %r.model,
+                        reason = %r.reason, seen = report.seen, missed = report.missed,
+                        "requested sweep done");
+                    reports.push(report);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(connection_id = r.connection_id, error = %e,
+                    "requested sweep failed; will try again"),
+            }
+        }
+        let interval = chrono::Duration::from_std(self.config().sweep_interval).unwrap_or_default();
+        for model in SWEEP_ORDER {
+            let due = {
+                let mut conn = self.pool().get().await?;
+                let now = Utc::now();
+                sync_cursors::due(&mut conn, model, now - interval, now).await?
+            };
+            for connection_id in due {
+                match self
+                    .sweep(connection_id, model, SweepMode::Incremental)
+                    .await
+                {
+                    Ok(report) => {
+                        if report.skipped.is_none() {
+                            tracing::info!(
+                                connection_id,
+                                model,
+                                seen = report.seen,
+                                missed = report.missed,
+                                baseline = report.baseline,
+                                "swept"
+                            );
+                        }
+                        reports.push(report);
+                    }
+                    Err(e) => tracing::warn!(connection_id, model, error = %e,
+                        "sweep failed; will try again"),
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// Runs [`SyncStage::sweep_due`] every `tick` until `shutdown` resolves.
+    pub async fn run_sweeps(&self, tick: Duration, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.sweep_due().await {
+                tracing::warn!(error = %e, "sweep round failed; will try again");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(tick) => {}
+                () = &mut shutdown => return,
+            }
+        }
+    }
+}
+
+/// When the sweep under way began: a resumed sweep keeps its start, so nothing changed since
+/// is skipped by the next one.
+fn cursor_start(
+    cursor: &sync_cursors::Cursor,
+    mode: SweepMode,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
+    match (mode, cursor.started_at, &cursor.next_page) {
+        (SweepMode::Incremental, Some(started), Some(_)) => started,
+        _ => now,
+    }
+}

@@ -1,0 +1,87 @@
+//! `matterhook-worker-sync`: the sync stage in one binary. The consumer turns Clio events into
+//! records to re-read; beside it the batcher re-reads and writes the mirror, the relay publishes
+//! the outbox, and the sweeper catches what webhooks missed. Run several: batches and sweeps
+//! share work through row locks and leases.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use matterhook_config::{ClioArgs, PublicArgs};
+use matterhook_connections::Connections;
+use matterhook_sync::{relay, SyncConfig, SyncHandler, SyncStage};
+use secrecy::ExposeSecret;
+
+use crate::{run_worker_alongside, stopped, WorkerArgs};
+
+/// The sync worker's command line.
+#[derive(Parser)]
+#[command(version, about)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    worker: WorkerArgs,
+    #[command(flatten)]
+    clio: ClioArgs,
+    #[command(flatten)]
+    public: PublicArgs,
+    /// How long an event waits for others of its connection and model to join its batch.
+    #[arg(long, env = "MATTERHOOK_SYNC_WINDOW_MS", default_value_t = 250,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    window_ms: u64,
+    /// Batches in flight at once (each for a different connection).
+    #[arg(long, env = "MATTERHOOK_SYNC_CONCURRENCY", default_value_t = 4,
+          value_parser = clap::value_parser!(u64).range(1..=64))]
+    concurrency: u64,
+    /// Seconds between periodic sweeps of a connection (12 hours).
+    #[arg(long, env = "MATTERHOOK_SYNC_SWEEP_INTERVAL_SECS", default_value_t = 43_200,
+          value_parser = clap::value_parser!(u64).range(60..=604_800))]
+    sweep_interval_secs: u64,
+    /// Seconds between looks for sweeps to run (requested or periodic).
+    #[arg(long, env = "MATTERHOOK_SYNC_SWEEP_TICK_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    sweep_tick_secs: u64,
+}
+
+/// A throttled token fails fast rather than holding a batch slot: its connection's work is held
+/// (and only its) until Clio's window reopens.
+const MAX_PACING_WAIT: Duration = Duration::from_secs(1);
+
+/// Runs the sync worker until SIGTERM or Ctrl-C.
+pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
+    let url = args.worker.db.database_url.expose_secret().to_owned();
+    let amqp_url = args.worker.amqp.amqp_url.expose_secret().to_owned();
+    let names = matterhook_bus::topology::Names::new(&args.worker.amqp.amqp_prefix);
+    matterhook_store::ensure_schema_current(&url).await?;
+    let concurrency = usize::try_from(args.concurrency).unwrap_or(4);
+    // Each batch holds one connection for its transaction and may need one more for a token.
+    let pool =
+        matterhook_store::connect_pool(&url, concurrency * 2 + 4).context("database pool")?;
+    let connections = Connections::from_config_with(pool.clone(), &args.clio, &args.public, |c| {
+        let mut c = c;
+        c.max_pacing_wait = MAX_PACING_WAIT;
+        c
+    })?;
+    let stage = SyncStage::new(
+        pool.clone(),
+        connections,
+        SyncConfig {
+            concurrency,
+            sweep_interval: Duration::from_secs(args.sweep_interval_secs),
+            names: names.clone(),
+            ..SyncConfig::default()
+        },
+    );
+    let handler = SyncHandler {
+        window: Duration::from_millis(args.window_ms),
+    };
+    let tick = Duration::from_secs(args.sweep_tick_secs);
+    run_worker_alongside(handler, args.worker, move |stopping| async move {
+        tokio::join!(
+            stage.run_batches(stopped(stopping.clone())),
+            stage.run_sweeps(tick, stopped(stopping.clone())),
+            relay::run_relay(pool, amqp_url, names, stopped(stopping)),
+        );
+        Ok(())
+    })
+    .await
+}

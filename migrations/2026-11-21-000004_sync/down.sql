@@ -1,0 +1,12 @@
+DROP TABLE outbox;
+DROP TABLE clio_custom_fields;
+DROP TABLE clio_users;
+DROP TABLE clio_bills;
+DROP TABLE clio_contact_phones;
+DROP TABLE clio_contact_emails;
+DROP TABLE clio_contacts;
+DROP TABLE clio_matters;
+DROP TABLE sync_cursors;
+ALTER TABLE connections DROP COLUMN custom_fields_forbidden_at;
+ALTER TABLE connections DROP COLUMN sync_not_before;
+DROP TABLE sync_queue;

@@ -1,0 +1,292 @@
+//! Referrals end to end: Clio changes in the simulator, through the receiver, the sync worker and
+//! its outbox, to the matching and status workers.
+
+use clio_sim::Kind;
+use matterhook_e2e::{
+    ingest::eventually,
+    referrals::{create, notes, received, referral, start, sync},
+};
+use matterhook_referrals::service;
+use matterhook_store::referrals;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_referred_clients_matter_is_linked_won_and_thanked_once() {
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    let jane = create(
+        &r,
+        received("Priya Shah", "Jane", "Doe", Some(" JANE.DOE@example.com")),
+    )
+    .await;
+    let mut sent = received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com"));
+    sent.direction = "sent".into();
+    let sent = create(&r, sent).await;
+
+    // A new matter for Jane Doe, whose Clio email differs only in case and spaces: linked.
+    let mut matter = 0;
+    sync(&mut r, 1, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Lease dispute"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let linked =
+        eventually(|| async { referral(&r, jane).await.matter_id.filter(|m| *m == matter) }).await;
+    assert_eq!(linked, Some(matter), "linked by email");
+    let n = notes(&r).await;
+    assert!(
+        n.iter()
+            .any(|n| n.kind == "referral_linked" && n.referral_id == Some(jane)),
+        "{n:?}"
+    );
+    assert_eq!(referral(&r, jane).await.linked_by.as_deref(), Some("match"));
+
+    // Closed in Clio: the referral is won, with the timeline entry.
+    sync(&mut r, 2, |sim| {
+        sim.set_matter_status(matter, "closed").expect("closed");
+    })
+    .await;
+    let won =
+        eventually(|| async { (referral(&r, jane).await.status == "won").then_some(()) }).await;
+    assert_eq!(won, Some(()), "won");
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let timeline: Vec<String> = referrals::timeline(&mut conn, jane)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert!(
+        timeline.contains(&"Status changed to won (synced from Clio)".to_owned()),
+        "{timeline:?}"
+    );
+    drop(conn);
+
+    // Its bill paid: exactly one thank-you draft, mentioning the commission.
+    let mut bill = 0;
+    sync(&mut r, 1, |sim| {
+        bill = sim
+            .create(Kind::Bill, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "matters": [{"id": matter}], "total": 1500.0, "state": "awaiting_payment"}))
+            .expect("bill")
+            .id;
+    })
+    .await;
+    sync(&mut r, 1, |sim| {
+        sim.pay_bill(bill).expect("paid");
+    })
+    .await;
+    let drafts = eventually(|| async {
+        let mut conn = r.s.p.pool.get().await.ok()?;
+        let q = referrals::action_queue(&mut conn, r.bob.id, true)
+            .await
+            .ok()?;
+        (!q.is_empty()).then_some(q)
+    })
+    .await
+    .expect("a draft");
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].to_name, "Priya Shah");
+    assert!(
+        drafts[0]
+            .body
+            .contains("10% of the $1,500.00 billed comes to $150.00"),
+        "{}",
+        drafts[0].body
+    );
+    assert_eq!(drafts[0].state, "pending");
+    // The user approves it (matterhook sends nothing itself); a second decision is refused.
+    let bob = matterhook_e2e::stack::User {
+        id: r.bob.id,
+        token: r.bob.token.clone(),
+    };
+    let approve = format!("/api/action-queue/{}/approve", drafts[0].id);
+    let (status, body) =
+        r.s.api_send(&bob, reqwest::Method::POST, &approve, None)
+            .await;
+    assert_eq!(
+        (status, body["state"].as_str()),
+        (200, Some("approved")),
+        "{body}"
+    );
+    let dismiss = format!("/api/action-queue/{}/dismiss", drafts[0].id);
+    let (status, body) =
+        r.s.api_send(&bob, reqwest::Method::POST, &dismiss, None)
+            .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("already_decided")),
+        "{body}"
+    );
+    let (_, pending) =
+        r.s.api_send(&bob, reqwest::Method::GET, "/api/action-queue", None)
+            .await;
+    assert_eq!(pending, json!([]));
+
+    // The event repeats (a republish): still one draft.
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let again = matterhook_bus::Envelope {
+        version: matterhook_bus::ENVELOPE_VERSION,
+        source: matterhook_bus::SOURCE_SYNC.into(),
+        event_id: format!("repeat-{bill}"),
+        subscription_id: 0,
+        connection_id: r.id,
+        model: "bill".into(),
+        event: "paid".into(),
+        record_id: Some(bill),
+        etag: None,
+        received_at: chrono::Utc::now(),
+        request_id: String::new(),
+        data: json!({"clio_account_id": firm.account_id}),
+    };
+    let before = matterhook_store::processed::count(&mut conn, "status")
+        .await
+        .expect("count");
+    r.s.p
+        .publisher
+        .publish(
+            &r.s.p.names.events_exchange(),
+            &again.routing_key(),
+            &serde_json::to_vec(&again).expect("json"),
+            lapin::BasicProperties::default(),
+        )
+        .await
+        .expect("published");
+    let handled = eventually(|| async {
+        let mut conn = r.s.p.pool.get().await.ok()?;
+        (matterhook_store::processed::count(&mut conn, "status")
+            .await
+            .ok()?
+            > before)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(handled, Some(()));
+    assert_eq!(
+        referrals::action_queue(&mut conn, r.bob.id, true)
+            .await
+            .expect("q")
+            .len(),
+        1
+    );
+
+    // The sent referral with the same client email was never touched.
+    let s = referral(&r, sent).await;
+    assert_eq!((s.matter_id, s.status.as_str()), (None, "open"));
+    assert_eq!(
+        referrals::timeline(&mut conn, sent)
+            .await
+            .expect("timeline")
+            .len(),
+        1
+    );
+    drop(conn);
+
+    // Disconnecting Clio keeps the link and the timeline.
+    let (status, _) =
+        r.s.api_post(&r.bob, &format!("/api/connections/{}/disconnect", r.id))
+            .await;
+    assert_eq!(status, 200);
+    let kept = referral(&r, jane).await;
+    assert_eq!(
+        (kept.matter_id, kept.status.as_str()),
+        (Some(matter), "won")
+    );
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_alone_suggests_and_a_client_from_no_referral_changes_nothing() {
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    // José Álvarez in Clio; the referral spells him without accents and with a middle name.
+    let jose = create(&r, received("Sam Lee", "Jose Luis", "Alvarez", None)).await;
+    let other = create(
+        &r,
+        received("Sam Lee", "Bob", "Smith", Some("bob@smith.example")),
+    )
+    .await;
+
+    let mut matter = 0;
+    sync(&mut r, 1, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[2]}, "status": "open", "description": "Will"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let suggested = eventually(|| async {
+        notes(&r)
+            .await
+            .into_iter()
+            .find(|n| n.kind == "referral_suggestion")
+    })
+    .await
+    .expect("a suggestion");
+    assert_eq!(suggested.referral_id, Some(jose));
+    assert!(suggested.suggestion_id.is_some());
+    assert!(
+        suggested.message.contains("Possible referral match"),
+        "{}",
+        suggested.message
+    );
+    assert_eq!(
+        referral(&r, jose).await.matter_id,
+        None,
+        "a suggestion links nothing"
+    );
+
+    // Mary O'Brien came from no referral: nothing at all happens.
+    let before = notes(&r).await.len();
+    sync(&mut r, 1, |sim| {
+        sim.create(Kind::Matter, firm.account_id,
+            json!({"client": {"id": firm.contact_ids[3]}, "status": "open", "description": "Estate"}))
+            .expect("matter");
+    })
+    .await;
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let handled = eventually(|| async {
+        let mut conn = r.s.p.pool.get().await.ok()?;
+        (matterhook_store::processed::count(&mut conn, "matching")
+            .await
+            .ok()?
+            >= 2)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(handled, Some(()), "matching saw both matters");
+    assert_eq!(notes(&r).await.len(), before);
+    assert_eq!(referral(&r, other).await.matter_id, None);
+    assert_eq!(
+        referrals::timeline(&mut conn, other)
+            .await
+            .expect("timeline")
+            .len(),
+        1
+    );
+
+    // Confirming the suggestion by hand links it, and the matter's status applies from then on.
+    let linked = service::link(&mut conn, r.bob.id, jose, matter)
+        .await
+        .expect("linked");
+    assert_eq!(
+        (linked.matter_id, linked.linked_by.as_deref()),
+        (Some(matter), Some("user"))
+    );
+    let unlinked = service::unlink(&mut conn, r.bob.id, jose)
+        .await
+        .expect("unlinked");
+    assert_eq!(unlinked.matter_id, None);
+    drop(conn);
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}

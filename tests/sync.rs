@@ -1,0 +1,236 @@
+//! The sync stage end to end: Clio's webhooks through the receiver and the broker into the sync
+//! queue, re-read from the simulator in batches, written to the mirror with domain events in the
+//! outbox, and published by the relay.
+
+use clio_sim::{DeliveryFault, DeliveryFaultKind, Kind};
+use futures::StreamExt;
+use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use matterhook_clio::models::Matter;
+use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_e2e::{
+    sync::{records_done, Rig},
+    PATIENCE,
+};
+use matterhook_store::mirror;
+use matterhook_sync::{apply, records, relay};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_burst_of_updates_in_one_firm_costs_a_few_clio_calls() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    let mark = r.deliveries();
+    let ids = clio_sim::seed::bulk_contacts(&sim, r.account, 250).expect("contacts");
+    for (i, id) in ids.iter().enumerate() {
+        sim.update(Kind::Contact, *id, json!({"title": format!("Title {i}")}))
+            .expect("update");
+    }
+    // 250 created and 250 updated events.
+    r.settle(mark, 500).await;
+    assert!(r.waiting(r.id).await >= 500);
+
+    let before = r.clio_calls();
+    let outcomes = r.stage.drain().await.expect("drain");
+    let calls = r.clio_calls() - before;
+    println!("250 contacts, 500 events: {calls} Clio calls");
+    assert_eq!(records_done(&outcomes), 250);
+    assert!(calls <= 2, "250 distinct records cost {calls} calls");
+    assert_eq!(r.waiting(r.id).await, 0);
+    for (i, id) in ids.iter().enumerate() {
+        let row = r.contact(*id).await.expect("mirrored");
+        assert_eq!(row.title, Some(format!("Title {i}")));
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn duplicated_and_reordered_deliveries_converge_to_clios_final_state() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    let matter = r.s.p.world.firm.matter_ids[0];
+    let (first, _) = r.clio_matter(matter);
+    sim.inject_delivery_fault(DeliveryFault {
+        kind: DeliveryFaultKind::Duplicate,
+        count: 100,
+        delay_ms: 0,
+    });
+    sim.inject_delivery_fault(DeliveryFault {
+        kind: DeliveryFaultKind::Reorder,
+        count: 4,
+        delay_ms: 0,
+    });
+    let mark = r.deliveries();
+    let path = if first == "Closed" {
+        ["pending", "open"]
+    } else {
+        ["closed", "pending"]
+    };
+    for status in path {
+        sim.set_matter_status(matter, status).expect("status");
+    }
+    // Each change is an `updated` and a status event, each sent twice, newest first.
+    r.settle(mark, 4).await;
+    r.stage.drain().await.expect("drain");
+
+    let (status, etag) = r.clio_matter(matter);
+    let row = r.matter(matter).await.expect("mirrored");
+    assert_eq!(row.status.as_deref(), Some(status.as_str()));
+    assert_eq!(row.etag.as_deref(), Some(etag.as_str()));
+    // One re-read of the final state: one status change, from the first status to the last.
+    let changes: Vec<_> = r
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|(k, m)| k == "sync.matter.status_changed" && m["record_id"] == matter)
+        .map(|(_, m)| (m["data"]["from"].clone(), m["data"]["to"].clone()))
+        .collect();
+    assert_eq!(changes, vec![(json!(first), json!(status))]);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn an_older_read_never_replaces_a_newer_one() {
+    let r = Rig::start().await;
+    let target = apply::Target {
+        connection_id: r.id,
+        account: r.account,
+        region: "us".into(),
+    };
+    let read = |status: &str, etag: &str, at: &str| {
+        records::parse::<Matter>(
+            vec![json!({"id": 777, "etag": etag, "status": status, "updated_at": at})],
+            |m| m.id,
+        )
+        .expect("parses")
+    };
+    let newer = read("Closed", "\"v2\"", "2026-11-02T10:00:00Z");
+    let older = read("Open", "\"v1\"", "2026-11-01T10:00:00Z");
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let causes = apply::Causes::new();
+    let first = apply::matters(&mut conn, &target, &newer, ReadKind::Live, &causes)
+        .await
+        .expect("write");
+    let second = apply::matters(&mut conn, &target, &older, ReadKind::Live, &causes)
+        .await
+        .expect("write");
+    assert_eq!(first.changed, 1);
+    assert_eq!(
+        second,
+        apply::Applied::default(),
+        "the older read changed nothing"
+    );
+    let row = r.matter(777).await.expect("mirrored");
+    assert_eq!(row.status.as_deref(), Some("Closed"));
+    assert_eq!(row.etag.as_deref(), Some("\"v2\""));
+    drop(conn);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn domain_events_survive_a_kill_between_commit_and_publish() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    // A consumer of every domain event.
+    let channel = r.s.p.broker.create_channel().await.expect("channel");
+    let queue = format!("{}.test-domain-events", r.s.p.names.worker_queue("x"));
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions {
+                exclusive: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("queue");
+    channel
+        .queue_bind(
+            queue.as_str().into(),
+            r.s.p.names.events_exchange().as_str().into(),
+            "sync.#".into(),
+            QueueBindOptions::default(),
+            Default::default(),
+        )
+        .await
+        .expect("bind");
+
+    let matter = r.s.p.world.firm.matter_ids[0];
+    let (before, _) = r.clio_matter(matter);
+    let target = if before == "Closed" { "open" } else { "closed" };
+    let mark = r.deliveries();
+    r.s.p
+        .world
+        .sim
+        .set_matter_status(matter, target)
+        .expect("status");
+    r.settle(mark, 2).await;
+    // The batch commits the mirror and the outbox; the process dies before any relay ran.
+    let stage = r.stage.clone();
+    stage.drain().await.expect("drain");
+    drop(stage);
+    let waiting = r.outbox().await;
+    assert_eq!(waiting.len(), 1, "{waiting:?}");
+    assert_eq!(waiting[0].0, "sync.matter.status_changed");
+    assert_eq!(r.s.p.queue_depth(&queue).await.expect("depth"), 0);
+
+    // A relay in a new process publishes what the dead one left, then deletes it.
+    let report = relay::relay_once(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names)
+        .await
+        .expect("relay");
+    assert_eq!(report.published, 1);
+    assert_eq!(r.outbox().await, vec![]);
+    let mut consumer = channel
+        .basic_consume(
+            queue.as_str().into(),
+            "t".into(),
+            BasicConsumeOptions {
+                no_ack: true,
+                ..Default::default()
+            },
+            Default::default(),
+        )
+        .await
+        .expect("consume");
+    let delivery = tokio::time::timeout(PATIENCE, consumer.next())
+        .await
+        .expect("a domain event arrives")
+        .expect("stream")
+        .expect("delivery");
+    let envelope: matterhook_bus::Envelope =
+        serde_json::from_slice(&delivery.data).expect("an envelope");
+    assert_eq!(envelope.routing_key(), "sync.matter.status_changed");
+    assert_eq!(envelope.record_id, Some(matter));
+    assert_eq!(envelope.data["to"], json!(r.clio_matter(matter).0));
+    assert_eq!(envelope.data["from"], json!(before));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_deleted_record_is_marked_deleted_in_the_mirror() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    let contact = r.s.p.world.firm.contact_ids[2];
+    let mark = r.deliveries();
+    r.s.p
+        .world
+        .sim
+        .delete(Kind::Contact, contact)
+        .expect("delete");
+    r.settle(mark, 1).await;
+    r.stage.drain().await.expect("drain");
+    let row = r.contact(contact).await.expect("row kept");
+    assert!(row.deleted_at.is_some());
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let live = mirror::count_live(&mut conn, "contact", r.account)
+        .await
+        .expect("count");
+    assert_eq!(
+        live as usize,
+        r.s.p.world.sim.count(Kind::Contact, r.account)
+    );
+    drop(conn);
+    r.stop().await;
+}

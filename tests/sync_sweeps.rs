@@ -1,0 +1,177 @@
+//! Sweeps: the baseline read of a firm, catching what lapsed webhooks missed, resuming midway.
+
+use clio_sim::{ApiFault, ApiFaultKind, Kind};
+use matterhook_e2e::sync::Rig;
+use matterhook_store::mirror;
+use matterhook_sync::SweepMode;
+
+#[tokio::test]
+async fn the_baseline_mirrors_the_firm_normalised_and_announces_nothing() {
+    let r = Rig::start().await;
+    r.baseline().await;
+    let sim = &r.s.p.world.sim;
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    for (kind, model) in [
+        (Kind::Matter, "matter"),
+        (Kind::Contact, "contact"),
+        (Kind::Bill, "bill"),
+        (Kind::User, "user"),
+        (Kind::CustomField, "custom_field"),
+    ] {
+        let mirrored = mirror::count_live(&mut conn, model, r.account)
+            .await
+            .expect("count");
+        assert_eq!(mirrored as usize, sim.count(kind, r.account), "{model}");
+    }
+    // History is not news: no domain events for what the firm already had.
+    assert_eq!(r.outbox().await, vec![]);
+
+    // Every phone of every contact is found again by its E.164 form, however Clio spelt it.
+    let mut phones = 0;
+    for id in &r.s.p.world.firm.contact_ids {
+        let rec = sim.get(Kind::Contact, *id).expect("in Clio");
+        for p in rec["phone_numbers"].as_array().into_iter().flatten() {
+            let raw = p["number"].as_str().expect("number");
+            let n = matterhook_domain::contact_points::normalise_phone(
+                raw,
+                Some(phonenumber::country::Id::US),
+            )
+            .expect("a number");
+            let found =
+                mirror::contacts_by_phone(&mut conn, r.account, n.e164.as_deref(), &n.national)
+                    .await
+                    .expect("lookup");
+            assert!(found.contains(id), "{raw} finds contact {id}: {found:?}");
+            phones += 1;
+        }
+        // Emails are stored lower-cased and trimmed.
+        if let Some(email) = rec["primary_email_address"].as_str() {
+            let found =
+                mirror::contacts_by_email(&mut conn, r.account, &email.trim().to_lowercase())
+                    .await
+                    .expect("lookup");
+            assert!(found.contains(id));
+        }
+    }
+    assert!(phones >= 3, "the demo firm has phone numbers: {phones}");
+    drop(conn);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_sweep_catches_what_changed_while_the_webhooks_had_expired() {
+    let r = Rig::start().await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    sim.advance_clock(std::time::Duration::from_secs(32 * 24 * 3600));
+    let matter = r.s.p.world.firm.matter_ids[0];
+    let (before, _) = r.clio_matter(matter);
+    let mark = r.deliveries();
+    sim.set_matter_status(matter, if before == "Closed" { "open" } else { "closed" })
+        .expect("status");
+    // Expired webhooks deliver nothing.
+    assert!(sim
+        .deliveries()
+        .iter()
+        .skip(mark)
+        .all(|d| d.event == "handshake"));
+
+    // The scheduler replaces the lapsed webhooks and asks for sweeps; the sync worker runs them.
+    let pass =
+        r.s.connections
+            .scheduled_pass()
+            .await
+            .expect("pass")
+            .expect("ran");
+    assert_eq!(pass.subscriptions.replaced, 3, "{pass:?}");
+    let reports = r.stage.sweep_due().await.expect("sweeps");
+    let missed: Vec<(String, usize)> = reports
+        .iter()
+        .map(|s| (s.model.clone(), s.missed))
+        .collect();
+    println!("sweeps after the lapse: {missed:?}");
+    assert!(missed.contains(&("matter".into(), 1)), "{missed:?}");
+    assert_eq!(
+        missed.iter().map(|(_, n)| n).sum::<usize>(),
+        1,
+        "{missed:?}"
+    );
+    let row = r.matter(matter).await.expect("mirrored");
+    assert_eq!(row.status, Some(r.clio_matter(matter).0));
+    let events: Vec<String> = r.outbox().await.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(events, ["sync.matter.status_changed"]);
+    // The requests are done: the next round sweeps nothing.
+    assert!(r.stage.sweep_due().await.expect("sweeps").is_empty());
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_sweep_that_stops_midway_resumes_from_the_page_it_reached() {
+    let r = Rig::start().await;
+    let sim = r.s.p.world.sim.clone();
+    clio_sim::seed::bulk_contacts(&sim, r.account, 450).expect("contacts");
+    let total = sim.count(Kind::Contact, r.account);
+    assert!(total > 400, "three pages of 200");
+    // The first page is read; the second fails.
+    sim.inject_fault(ApiFault {
+        kind: ApiFaultKind::ServerError,
+        count: 1,
+        token: None,
+        retry_after_secs: 1,
+        after: 1,
+    });
+    assert!(r
+        .stage
+        .sweep(r.id, "contact", SweepMode::Incremental)
+        .await
+        .is_err());
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    assert_eq!(
+        mirror::count_live(&mut conn, "contact", r.account)
+            .await
+            .expect("count"),
+        200
+    );
+    let cursor = contact_cursor(&mut conn, r.id).await;
+    assert!(
+        cursor.next_page.is_some() && cursor.last_error.is_some(),
+        "{cursor:?}"
+    );
+    assert!(cursor.swept_until.is_none());
+
+    // The next sweep reads only the pages not yet read.
+    let before = r.clio_calls();
+    let report = r
+        .stage
+        .sweep(r.id, "contact", SweepMode::Incremental)
+        .await
+        .expect("resumes");
+    assert_eq!(r.clio_calls() - before, 2, "pages two and three");
+    assert_eq!(report.seen, total - 200);
+    assert_eq!(
+        mirror::count_live(&mut conn, "contact", r.account)
+            .await
+            .expect("count") as usize,
+        total
+    );
+    let cursor = contact_cursor(&mut conn, r.id).await;
+    assert!(
+        cursor.next_page.is_none() && cursor.swept_until.is_some(),
+        "{cursor:?}"
+    );
+    drop(conn);
+    r.stop().await;
+}
+
+/// The contact sweep's cursor of a connection.
+async fn contact_cursor(
+    conn: &mut matterhook_store::AsyncPgConnection,
+    connection_id: i64,
+) -> matterhook_store::sync_cursors::Cursor {
+    matterhook_store::sync_cursors::of(conn, connection_id)
+        .await
+        .expect("cursors")
+        .into_iter()
+        .find(|c| c.model == "contact")
+        .expect("cursor")
+}
