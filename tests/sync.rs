@@ -234,3 +234,34 @@ async fn a_deleted_record_is_marked_deleted_in_the_mirror() {
     drop(conn);
     r.stop().await;
 }
+
+/// Clio takes a NUL in a text field; PostgreSQL stores none. The webhook is accepted and the
+/// contact mirrored with the NUL as U+FFFD, where it would otherwise fail every retry.
+#[tokio::test]
+async fn a_nul_in_a_clio_field_is_mirrored_as_the_replacement_character() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    let contact = r.s.p.world.firm.contact_ids[0];
+    let mark = r.deliveries();
+    r.s.p
+        .world
+        .sim
+        .update(
+            Kind::Contact,
+            contact,
+            json!({"title": "Partner\u{0}at law"}),
+        )
+        .expect("update");
+    r.settle(mark, 1).await;
+    r.stage.drain().await.expect("drain");
+    let row = r.contact(contact).await.expect("mirrored");
+    assert_eq!(row.title.as_deref(), Some("Partner\u{fffd}at law"));
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let filter = matterhook_store::dead_letters::Filter::default();
+    let dead = matterhook_store::dead_letters::count(&mut conn, &filter)
+        .await
+        .expect("count");
+    assert_eq!(dead, 0);
+    drop(conn);
+    r.stop().await;
+}

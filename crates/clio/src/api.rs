@@ -60,7 +60,7 @@ impl Api {
 
     async fn body<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClioError> {
         let bytes = response.bytes().await.map_err(ClioError::Network)?;
-        serde_json::from_slice(&bytes)
+        serde_json::from_slice(&crate::without_nul(&bytes))
             .map_err(|e| ClioError::Unexpected(format!("cannot read Clio's answer: {e}")))
     }
 

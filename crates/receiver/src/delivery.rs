@@ -163,7 +163,9 @@ pub(crate) async fn receive(
             "missing or invalid X-Hook-Signature",
         );
     }
-    let parsed: Body = match serde_json::from_slice(&body) {
+    // PostgreSQL stores no NUL: workers would fail on one forever (see `without_nul`).
+    let clean = matterhook_clio::without_nul(&body);
+    let parsed: Body = match serde_json::from_slice(&clean) {
         Ok(b) => b,
         Err(e) => {
             return refuse(
