@@ -169,6 +169,7 @@ async fn webhook_to_status(r: &mut Rig) -> (f64, f64) {
         r.s.p.pool.clone(),
         matterhook_test_support::amqp_url(),
         r.s.p.names.clone(),
+        Vec::new(),
         until(stopped),
     ));
 

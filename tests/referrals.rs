@@ -272,19 +272,154 @@ async fn a_name_alone_suggests_and_a_client_from_no_referral_changes_nothing() {
         1
     );
 
-    // Confirming the suggestion by hand links it, and the matter's status applies from then on.
-    let linked = service::link(&mut conn, r.bob.id, jose, matter)
+    // Dismissed: the notification is read, a second decision is refused, nothing is linked.
+    let suggestion = suggested.suggestion_id.expect("suggestion");
+    let dismissed = service::dismiss_suggestion(&mut conn, r.bob.id, suggestion)
+        .await
+        .expect("dismissed");
+    assert_eq!(dismissed.outcome.as_deref(), Some("dismissed"));
+    let unread = |n: &[matterhook_store::notifications::Notification]| {
+        n.iter()
+            .filter(|n| n.suggestion_id == Some(suggestion) && n.read_at.is_none())
+            .count()
+    };
+    assert_eq!(unread(&notes(&r).await), 0, "the dismissed offer is read");
+    assert!(matches!(
+        service::dismiss_suggestion(&mut conn, r.bob.id, suggestion).await,
+        Err(service::ReferralError::AlreadyDecided)
+    ));
+    assert!(matches!(
+        service::dismiss_suggestion(&mut conn, r.bob.id + 1_000, suggestion).await,
+        Err(service::ReferralError::NotFound)
+    ));
+    assert_eq!(referral(&r, jose).await.matter_id, None);
+
+    // The user changes their mind: the one-click confirm links it after all.
+    let linked = service::confirm_suggestion(&mut conn, r.bob.id, suggestion)
         .await
         .expect("linked");
     assert_eq!(
         (linked.matter_id, linked.linked_by.as_deref()),
         (Some(matter), Some("user"))
     );
+    let decided = matterhook_store::suggestions::suggestion(&mut conn, r.bob.id, suggestion)
+        .await
+        .expect("query")
+        .expect("exists");
+    assert_eq!(decided.outcome.as_deref(), Some("confirmed"));
     let unlinked = service::unlink(&mut conn, r.bob.id, jose)
         .await
         .expect("unlinked");
     assert_eq!(unlinked.matter_id, None);
     drop(conn);
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}
+
+/// The sync worker's relay declares the queues of the workers downstream of it: a matter opened
+/// before the matching worker ever ran is matched when it first starts, not dropped.
+#[tokio::test]
+async fn a_matter_opened_before_the_matching_worker_first_runs_waits_for_it() {
+    use matterhook_bus::topology::{WorkerQueue, TEST_TIERS};
+
+    let mut r = matterhook_e2e::sync::Rig::start().await;
+    r.baseline().await;
+    let firm = r.s.p.world.firm.clone();
+    let jane = create(
+        &r,
+        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
+    )
+    .await;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let relay = tokio::spawn(matterhook_sync::relay::run_relay(
+        r.s.p.pool.clone(),
+        matterhook_e2e::ingest::amqp_url(),
+        r.s.p.names.clone(),
+        vec![WorkerQueue::of(
+            &matterhook_referrals::Matching,
+            &TEST_TIERS,
+        )],
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        },
+    ));
+
+    // Opened, re-read and written to the outbox while no matching worker has ever run.
+    let mark = r.deliveries();
+    let matter = r
+        .s
+        .p
+        .world
+        .sim
+        .create(Kind::Matter, firm.account_id,
+            json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Lease"}))
+        .expect("matter")
+        .id;
+    r.settle(mark, 1).await;
+    r.stage.drain().await.expect("drain");
+    let relayed = eventually(|| async { r.outbox().await.is_empty().then_some(()) }).await;
+    assert_eq!(relayed, Some(()), "the relay published the outbox");
+
+    // The matching worker starts for the first time and finds the event waiting.
+    let matching = r.s.p.start_worker(matterhook_referrals::Matching, 3).await;
+    let linked =
+        eventually(|| async { referral(&r, jane).await.matter_id.filter(|m| *m == matter) }).await;
+    assert_eq!(linked, Some(matter), "matched once the worker started");
+
+    let _ = stop.send(true);
+    relay.await.expect("relay stops");
+    matching.stop().await.expect("stops");
+    r.stop().await;
+}
+
+/// Matching reads the firm's mirror, not the user's token: a colleague whose connection waits
+/// for them to authorize again still gets their referral linked.
+#[tokio::test]
+async fn a_user_whose_connection_needs_reauthorizing_still_gets_matches() {
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    let alice = r.s.user("carol@hartleyfinch.example").await;
+    let (_, answer) = r.s.connect_as(&alice, firm.partner_id, "allow").await;
+    assert_eq!(answer.status(), 200, "connected");
+    let body: serde_json::Value = answer.json().await.expect("json");
+    let hers = body["connection_id"].as_i64().expect("connection id");
+    r.s.wait_enabled(hers).await;
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    matterhook_store::connections::mark_needs_reauth(&mut conn, hers, "test: token revoked")
+        .await
+        .expect("marked");
+    let referral_id = service::create(
+        &mut conn,
+        alice.id,
+        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
+    )
+    .await
+    .expect("created")
+    .id;
+    drop(conn);
+
+    // Each change now reaches both users' webhooks; Bob's connection carries it through.
+    let mut matter = 0;
+    sync(&mut r, 2, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Lease"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let linked = eventually(|| async {
+        let mut conn = r.s.p.pool.get().await.ok()?;
+        referrals::get(&mut conn, alice.id, referral_id)
+            .await
+            .ok()??
+            .matter_id
+            .filter(|m| *m == matter)
+    })
+    .await;
+    assert_eq!(linked, Some(matter), "Alice's referral linked");
     for w in workers {
         w.stop().await.expect("stops");
     }

@@ -231,6 +231,113 @@ async fn the_referral_api_as_a_user_drives_it() {
     .await;
     assert_eq!(status, 404);
 
+    // A possible match arrives as an unread notification; reading it, dismissing the suggestion
+    // and changing one's mind all go through the API.
+    let (status, _) = call(
+        &r.s,
+        &bob,
+        Method::POST,
+        "/api/referrals".into(),
+        Some(json!({"direction": "received", "partner_name": "Sam Lee",
+                    "client_first_name": "Jose Luis", "client_last_name": "Alvarez"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    sync(&mut r, 1, |sim| {
+        sim.create(
+            Kind::Matter,
+            firm.account_id,
+            json!({"client": {"id": firm.contact_ids[2]}, "status": "open", "description": "Will"}),
+        )
+        .expect("matter");
+    })
+    .await;
+    let offer = eventually(|| async {
+        let (_, n) = call(
+            &r.s,
+            &bob,
+            Method::GET,
+            "/api/notifications?unread=true".into(),
+            None,
+        )
+        .await;
+        n.as_array()?
+            .iter()
+            .find(|n| n["kind"] == "referral_suggestion")
+            .cloned()
+    })
+    .await
+    .expect("a suggestion notified");
+    let (note, suggestion) = (offer["id"].clone(), offer["suggestion_id"].clone());
+    let (status, read) = call(
+        &r.s,
+        &bob,
+        Method::POST,
+        format!("/api/notifications/{note}/read"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{read}");
+    assert!(read["read_at"].is_string(), "{read}");
+    let (_, unread) = call(
+        &r.s,
+        &bob,
+        Method::GET,
+        "/api/notifications?unread=true".into(),
+        None,
+    )
+    .await;
+    assert!(
+        !unread
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|n| n["id"] == note),
+        "{unread}"
+    );
+    let (status, _) = call(
+        &r.s,
+        &bob,
+        Method::POST,
+        "/api/notifications/999999/read".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = call(
+        &r.s,
+        &bob,
+        Method::GET,
+        "/api/notifications?unread=maybe".into(),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    let path = format!("/api/referral-suggestions/{suggestion}/dismiss");
+    let (status, dismissed) = call(&r.s, &bob, Method::POST, path.clone(), None).await;
+    assert_eq!(
+        (status, &dismissed["outcome"]),
+        (200, &json!("dismissed")),
+        "{dismissed}"
+    );
+    let (status, again) = call(&r.s, &bob, Method::POST, path, None).await;
+    assert_eq!(
+        (status, &again["code"]),
+        (409, &json!("already_decided")),
+        "{again}"
+    );
+    let (status, linked) = call(
+        &r.s,
+        &bob,
+        Method::POST,
+        format!("/api/referral-suggestions/{suggestion}/confirm"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{linked}");
+    assert_eq!(linked["link"]["linked_by"], "user");
+
     // Everything is in the OpenAPI document.
     let doc: serde_json::Value = reqwest::get(format!("{}/openapi.json", r.s.api_url))
         .await
@@ -244,6 +351,8 @@ async fn the_referral_api_as_a_user_drives_it() {
         "/api/referrals/{id}/link-candidates",
         "/api/referrals/{id}/link",
         "/api/referral-suggestions/{id}/confirm",
+        "/api/referral-suggestions/{id}/dismiss",
+        "/api/notifications/{id}/read",
         "/api/action-queue",
         "/api/action-queue/{id}/approve",
         "/api/action-queue/{id}/dismiss",

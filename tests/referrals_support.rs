@@ -58,7 +58,7 @@ pub async fn referral(r: &Rig, id: i64) -> referrals::Referral {
 /// The rig's user's notifications.
 pub async fn notes(r: &Rig) -> Vec<notifications::Notification> {
     let mut conn = r.s.p.pool.get().await.expect("conn");
-    notifications::for_user(&mut conn, r.bob.id, 100)
+    notifications::for_user(&mut conn, r.bob.id, false, 100)
         .await
         .expect("notifications")
 }

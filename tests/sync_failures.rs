@@ -225,7 +225,7 @@ async fn custom_fields_clio_forbids_are_recorded_and_the_rest_syncs() {
         .expect("q")
         .expect("row");
     assert!(row.custom_fields_forbidden_at.is_some());
-    let kinds: HashSet<String> = notifications::for_user(&mut conn, r.bob.id, 50)
+    let kinds: HashSet<String> = notifications::for_user(&mut conn, r.bob.id, false, 50)
         .await
         .expect("notifications")
         .into_iter()

@@ -60,6 +60,10 @@ CREATE TABLE referral_suggestions (
     matter_id        BIGINT NOT NULL,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     decided_at       TIMESTAMPTZ,
+    -- confirmed (linked by its one click), dismissed (the user said no), superseded (the referral
+    -- was linked otherwise). A decided suggestion is never offered again for the same matter.
+    outcome          TEXT CHECK (outcome IN ('confirmed', 'dismissed', 'superseded')),
+    CHECK ((decided_at IS NULL) = (outcome IS NULL)),
     UNIQUE (referral_id, clio_account_id, matter_id)
 );
 

@@ -1,5 +1,5 @@
 //! Connecting Clio accounts: `GET /connect/clio`, `GET /oauth/clio/callback`,
-//! `GET /api/connections`, `POST /api/connections/{id}/disconnect`, `GET /api/notifications`.
+//! `GET /api/connections`, `POST /api/connections/{id}/disconnect`.
 
 use actix_web::{http::header, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -9,7 +9,7 @@ use matterhook_connections::{
     flow::{Callback, Connected, FlowError},
     ConnectionError,
 };
-use matterhook_store::{connections as store, notifications};
+use matterhook_store::connections as store;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -26,8 +26,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/connections/{id}/disconnect",
             web::post().to(disconnect),
-        )
-        .route("/api/notifications", web::get().to(notifications_list));
+        );
 }
 
 /// `GET /connect/clio` parameters.
@@ -279,62 +278,6 @@ pub(crate) async fn disconnect(
         }
         Err(e) => Err(internal(e)),
     }
-}
-
-/// A notification.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct NotificationBody {
-    /// Row id.
-    id: i64,
-    /// The connection concerned.
-    connection_id: Option<i64>,
-    /// What happened (`needs_reauth`, ...).
-    kind: String,
-    /// For the user to read.
-    message: String,
-    /// Created.
-    created_at: DateTime<Utc>,
-    /// When it was resolved (for `needs_reauth`: when the user connected again).
-    read_at: Option<DateTime<Utc>>,
-    /// The referral it is about (`referral_linked`, `referral_suggestion`).
-    referral_id: Option<i64>,
-    /// For `referral_suggestion`: `POST /api/referral-suggestions/{suggestion_id}/confirm`
-    /// links the referral to the matter in one click.
-    suggestion_id: Option<i64>,
-}
-
-/// The caller's notifications, newest first (at most 100).
-#[utoipa::path(
-    get,
-    path = "/api/notifications",
-    responses(
-        (status = 200, description = "Newest first", body = [NotificationBody]),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
-    ),
-    security(("bearer" = []))
-)]
-pub(crate) async fn notifications_list(
-    caller: Caller,
-    deps: web::Data<Deps>,
-) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let rows = notifications::for_user(&mut conn, caller.id, 100)
-        .await
-        .map_err(internal)?;
-    let body: Vec<NotificationBody> = rows
-        .into_iter()
-        .map(|n| NotificationBody {
-            id: n.id,
-            connection_id: n.connection_id,
-            kind: n.kind,
-            message: n.message,
-            created_at: n.created_at,
-            read_at: n.read_at,
-            referral_id: n.referral_id,
-            suggestion_id: n.suggestion_id,
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(body))
 }
 
 /// Every error answer.

@@ -5,12 +5,14 @@
 //! Connections (each user connects their own Clio account):
 //! - `GET /connect/clio?region=us|eu|ca|au` redirects to Clio's consent page;
 //! - `GET /oauth/clio/callback` (Clio's redirect) stores the connection and subscribes;
-//! - `GET /api/connections`, `POST /api/connections/{id}/disconnect`, `GET /api/notifications`.
+//! - `GET /api/connections`, `POST /api/connections/{id}/disconnect`.
+//!
+//! Notifications: `GET /api/notifications?unread=true`, `POST /api/notifications/{id}/read`.
 //!
 //! Referrals (per user; see [`referrals`]): `POST|GET /api/referrals`, `GET /api/referrals/{id}`,
 //! `GET /api/referrals/{id}/link-candidates?q=`, `POST /api/referrals/{id}/status`,
 //! `POST|DELETE /api/referrals/{id}/link`,
-//! `POST /api/referral-suggestions/{id}/confirm`, `GET /api/action-queue` and
+//! `POST /api/referral-suggestions/{id}/confirm|dismiss`, `GET /api/action-queue` and
 //! `POST /api/action-queue/{id}/approve|dismiss`.
 //!
 //! Dead letters (for support staff):
@@ -25,8 +27,10 @@ mod auth;
 mod connections;
 mod dead_letters;
 mod error;
+mod notifications;
 mod openapi;
 mod referrals;
+mod suggestions;
 
 use std::net::TcpListener;
 
@@ -77,7 +81,9 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
                 }),
             )
             .configure(connections::configure)
+            .configure(notifications::configure)
             .configure(referrals::configure)
+            .configure(suggestions::configure)
             .configure(actions::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })

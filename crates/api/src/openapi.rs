@@ -5,7 +5,7 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::{actions, connections, dead_letters, referrals};
+use crate::{actions, connections, dead_letters, notifications, referrals, suggestions};
 
 /// matterhook's API.
 #[derive(OpenApi)]
@@ -21,7 +21,8 @@ use crate::{actions, connections, dead_letters, referrals};
         connections::callback,
         connections::list,
         connections::disconnect,
-        connections::notifications_list,
+        notifications::list,
+        notifications::read,
         referrals::create,
         referrals::list,
         referrals::show,
@@ -29,7 +30,8 @@ use crate::{actions, connections, dead_letters, referrals};
         referrals::set_status,
         referrals::link,
         referrals::unlink,
-        referrals::confirm,
+        suggestions::confirm,
+        suggestions::dismiss,
         actions::action_queue,
         actions::approve,
         actions::dismiss,

@@ -1,5 +1,6 @@
 //! Referrals, per user: create, list, show (with link, status and timeline), link candidates,
-//! link and unlink, one-click confirm of a suggestion. The action queue is in [`crate::actions`].
+//! link and unlink. Suggestions are in [`crate::suggestions`], the action queue in
+//! [`crate::actions`].
 
 use actix_web::{http::StatusCode, web, HttpResponse};
 use chrono::{DateTime, Utc};
@@ -28,11 +29,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/api/referrals/{id}/status", web::post().to(set_status))
         .route("/api/referrals/{id}/link", web::post().to(link))
-        .route("/api/referrals/{id}/link", web::delete().to(unlink))
-        .route(
-            "/api/referral-suggestions/{id}/confirm",
-            web::post().to(confirm),
-        );
+        .route("/api/referrals/{id}/link", web::delete().to(unlink));
 }
 
 impl From<ReferralError> for ApiError {
@@ -48,6 +45,7 @@ impl From<ReferralError> for ApiError {
             ReferralError::NoSuchMatter => rejected(StatusCode::NOT_FOUND, "no_such_matter", &e),
             ReferralError::NotReceived => rejected(StatusCode::CONFLICT, "not_received", &e),
             ReferralError::AlreadyLinked => rejected(StatusCode::CONFLICT, "already_linked", &e),
+            ReferralError::AlreadyDecided => rejected(StatusCode::CONFLICT, "already_decided", &e),
             ReferralError::Database(d) => internal(d),
         }
     }
@@ -419,26 +417,5 @@ pub(crate) async fn unlink(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = deps.pool.get().await.map_err(internal)?;
     let r = service::unlink(&mut conn, caller.id, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
-}
-
-/// Confirms a possible match (the notification's `suggestion_id`): links the referral to the
-/// matter.
-#[utoipa::path(post, path = "/api/referral-suggestions/{id}/confirm",
-    params(("id" = i64, Path, description = "The suggestion")),
-    responses(
-        (status = 200, description = "Linked", body = ReferralBody),
-        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
-        (status = 404, description = "Not one of the caller's suggestions, or the matter is gone", body = ErrorBody),
-        (status = 409, description = "The referral is linked to another matter", body = ErrorBody),
-    ),
-    security(("bearer" = [])))]
-pub(crate) async fn confirm(
-    caller: Caller,
-    deps: web::Data<Deps>,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let r = service::confirm_suggestion(&mut conn, caller.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
 }

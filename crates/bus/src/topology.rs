@@ -249,3 +249,33 @@ pub async fn declare_worker(
     }
     Ok(())
 }
+
+/// A worker's queue as another process declares it, ahead of the worker: a publisher that
+/// declares its consumers' queues keeps what it publishes before they first start, where the
+/// broker would otherwise drop it as unroutable.
+#[derive(Debug, Clone)]
+pub struct WorkerQueue {
+    /// The worker's name ([`crate::Handler::NAME`]).
+    pub worker: String,
+    /// What it consumes.
+    pub routing_keys: Vec<String>,
+    /// Its retry tiers (declared with the same arguments the worker itself uses).
+    pub tiers: Vec<Tier>,
+}
+
+impl WorkerQueue {
+    /// The queue `handler`'s worker declares when it runs with `tiers`.
+    pub fn of<H: crate::Handler>(handler: &H, tiers: &[Tier]) -> Self {
+        Self {
+            worker: H::NAME.to_owned(),
+            routing_keys: handler.routing_keys(),
+            tiers: tiers.to_vec(),
+        }
+    }
+
+    /// Declares it (idempotent: the same as the worker's own declaration).
+    pub async fn declare(&self, channel: &Channel, names: &Names) -> Result<(), BusError> {
+        let keys: Vec<&str> = self.routing_keys.iter().map(String::as_str).collect();
+        declare_worker(channel, names, &self.worker, &keys, &self.tiers).await
+    }
+}

@@ -5,7 +5,7 @@ use diesel_async::AsyncPgConnection;
 use matterhook_store::{
     connections,
     mirror::{self, MatterRow},
-    referrals,
+    referrals, suggestions,
 };
 use serde::Serialize;
 
@@ -95,7 +95,7 @@ pub async fn link_candidates(
     };
     let offered = match linked {
         Some(m) => Some(m),
-        None => match referrals::open_suggestions(conn, referral_id)
+        None => match suggestions::open_suggestions(conn, referral_id)
             .await?
             .first()
         {

@@ -4,7 +4,7 @@
 use diesel_async::AsyncPgConnection;
 use matterhook_bus::{Envelope, Handler, HandlerError};
 use matterhook_domain::referrals::matching::{decide, Candidate, Decision};
-use matterhook_store::{connections, notifications, referrals};
+use matterhook_store::{connections, notifications, referrals, suggestions};
 
 use crate::client;
 
@@ -102,7 +102,7 @@ impl Handler for Matching {
                 Decision::Suggest(ids) => {
                     for id in ids {
                         let Some(suggestion) =
-                            referrals::suggest(conn, id, account, matter_id).await?
+                            suggestions::suggest(conn, id, account, matter_id).await?
                         else {
                             continue;
                         };

@@ -1,11 +1,12 @@
 //! What the API does with a user's referrals. Every input is validated here; a refusal changes
 //! nothing.
 
-use diesel_async::AsyncPgConnection;
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use matterhook_domain::referrals::{keys, status::ReferralStatus};
 use matterhook_store::{
     connections, mirror,
     referrals::{self, NewReferral, Referral, TimelineEntry},
+    suggestions::{self, Suggestion},
 };
 use serde::Deserialize;
 
@@ -27,6 +28,9 @@ pub enum ReferralError {
     /// The referral is linked to another matter; unlink it first.
     #[error("the referral is already linked to another matter; unlink it first")]
     AlreadyLinked,
+    /// The suggestion was already confirmed, dismissed or superseded.
+    #[error("this suggestion was already decided")]
+    AlreadyDecided,
     /// The store failed.
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
@@ -247,7 +251,7 @@ pub async fn link(
         &format!("Linked to matter {number} by hand"),
     )
     .await?;
-    referrals::settle_suggestions(conn, id).await?;
+    suggestions::settle_suggestions(conn, id).await?;
     crate::status::sync_status(conn, account, matter_id).await?;
     referrals::get(conn, user_id, id)
         .await?
@@ -282,16 +286,40 @@ pub async fn set_status(
         .ok_or(ReferralError::NotFound)
 }
 
-/// Confirms a suggestion of `user_id`'s: links its referral to its matter (one click).
+/// Confirms a suggestion of `user_id`'s: links its referral to its matter (one click), even
+/// one dismissed before. Its other suggestions are superseded. All or nothing: a link refused
+/// (the referral is linked elsewhere) records no decision.
 pub async fn confirm_suggestion(
     conn: &mut AsyncPgConnection,
     user_id: i64,
     suggestion_id: i64,
 ) -> Result<Referral, ReferralError> {
-    let s = referrals::suggestion(conn, user_id, suggestion_id)
+    conn.transaction::<_, ReferralError, _>(async |conn| {
+        let s = suggestions::suggestion(conn, user_id, suggestion_id)
+            .await?
+            .ok_or(ReferralError::NotFound)?;
+        suggestions::decide_suggestion(conn, &s, suggestions::CONFIRMED).await?;
+        link(conn, user_id, s.referral_id, s.matter_id).await
+    })
+    .await
+}
+
+/// Dismisses a suggestion of `user_id`'s: the matter is not the referral's. It is not offered
+/// again, and its notification is marked read; the referral stays unlinked and matchable.
+pub async fn dismiss_suggestion(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    suggestion_id: i64,
+) -> Result<Suggestion, ReferralError> {
+    let s = suggestions::suggestion(conn, user_id, suggestion_id)
         .await?
         .ok_or(ReferralError::NotFound)?;
-    link(conn, user_id, s.referral_id, s.matter_id).await
+    if !suggestions::decide_suggestion(conn, &s, suggestions::DISMISSED).await? {
+        return Err(ReferralError::AlreadyDecided);
+    }
+    suggestions::suggestion(conn, user_id, suggestion_id)
+        .await?
+        .ok_or(ReferralError::NotFound)
 }
 
 /// Removes a referral's link; the referral, its timeline and the matter stay.

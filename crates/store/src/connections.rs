@@ -275,10 +275,15 @@ pub async fn set_custom_fields_forbidden(
         .map(drop)
 }
 
-/// Our users with a working connection to a Clio account (firm).
+/// Our users connected to a Clio account (firm), including those whose connection waits for
+/// them to authorize again: what they get from the firm's mirror needs no token of theirs.
 pub async fn users_of_account(conn: &mut AsyncPgConnection, account: i64) -> QueryResult<Vec<i64>> {
     c::table
-        .filter(c::clio_account_id.eq(account).and(c::status.eq(CONNECTED)))
+        .filter(
+            c::clio_account_id
+                .eq(account)
+                .and(c::status.ne(DISCONNECTED)),
+        )
         .select(c::user_id)
         .distinct()
         .load(conn)

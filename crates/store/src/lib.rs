@@ -22,6 +22,7 @@ pub mod processed;
 pub mod referrals;
 pub mod schema;
 pub mod subscriptions;
+pub mod suggestions;
 pub mod sweeps;
 pub mod sync_cursors;
 pub mod sync_queue;

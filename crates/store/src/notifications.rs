@@ -1,4 +1,4 @@
-//! Notifications for users about their connections.
+//! Notifications for users: about their connections and their referrals.
 
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
@@ -72,19 +72,62 @@ pub async fn resolve(
     .map(drop)
 }
 
-/// A user's notifications, newest first.
+/// A user's notifications, newest first; only the unread ones with `unread_only`.
 pub async fn for_user(
     conn: &mut AsyncPgConnection,
     user_id: i64,
+    unread_only: bool,
     limit: i64,
 ) -> QueryResult<Vec<Notification>> {
-    n::table
+    let mut query = n::table
         .filter(n::user_id.eq(user_id))
         .order(n::id.desc())
         .limit(limit)
         .select(Notification::as_select())
-        .load(conn)
+        .into_boxed();
+    if unread_only {
+        query = query.filter(n::read_at.is_null());
+    }
+    query.load(conn).await
+}
+
+/// Marks one of `user_id`'s notifications read (a read one keeps its first `read_at`); `None`
+/// when it is not theirs.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    id: i64,
+) -> QueryResult<Option<Notification>> {
+    diesel::update(n::table.filter(n::id.eq(id).and(n::user_id.eq(user_id))))
+        .set(n::read_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("coalesce(read_at, now())")))
+        .returning(Notification::as_returning())
+        .get_result(conn)
         .await
+        .optional()
+}
+
+/// Marks read the unread notifications offering a referral's suggestions (`suggestion` alone,
+/// or all of the referral's): once decided, there is nothing left to act on.
+pub async fn read_suggestions(
+    conn: &mut AsyncPgConnection,
+    referral_id: i64,
+    suggestion: Option<i64>,
+) -> QueryResult<()> {
+    let mut query = diesel::update(n::table)
+        .filter(n::referral_id.eq(referral_id))
+        .filter(n::suggestion_id.is_not_null())
+        .filter(n::read_at.is_null())
+        .into_boxed();
+    if let Some(id) = suggestion {
+        query = query.filter(n::suggestion_id.eq(id));
+    }
+    query
+        .set(n::read_at.eq(Utc::now()))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Records a notification about a referral (not tied to a connection, so any number may be

@@ -4,9 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::{
-    action_items as a, referral_events as e, referral_suggestions as s, referrals as r,
-};
+use crate::schema::{action_items as a, referral_events as e, referrals as r};
 
 /// A referral row.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -306,35 +304,6 @@ pub async fn timeline(
         .await
 }
 
-/// Offers a possible match; the suggestion's id when it is new.
-pub async fn suggest(
-    conn: &mut AsyncPgConnection,
-    referral_id: i64,
-    account: i64,
-    matter_id: i64,
-) -> QueryResult<Option<i64>> {
-    diesel::insert_into(s::table)
-        .values((
-            s::referral_id.eq(referral_id),
-            s::clio_account_id.eq(account),
-            s::matter_id.eq(matter_id),
-        ))
-        .on_conflict_do_nothing()
-        .returning(s::id)
-        .get_result(conn)
-        .await
-        .optional()
-}
-
-/// Settles a referral's open suggestions (it was linked, by hand or by a confirm).
-pub async fn settle_suggestions(conn: &mut AsyncPgConnection, referral_id: i64) -> QueryResult<()> {
-    diesel::update(s::table.filter(s::referral_id.eq(referral_id).and(s::decided_at.is_null())))
-        .set(s::decided_at.eq(Utc::now()))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
 /// A drafted action waiting for the user.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
 #[diesel(table_name = a)]
@@ -441,50 +410,4 @@ pub async fn decide_action(
     .execute(conn)
     .await?;
     Ok(n == 1)
-}
-
-/// A suggestion row.
-#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
-#[diesel(table_name = s)]
-pub struct Suggestion {
-    /// Row id.
-    pub id: i64,
-    /// The referral.
-    pub referral_id: i64,
-    /// The matter's firm.
-    pub clio_account_id: i64,
-    /// The matter.
-    pub matter_id: i64,
-    /// Offered.
-    pub created_at: DateTime<Utc>,
-    /// Settled.
-    pub decided_at: Option<DateTime<Utc>>,
-}
-
-/// A suggestion made to `user_id`.
-pub async fn suggestion(
-    conn: &mut AsyncPgConnection,
-    user_id: i64,
-    id: i64,
-) -> QueryResult<Option<Suggestion>> {
-    s::table
-        .inner_join(r::table)
-        .filter(s::id.eq(id).and(r::user_id.eq(user_id)))
-        .select(Suggestion::as_select())
-        .first(conn)
-        .await
-        .optional()
-}
-
-/// A referral's open suggestions, newest first.
-pub async fn open_suggestions(
-    conn: &mut AsyncPgConnection,
-    referral_id: i64,
-) -> QueryResult<Vec<Suggestion>> {
-    s::table
-        .filter(s::referral_id.eq(referral_id).and(s::decided_at.is_null()))
-        .order(s::id.desc())
-        .select(Suggestion::as_select())
-        .load(conn)
-        .await
 }

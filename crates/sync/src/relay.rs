@@ -10,7 +10,10 @@ use std::{future::Future, time::Duration};
 use chrono::Utc;
 use diesel_async::AsyncConnection;
 use lapin::BasicProperties;
-use matterhook_bus::{topology::Names, PublishError, Publisher};
+use matterhook_bus::{
+    topology::{Names, WorkerQueue},
+    PublishError, Publisher,
+};
 use matterhook_store::{outbox, PgPool};
 
 /// What one pass published.
@@ -18,7 +21,7 @@ use matterhook_store::{outbox, PgPool};
 pub struct RelayReport {
     /// Confirmed by the broker.
     pub published: usize,
-    /// No queue is bound for them: no worker consumes that event (yet), so they are dropped.
+    /// No queue is bound for them: no worker consumes that event, so they are dropped.
     pub unrouted: usize,
 }
 
@@ -100,11 +103,14 @@ pub async fn relay_once(
     .await
 }
 
-/// Relays until `shutdown` resolves, reconnecting to the broker after a failure.
+/// Relays until `shutdown` resolves, reconnecting to the broker after a failure. The queues of
+/// `downstream` (the workers that consume domain events) are declared first in each session, so
+/// that events published before a consumer first starts wait for it instead of being dropped.
 pub async fn run_relay(
     pool: PgPool,
     amqp_url: String,
     names: Names,
+    downstream: Vec<WorkerQueue>,
     shutdown: impl Future<Output = ()>,
 ) {
     const IDLE: Duration = Duration::from_millis(100);
@@ -116,6 +122,9 @@ pub async fn run_relay(
                 matterhook_bus::connect_supervised(&amqp_url, "matterhook-sync-relay").await?;
             let publisher = Publisher::new(&connection, 1).await?;
             matterhook_bus::topology::declare_common(publisher.channel(), &names).await?;
+            for queue in &downstream {
+                queue.declare(publisher.channel(), &names).await?;
+            }
             Ok::<_, RelayError>((connection, publisher))
         };
         let (_connection, publisher) = tokio::select! {
