@@ -1,9 +1,9 @@
 //! Sweeps: the baseline read of a firm, catching what lapsed webhooks missed, resuming midway.
 
 use clio_sim::{ApiFault, ApiFaultKind, Kind};
-use matterhook_e2e::sync::Rig;
+use matterhook_e2e::sync::{config, Rig};
 use matterhook_store::mirror;
-use matterhook_sync::SweepMode;
+use matterhook_sync::{SweepMode, SyncConfig, SyncStage};
 
 #[tokio::test]
 async fn the_baseline_mirrors_the_firm_normalised_and_announces_nothing() {
@@ -174,4 +174,66 @@ async fn contact_cursor(
         .into_iter()
         .find(|c| c.model == "contact")
         .expect("cursor")
+}
+
+/// Clio lists no deleted records, so an `updated_since` sweep cannot see a deletion no webhook
+/// reported. The periodic sweep lists everything once the last complete listing is a week old,
+/// and what it lacks is re-read: Clio's 404 marks it deleted.
+#[tokio::test]
+async fn a_deletion_no_webhook_reported_is_found_by_the_weekly_full_sweep() {
+    let r = Rig::start().await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    // A month on, the webhooks have lapsed: the deletion delivers nothing.
+    sim.advance_clock(std::time::Duration::from_secs(32 * 24 * 3600));
+    let contact = r.s.p.world.firm.contact_ids[2];
+    let mark = r.deliveries();
+    sim.delete(Kind::Contact, contact).expect("deleted");
+    assert!(sim
+        .deliveries()
+        .iter()
+        .skip(mark)
+        .all(|d| d.event == "handshake"));
+
+    let report = r
+        .stage
+        .sweep(r.id, "contact", SweepMode::Incremental)
+        .await
+        .expect("sweep");
+    assert_eq!(report.unlisted, 0, "an incremental listing proves nothing");
+    assert!(r.contact(contact).await.expect("row").deleted_at.is_none());
+
+    // Every periodic sweep due at once; the last complete listing was the baseline, 32 days ago.
+    let periodic = SyncStage::new(
+        r.s.p.pool.clone(),
+        r.s.connections.clone(),
+        SyncConfig {
+            sweep_interval: std::time::Duration::ZERO,
+            ..config(&r.s)
+        },
+    );
+    let reports = periodic.sweep_due().await.expect("sweeps");
+    let unlisted: Vec<(String, usize)> = reports
+        .iter()
+        .filter(|s| s.unlisted > 0)
+        .map(|s| (s.model.clone(), s.unlisted))
+        .collect();
+    assert_eq!(unlisted, [("contact".to_owned(), 1)], "{reports:?}");
+    r.stage.drain().await.expect("drain");
+    assert!(r.contact(contact).await.expect("row").deleted_at.is_some());
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let live = mirror::count_live(&mut conn, "contact", r.account)
+        .await
+        .expect("count");
+    assert_eq!(live as usize, sim.count(Kind::Contact, r.account));
+    let cursor = contact_cursor(&mut conn, r.id).await;
+    assert!(cursor
+        .last_full_at
+        .is_some_and(|at| at > sim.now() - chrono::Duration::hours(1)));
+    drop(conn);
+
+    // The listing is fresh again: the next periodic sweeps are incremental.
+    let reports = periodic.sweep_due().await.expect("sweeps");
+    assert!(reports.iter().all(|s| s.unlisted == 0), "{reports:?}");
+    r.stop().await;
 }

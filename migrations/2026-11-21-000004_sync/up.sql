@@ -41,6 +41,9 @@ CREATE TABLE sync_cursors (
     last_seen        INTEGER NOT NULL DEFAULT 0,
     last_missed      INTEGER NOT NULL DEFAULT 0,
     last_error       TEXT,
+    -- The start of the last complete listing of every record (a full sweep, or the baseline):
+    -- only such a listing shows what was deleted without a webhook saying so.
+    last_full_at     TIMESTAMPTZ,
     PRIMARY KEY (connection_id, model)
 );
 

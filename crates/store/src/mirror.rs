@@ -301,6 +301,33 @@ pub async fn mark_deleted(
     })
 }
 
+/// The Clio ids of the firm's live (not deleted) matters, contacts or bills.
+pub async fn live_ids(
+    conn: &mut AsyncPgConnection,
+    model: &str,
+    account: i64,
+) -> QueryResult<Vec<i64>> {
+    macro_rules! live {
+        ($t:ident) => {
+            $t::table
+                .filter(
+                    $t::clio_account_id
+                        .eq(account)
+                        .and($t::deleted_at.is_null()),
+                )
+                .select($t::clio_id)
+                .order($t::clio_id.asc())
+                .load(conn)
+                .await
+        };
+    }
+    match model {
+        "matter" => live!(m),
+        "contact" => live!(c),
+        _ => live!(b),
+    }
+}
+
 /// How many live records of a model the firm's mirror holds.
 pub async fn count_live(
     conn: &mut AsyncPgConnection,

@@ -337,6 +337,8 @@ diesel::table! {
         last_missed -> Int4,
         /// The last sweep's failure.
         last_error -> Nullable<Text>,
+        /// The start of the last complete listing (a full sweep or the baseline).
+        last_full_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -642,6 +644,8 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Confirmed or otherwise settled.
         decided_at -> Nullable<Timestamptz>,
+        /// confirmed, dismissed or superseded (set with `decided_at`).
+        outcome -> Nullable<Text>,
     }
 }
 

@@ -32,6 +32,8 @@ pub struct Cursor {
     pub last_missed: i32,
     /// The last sweep's failure.
     pub last_error: Option<String>,
+    /// The start of the last complete listing (a full sweep or the baseline).
+    pub last_full_at: Option<DateTime<Utc>>,
 }
 
 /// Takes the cursor for a sweep until `until`, creating it if new; `None` while another sweeper
@@ -98,6 +100,20 @@ pub async fn finish(
             s::last_missed.eq(missed),
             s::last_error.eq(None::<String>),
         ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Records that the sweep finished by [`finish`] listed every record, from `started`.
+pub async fn mark_full(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    model: &str,
+    started: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(s::table.find((connection_id, model)))
+        .set(s::last_full_at.eq(started))
         .execute(conn)
         .await
         .map(drop)

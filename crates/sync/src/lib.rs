@@ -26,6 +26,7 @@ mod read;
 pub mod records;
 pub mod relay;
 mod sweep;
+mod unlisted;
 
 use std::{sync::Arc, time::Duration};
 
@@ -54,6 +55,10 @@ pub struct SyncConfig {
     pub concurrency: usize,
     /// A connection is swept when its last sweep is older than this.
     pub sweep_interval: Duration,
+    /// A periodic sweep lists every record, not only those updated since the last one, when the
+    /// last complete listing is older than this: the only way to notice a deletion no webhook
+    /// reported.
+    pub full_sweep_interval: Duration,
     /// How long a sweeper may hold a cursor before another may take it over.
     pub sweep_lease: Duration,
     /// The AMQP namespace (dead letters name the sync queue).
@@ -68,6 +73,7 @@ impl Default for SyncConfig {
             backoff: [10, 60, 600, 3600].map(Duration::from_secs).to_vec(),
             concurrency: 4,
             sweep_interval: Duration::from_secs(12 * 3600),
+            full_sweep_interval: Duration::from_secs(7 * 24 * 3600),
             sweep_lease: Duration::from_secs(15 * 60),
             names: Names::default(),
         }

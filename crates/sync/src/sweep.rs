@@ -3,7 +3,7 @@
 //! suspended subscription, a reconnect). The page reached is saved after each page, so a sweep
 //! that stops resumes where it was.
 
-use std::{future::Future, time::Duration};
+use std::{collections::HashSet, future::Future, time::Duration};
 
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
@@ -19,7 +19,7 @@ use crate::{
     apply::{Applied, Causes, Target},
     fields,
     read::{self, path_and_fields, Reread},
-    records, SyncError, SyncStage, Verdict,
+    records, unlisted, SyncError, SyncStage, Verdict,
 };
 
 /// Which records a sweep asks for.
@@ -52,6 +52,9 @@ pub struct SweepReport {
     pub skipped: Option<String>,
     /// Set when Clio refused to show custom field definitions (403): synced without them.
     pub forbidden: bool,
+    /// Live mirrored records a complete listing lacked, queued for a re-read that marks them
+    /// deleted on Clio's 404 (only a full sweep or the baseline lists everything).
+    pub unlisted: usize,
 }
 
 /// Models in the order a sweep of a whole connection reads them: contacts before the matters
@@ -127,6 +130,9 @@ impl SyncStage {
                     report.missed.try_into().unwrap_or(i32::MAX),
                 )
                 .await?;
+                if mode == SweepMode::Full || report.baseline {
+                    sync_cursors::mark_full(&mut conn, connection_id, model, started).await?;
+                }
                 Ok(report)
             }
             Err(e) => {
@@ -145,6 +151,31 @@ impl SyncStage {
                 Err(e)
             }
         }
+    }
+
+    /// A periodic sweep is incremental, but full once the last complete listing of a baselined
+    /// cursor is older than [`crate::SyncConfig::full_sweep_interval`].
+    async fn periodic_mode(&self, connection_id: i64, model: &str) -> Result<SweepMode, SyncError> {
+        if !["matter", "contact", "bill"].contains(&model) {
+            return Ok(SweepMode::Incremental);
+        }
+        let interval =
+            chrono::Duration::from_std(self.config().full_sweep_interval).unwrap_or_default();
+        let mut conn = self.pool().get().await?;
+        let cursor = sync_cursors::of(&mut conn, connection_id)
+            .await?
+            .into_iter()
+            .find(|c| c.model == model);
+        let full_due = cursor.is_some_and(|c| {
+            c.swept_until.is_some()
+                && c.last_full_at
+                    .is_none_or(|at| at < self.connections().now() - interval)
+        });
+        Ok(if full_due {
+            SweepMode::Full
+        } else {
+            SweepMode::Incremental
+        })
     }
 
     async fn sweep_records(
@@ -180,6 +211,8 @@ impl SyncStage {
             SweepMode::Incremental => cursor.next_page.clone(),
             _ => None,
         };
+        // Every record, from the first page: what it lacks may have been deleted.
+        let mut listed = (since.is_none() && page.is_none()).then(HashSet::new);
         let mut report = SweepReport {
             connection_id,
             model: model.to_owned(),
@@ -195,6 +228,12 @@ impl SyncStage {
                 })
                 .await?;
             report.seen += raw.len();
+            if let Some(listed) = listed.as_mut() {
+                listed.extend(
+                    raw.iter()
+                        .filter_map(|r| r.get("id").and_then(Value::as_i64)),
+                );
+            }
             let reread = match model {
                 "matter" => {
                     let matters = records::parse::<Matter>(raw, |m| m.id)?;
@@ -216,6 +255,26 @@ impl SyncStage {
             match next {
                 Some(n) => page = Some(n),
                 None => break,
+            }
+        }
+        if let Some(listed) = listed {
+            let mut conn = self.pool().get().await?;
+            report.unlisted = unlisted::queue_unlisted(
+                &mut conn,
+                connection_id,
+                target.account,
+                model,
+                &listed,
+                started,
+            )
+            .await?;
+            if report.unlisted > 0 {
+                tracing::info!(
+                    connection_id,
+                    model,
+                    unlisted = report.unlisted,
+                    "records missing from a complete listing; re-reading them"
+                );
             }
         }
         Ok(report)
@@ -416,10 +475,8 @@ impl SyncStage {
                 sync_cursors::due(&mut conn, model, now - interval, now).await?
             };
             for connection_id in due {
-                match self
-                    .sweep(connection_id, model, SweepMode::Incremental)
-                    .await
-                {
+                let mode = self.periodic_mode(connection_id, model).await?;
+                match self.sweep(connection_id, model, mode).await {
                     Ok(report) => {
                         if report.skipped.is_none() {
                             tracing::info!(
@@ -427,6 +484,8 @@ impl SyncStage {
                                 model,
                                 seen = report.seen,
                                 missed = report.missed,
+                                unlisted = report.unlisted,
+                                full = mode == SweepMode::Full,
                                 baseline = report.baseline,
                                 "swept"
                             );

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use matterhook_bus::topology::WorkerQueue;
 use matterhook_config::{ClioArgs, PublicArgs};
 use matterhook_connections::Connections;
 use matterhook_sync::{relay, SyncConfig, SyncHandler, SyncStage};
@@ -36,6 +37,11 @@ pub struct SyncArgs {
     #[arg(long, env = "MATTERHOOK_SYNC_SWEEP_INTERVAL_SECS", default_value_t = 43_200,
           value_parser = clap::value_parser!(u64).range(60..=604_800))]
     sweep_interval_secs: u64,
+    /// Seconds after which a periodic sweep lists every record rather than the recently updated
+    /// ones, to notice deletions no webhook reported (7 days).
+    #[arg(long, env = "MATTERHOOK_SYNC_FULL_SWEEP_INTERVAL_SECS", default_value_t = 604_800,
+          value_parser = clap::value_parser!(u64).range(3_600..=7_776_000))]
+    full_sweep_interval_secs: u64,
     /// Seconds between looks for sweeps to run (requested or periodic).
     #[arg(long, env = "MATTERHOOK_SYNC_SWEEP_TICK_SECS", default_value_t = 60,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
@@ -45,6 +51,16 @@ pub struct SyncArgs {
 /// A throttled token fails fast rather than holding a batch slot: its connection's work is held
 /// (and only its) until Clio's window reopens.
 const MAX_PACING_WAIT: Duration = Duration::from_secs(1);
+
+/// The workers that consume the domain events the relay publishes. Their queues are declared
+/// by the relay too, so the order in which operators start the binaries loses nothing.
+fn downstream() -> Vec<WorkerQueue> {
+    let tiers = matterhook_bus::topology::TIERS;
+    vec![
+        WorkerQueue::of(&matterhook_referrals::Matching, &tiers),
+        WorkerQueue::of(&matterhook_referrals::StatusSync, &tiers),
+    ]
+}
 
 /// Runs the sync worker until SIGTERM or Ctrl-C.
 pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
@@ -67,6 +83,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
         SyncConfig {
             concurrency,
             sweep_interval: Duration::from_secs(args.sweep_interval_secs),
+            full_sweep_interval: Duration::from_secs(args.full_sweep_interval_secs),
             names: names.clone(),
             ..SyncConfig::default()
         },
@@ -79,7 +96,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
         tokio::join!(
             stage.run_batches(stopped(stopping.clone())),
             stage.run_sweeps(tick, stopped(stopping.clone())),
-            relay::run_relay(pool, amqp_url, names, stopped(stopping)),
+            relay::run_relay(pool, amqp_url, names, downstream(), stopped(stopping)),
         );
         Ok(())
     })
