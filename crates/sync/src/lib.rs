@@ -25,6 +25,7 @@ mod handler;
 mod read;
 pub mod records;
 pub mod relay;
+mod schedule;
 mod sweep;
 mod unlisted;
 
