@@ -265,3 +265,57 @@ async fn a_nul_in_a_clio_field_is_mirrored_as_the_replacement_character() {
     drop(conn);
     r.stop().await;
 }
+
+/// Once the oldest event of a connection and model has waited its window, fresh events that
+/// arrived since join its batch (a burst fills batches rather than trickling out); a record
+/// waiting out a failed read joins only when due.
+#[tokio::test]
+async fn a_due_batch_takes_the_fresh_events_behind_it_but_not_those_backing_off() {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel_async::RunQueryDsl;
+    use matterhook_store::{schema::sync_queue as q, sync_queue};
+
+    let r = Rig::start().await;
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let now = chrono::Utc::now();
+    let envelope = json!({"event": "updated"});
+    for (record, due_in) in [(9_001, -1), (9_002, 60), (9_003, 60)] {
+        let event_id = format!("e-{record}");
+        sync_queue::push(
+            &mut conn,
+            &sync_queue::NewWork {
+                connection_id: r.id,
+                model: "contact",
+                record_id: record,
+                event_id: &event_id,
+                envelope: &envelope,
+                due_at: now + chrono::Duration::seconds(due_in),
+            },
+        )
+        .await
+        .expect("queued");
+    }
+    let failed: Vec<i64> = q::table
+        .filter(q::record_id.eq(9_003))
+        .select(q::id)
+        .load(&mut conn)
+        .await
+        .expect("ids");
+    sync_queue::defer(
+        &mut conn,
+        &failed,
+        now + chrono::Duration::seconds(60),
+        Some("read failed"),
+    )
+    .await
+    .expect("deferred");
+
+    let taken = sync_queue::take(&mut conn, r.id, "contact", chrono::Utc::now(), 200)
+        .await
+        .expect("taken");
+    let mut records: Vec<i64> = taken.iter().map(|t| t.record_id).collect();
+    records.sort_unstable();
+    assert_eq!(records, [9_001, 9_002]);
+    drop(conn);
+    r.stop().await;
+}

@@ -89,8 +89,12 @@ pub async fn due_groups(
         .await
 }
 
-/// Takes every row of up to `records` distinct due records of one connection and model, locked
-/// until the transaction ends; rows another worker holds are skipped.
+/// Takes every row of up to `records` distinct records of one connection and model, locked
+/// until the transaction ends; rows another worker holds are skipped. Due rows come first, then
+/// fresh rows whose window has not ended yet: once the oldest event of a group has waited its
+/// window, whatever arrived since joins its batch (a debounce per group, so a burst fills
+/// batches instead of trickling out as each event's own window ends). Rows waiting out a failed
+/// read (`attempts > 0`) join only when due.
 pub async fn take(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
@@ -104,7 +108,7 @@ pub async fn take(
     diesel::sql_query(
         "WITH picked AS ( \
              SELECT record_id FROM sync_queue \
-             WHERE connection_id = $1 AND model = $2 AND due_at <= $3 \
+             WHERE connection_id = $1 AND model = $2 AND (due_at <= $3 OR attempts = 0) \
              ORDER BY due_at, id LIMIT $4 * 4 FOR UPDATE SKIP LOCKED), \
          records AS (SELECT DISTINCT record_id FROM picked LIMIT $4) \
          SELECT id, record_id, event_id, envelope, enqueued_at, attempts, first_failed_at \

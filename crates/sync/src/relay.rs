@@ -9,6 +9,7 @@ use std::{future::Future, time::Duration};
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
+use futures::StreamExt;
 use lapin::BasicProperties;
 use matterhook_bus::{
     topology::{Names, WorkerQueue},
@@ -45,6 +46,56 @@ pub enum RelayError {
 /// Events taken per pass.
 const PASS: i64 = 200;
 
+/// At most this many publishes await their confirms at once.
+const IN_FLIGHT: usize = 64;
+
+/// Publishes `rows`, up to [`IN_FLIGHT`] awaiting their confirms at once; the outcomes in
+/// order. One broker fsync covers many events, where waiting for each confirm in turn capped the
+/// relay at one event per fsync.
+async fn publish_all(
+    publisher: &Publisher,
+    exchange: &str,
+    rows: &[outbox::OutboxRow],
+) -> Vec<Result<(), PublishError>> {
+    // Owned data only: a borrow held across these futures trips the compiler's `Send` check
+    // inside the transaction's closure.
+    let publisher = publisher.clone();
+    let exchange = exchange.to_owned();
+    let prepared: Vec<(String, Vec<u8>, BasicProperties)> = rows
+        .iter()
+        .map(|row| {
+            let (body, properties) = prepare(row);
+            (row.routing_key.clone(), body, properties)
+        })
+        .collect();
+    futures::stream::iter(prepared)
+        .map(move |(key, body, properties)| {
+            let (publisher, exchange) = (publisher.clone(), exchange.clone());
+            async move { publisher.publish(&exchange, &key, &body, properties).await }
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await
+}
+
+/// An outbox row's body and properties.
+fn prepare(row: &outbox::OutboxRow) -> (Vec<u8>, BasicProperties) {
+    let body = serde_json::to_vec(&row.message).unwrap_or_default();
+    let text = |k: &str| {
+        row.message
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let properties = BasicProperties::default()
+        .with_content_type("application/json".into())
+        .with_message_id(text("event_id").into())
+        .with_correlation_id(text("request_id").into())
+        .with_headers(matterhook_bus::sent_headers(Utc::now()));
+    (body, properties)
+}
+
 /// Publishes up to [`PASS`] waiting events, oldest first, and deletes those confirmed. Stops at the
 /// first publish that fails, keeping what was confirmed before it.
 pub async fn relay_once(
@@ -59,29 +110,16 @@ pub async fn relay_once(
         let mut report = RelayReport::default();
         let mut done = Vec::with_capacity(rows.len());
         let mut failure = None;
-        for row in &rows {
-            let body = serde_json::to_vec(&row.message).unwrap_or_default();
-            let text = |k: &str| {
-                row.message
-                    .get(k)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let properties = BasicProperties::default()
-                .with_content_type("application/json".into())
-                .with_message_id(text("event_id").into())
-                .with_correlation_id(text("request_id").into())
-                .with_headers(matterhook_bus::sent_headers(Utc::now()));
-            match publisher
-                .publish(&exchange, &row.routing_key, &body, properties)
-                .await
-            {
+        let outcomes = publish_all(publisher, &exchange, &rows).await;
+        for (row, outcome) in rows.iter().zip(outcomes) {
+            match outcome {
                 Ok(()) => report.published += 1,
                 Err(PublishError::Unroutable(key)) => {
                     tracing::debug!(routing_key = %key, "no consumer for this domain event");
                     report.unrouted += 1;
                 }
+                // Later events may have been confirmed too; they are published again next pass,
+                // and consumers skip the duplicates by event id.
                 Err(e) => {
                     failure = Some(e);
                     break;
