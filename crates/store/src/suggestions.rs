@@ -99,18 +99,18 @@ pub async fn decide_suggestion(
     suggestion: &Suggestion,
     outcome: &str,
 ) -> QueryResult<bool> {
-    let target = s::table.filter(s::id.eq(suggestion.id));
-    let n = if outcome == CONFIRMED {
-        diesel::update(target.filter(s::outcome.is_distinct_from(CONFIRMED)))
-            .set((s::decided_at.eq(Utc::now()), s::outcome.eq(outcome)))
-            .execute(conn)
-            .await?
+    let mut target = diesel::update(s::table)
+        .filter(s::id.eq(suggestion.id))
+        .into_boxed();
+    target = if outcome == CONFIRMED {
+        target.filter(s::outcome.is_distinct_from(CONFIRMED))
     } else {
-        diesel::update(target.filter(s::decided_at.is_null()))
-            .set((s::decided_at.eq(Utc::now()), s::outcome.eq(outcome)))
-            .execute(conn)
-            .await?
+        target.filter(s::decided_at.is_null())
     };
+    let n = target
+        .set((s::decided_at.eq(Utc::now()), s::outcome.eq(outcome)))
+        .execute(conn)
+        .await?;
     crate::notifications::read_suggestions(conn, suggestion.referral_id, Some(suggestion.id))
         .await?;
     Ok(n == 1)
