@@ -68,6 +68,7 @@ async fn support_staff_manage_dead_letters_over_http() {
             pool: p.pool.clone(),
             publisher: p.publisher.clone(),
             connections: matterhook_e2e::stack::connections(&p),
+            metrics: matterhook_telemetry::Metrics::new(),
         },
     )
     .expect("api");

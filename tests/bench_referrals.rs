@@ -29,6 +29,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn matching_among_a_million(r: &Rig) -> (f64, f64, f64) {
     let mut conn = r.s.p.pool.get().await.expect("conn");
+    // Seeding a million rows is one long statement: this connection lifts the pool's limit.
+    diesel::sql_query("SET statement_timeout = 0")
+        .execute(&mut conn)
+        .await
+        .expect("no statement timeout");
     // The keys as `matterhook_domain::referrals::keys` writes them; 20 referrals share each company.
     diesel::sql_query(
         "INSERT INTO referrals (user_id, direction, partner_name, client_first_name, \
@@ -190,7 +195,7 @@ async fn webhook_to_status(r: &mut Rig) -> (f64, f64) {
                 .await
                 .expect("q")
                 .expect("row");
-            if x.status == "won" {
+            if x.status == matterhook_domain::ReferralStatus::Won {
                 done.push((x.updated_at - sent[i]).num_microseconds().unwrap_or(0) as f64 / 1000.0);
             }
         }

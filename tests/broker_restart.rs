@@ -107,7 +107,7 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
         let mut conn = p.pool.get().await.expect("conn");
         let mut missing = Vec::new();
         for id in &changed {
-            if journal::for_record(&mut conn, "contact", *id)
+            if journal::for_record(&mut conn, matterhook_domain::Model::Contact, *id)
                 .await
                 .expect("journal")
                 .is_empty()

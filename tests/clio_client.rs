@@ -608,7 +608,7 @@ async fn a_paging_link_to_another_host_is_never_followed() {
     );
     assert_eq!(results[0].as_ref().map(|c| c.id).ok(), Some(1));
     assert!(
-        matches!(&results[1], Err(ClioError::Unexpected(m)) if m.contains("leaves Clio")),
+        matches!(&results[1], Err(ClioError::Unexpected { what, .. }) if what.contains("leaves Clio")),
         "{:?}",
         results[1]
     );
@@ -630,7 +630,7 @@ async fn paths_cannot_leave_the_api_and_unknown_versions_are_gone() {
             .await
             .expect_err(escape);
         assert!(
-            matches!(err, ClioError::Unexpected(ref m) if m.contains("outside the API")),
+            matches!(err, ClioError::Unexpected { ref what, .. } if what.contains("outside the API")),
             "{escape}: {err:?}"
         );
     }

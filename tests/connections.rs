@@ -243,7 +243,9 @@ impl Handler for NeedsClio {
     const NAME: &'static str = "needs_clio";
 
     fn routing_keys(&self) -> Vec<String> {
-        vec!["clio.contact.#".into()]
+        vec![matterhook_bus::clio_binding(
+            matterhook_domain::Model::Contact,
+        )]
     }
 
     async fn handle(
@@ -251,7 +253,7 @@ impl Handler for NeedsClio {
         envelope: &Envelope,
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
-        match self.connections.api(envelope.connection_id).await {
+        match self.connections.api(envelope.connection_id.get()).await {
             Ok(_) => {}
             Err(e @ (TokenError::NeedsReauth(_) | TokenError::Disconnected(_))) => {
                 return Err(HandlerError::parked(e))

@@ -58,6 +58,7 @@ impl Stack {
                 pool: p.pool.clone(),
                 publisher: p.publisher.clone(),
                 connections: connections.clone(),
+                metrics: matterhook_telemetry::Metrics::new(),
             },
         )
         .expect("api");
@@ -320,7 +321,7 @@ pub async fn sweep_requests(s: &Stack, connection_id: i64) -> Vec<(String, Strin
         .await
         .expect("sweeps")
         .into_iter()
-        .map(|r| (r.model, r.reason))
+        .map(|r| (r.model.to_string(), r.reason))
         .collect()
 }
 

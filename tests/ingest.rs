@@ -1,6 +1,7 @@
 //! The ingest pipeline end to end: the simulator delivers to the real receiver, which publishes
 //! to RabbitMQ; workers on the real runtime apply events to PostgreSQL.
 
+use matterhook_domain::Model;
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU32, Ordering},
@@ -183,7 +184,9 @@ async fn a_clio_change_reaches_the_worker_once_even_when_delivered_twice() {
 
     eventually(|| async {
         let mut conn = p.pool.get().await.ok()?;
-        let rows = journal::for_record(&mut conn, "contact", jane).await.ok()?;
+        let rows = journal::for_record(&mut conn, Model::Contact, jane)
+            .await
+            .ok()?;
         (!rows.is_empty()).then_some(())
     })
     .await
@@ -191,7 +194,7 @@ async fn a_clio_change_reaches_the_worker_once_even_when_delivered_twice() {
     // Both copies were in the queue before their 200s: once the worker is idle, both were handled.
     p.stop_when_idle(worker, || Journal).await;
     let mut conn = p.pool.get().await.expect("conn");
-    let entries = journal::for_record(&mut conn, "contact", jane)
+    let entries = journal::for_record(&mut conn, Model::Contact, jane)
         .await
         .expect("journal");
     assert_eq!(entries.len(), 1, "two deliveries, one effect");
@@ -467,7 +470,7 @@ async fn a_poison_message_is_dead_lettered_then_replayed_once_after_the_fix() {
     );
     assert!(letter.first_failed_at <= letter.last_failed_at);
     assert_eq!(
-        (letter.model.as_deref(), letter.connection_id),
+        (letter.model.map(Model::as_str), letter.connection_id),
         (Some("contact"), Some(p.connection_id))
     );
     assert_eq!(
@@ -642,7 +645,7 @@ async fn a_delivery_before_the_webhook_id_is_known_is_retried_not_refused() {
             &matterhook_store::subscriptions::NewSubscription {
                 token: token.clone(),
                 connection_id: p.connection_id,
-                model: "contact".into(),
+                model: Model::Contact,
                 events: vec!["updated".into()],
                 fields: "id".into(),
                 public_url: p.receiver_url.clone(),

@@ -149,7 +149,7 @@ impl Pipeline {
                 &subscriptions::NewSubscription {
                     token: token.clone(),
                     connection_id: self.connection_id,
-                    model: model.into(),
+                    model: matterhook_domain::Model::parse(model).expect("a model name"),
                     events: events.iter().map(|e| (*e).to_owned()).collect(),
                     fields: fields.into(),
                     public_url: self.receiver_url.clone(),
@@ -213,6 +213,7 @@ impl Pipeline {
                 max_attempts,
                 names,
                 tiers: matterhook_bus::topology::TEST_TIERS.to_vec(),
+                metrics: matterhook_telemetry::Metrics::new(),
             };
             let runtime = Runtime::new(handler, pool, &amqp_url(), config).await?;
             let _ = ready.send(());
@@ -313,6 +314,7 @@ fn start_receiver(
         broker: broker.clone(),
         cipher: cipher.clone(),
         names: names.clone(),
+        metrics: matterhook_telemetry::Metrics::new(),
     };
     let server = matterhook_receiver::server(listener, deps, 1).expect("receiver");
     let handle = server.handle();

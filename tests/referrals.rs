@@ -2,6 +2,7 @@
 //! its outbox, to the matching and status workers.
 
 use clio_sim::Kind;
+use matterhook_domain::ReferralStatus;
 use matterhook_e2e::{
     ingest::eventually,
     referrals::{create, notes, received, referral, start, sync},
@@ -49,8 +50,10 @@ async fn a_referred_clients_matter_is_linked_won_and_thanked_once() {
         sim.set_matter_status(matter, "closed").expect("closed");
     })
     .await;
-    let won =
-        eventually(|| async { (referral(&r, jane).await.status == "won").then_some(()) }).await;
+    let won = eventually(|| async {
+        (referral(&r, jane).await.status == ReferralStatus::Won).then_some(())
+    })
+    .await;
     assert_eq!(won, Some(()), "won");
     let mut conn = r.s.p.pool.get().await.expect("conn");
     let timeline: Vec<String> = referrals::timeline(&mut conn, jane)
@@ -130,17 +133,17 @@ async fn a_referred_clients_matter_is_linked_won_and_thanked_once() {
     let mut conn = r.s.p.pool.get().await.expect("conn");
     let again = matterhook_bus::Envelope {
         version: matterhook_bus::ENVELOPE_VERSION,
-        source: matterhook_bus::SOURCE_SYNC.into(),
         event_id: format!("repeat-{bill}"),
-        subscription_id: 0,
-        connection_id: r.id,
-        model: "bill".into(),
-        event: "paid".into(),
-        record_id: Some(bill),
-        etag: None,
+        subscription_id: matterhook_domain::SubscriptionId(0),
+        connection_id: matterhook_domain::ConnectionId(r.id),
         received_at: chrono::Utc::now(),
         request_id: String::new(),
-        data: json!({"clio_account_id": firm.account_id}),
+        event: matterhook_bus::Event::Sync(matterhook_domain::sync_events::DomainEvent::new(
+            matterhook_domain::AccountId(firm.account_id),
+            matterhook_domain::ClioId(bill),
+            None,
+            matterhook_domain::sync_events::Change::BillPaid,
+        )),
     };
     let before = matterhook_store::processed::count(&mut conn, "status")
         .await

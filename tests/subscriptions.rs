@@ -1,6 +1,7 @@
 //! Webhook subscriptions that never lapse: renewed over 60 simulated days, replaced when Clio
 //! suspends or deletes them (with a sweep of the gap), moved make-before-break to a new public URL.
 
+use matterhook_domain::Model;
 use matterhook_e2e::{
     stack::{
         a_change_reaches_the_receiver, hooks_at, live_subscriptions, sweep_requests, Stack, DAY,
@@ -66,8 +67,14 @@ async fn subscriptions_never_lapse_over_sixty_simulated_days() {
 async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
     let (s, worker, _, id) = Stack::connected().await;
     let live = live_subscriptions(&s, id).await;
-    let contact = live.iter().find(|l| l.model == "contact").expect("contact");
-    let matter = live.iter().find(|l| l.model == "matter").expect("matter");
+    let contact = live
+        .iter()
+        .find(|l| l.model == Model::Contact)
+        .expect("contact");
+    let matter = live
+        .iter()
+        .find(|l| l.model == Model::Matter)
+        .expect("matter");
     assert!(s
         .p
         .world

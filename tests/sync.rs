@@ -7,6 +7,7 @@ use futures::StreamExt;
 use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use matterhook_clio::models::Matter;
 use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_domain::{MatterStatus, Model};
 use matterhook_e2e::{
     sync::{records_done, Rig},
     PATIENCE,
@@ -76,15 +77,21 @@ async fn duplicated_and_reordered_deliveries_converge_to_clios_final_state() {
 
     let (status, etag) = r.clio_matter(matter);
     let row = r.matter(matter).await.expect("mirrored");
-    assert_eq!(row.status.as_deref(), Some(status.as_str()));
+    assert_eq!(
+        row.status.as_ref().map(MatterStatus::as_str),
+        Some(status.as_str())
+    );
     assert_eq!(row.etag.as_deref(), Some(etag.as_str()));
     // One re-read of the final state: one status change, from the first status to the last.
     let changes: Vec<_> = r
         .outbox()
         .await
         .into_iter()
-        .filter(|(k, m)| k == "sync.matter.status_changed" && m["record_id"] == matter)
-        .map(|(_, m)| (m["data"]["from"].clone(), m["data"]["to"].clone()))
+        .filter(|(k, m)| k == "sync.matter.status_changed" && m["event"]["record"] == matter)
+        .map(|(_, m)| {
+            let change = &m["event"]["change"];
+            (change["from"].clone(), change["to"].clone())
+        })
         .collect();
     assert_eq!(changes, vec![(json!(first), json!(status))]);
     r.stop().await;
@@ -122,7 +129,10 @@ async fn an_older_read_never_replaces_a_newer_one() {
         "the older read changed nothing"
     );
     let row = r.matter(777).await.expect("mirrored");
-    assert_eq!(row.status.as_deref(), Some("Closed"));
+    assert_eq!(
+        row.status.as_ref().map(MatterStatus::as_str),
+        Some("Closed")
+    );
     assert_eq!(row.etag.as_deref(), Some("\"v2\""));
     drop(conn);
     r.stop().await;
@@ -202,9 +212,14 @@ async fn domain_events_survive_a_kill_between_commit_and_publish() {
     let envelope: matterhook_bus::Envelope =
         serde_json::from_slice(&delivery.data).expect("an envelope");
     assert_eq!(envelope.routing_key(), "sync.matter.status_changed");
-    assert_eq!(envelope.record_id, Some(matter));
-    assert_eq!(envelope.data["to"], json!(r.clio_matter(matter).0));
-    assert_eq!(envelope.data["from"], json!(before));
+    assert_eq!(
+        envelope.record_id(),
+        Some(matterhook_domain::ClioId(matter))
+    );
+    let change =
+        serde_json::to_value(&envelope.domain().expect("a domain event").change).expect("json");
+    assert_eq!(change["to"], json!(r.clio_matter(matter).0));
+    assert_eq!(change["from"], json!(before));
     r.stop().await;
 }
 
@@ -224,7 +239,7 @@ async fn a_deleted_record_is_marked_deleted_in_the_mirror() {
     let row = r.contact(contact).await.expect("row kept");
     assert!(row.deleted_at.is_some());
     let mut conn = r.s.p.pool.get().await.expect("conn");
-    let live = mirror::count_live(&mut conn, "contact", r.account)
+    let live = mirror::count_live(&mut conn, Model::Contact, r.account)
         .await
         .expect("count");
     assert_eq!(
@@ -285,7 +300,7 @@ async fn a_due_batch_takes_the_fresh_events_behind_it_but_not_those_backing_off(
             &mut conn,
             &sync_queue::NewWork {
                 connection_id: r.id,
-                model: "contact",
+                model: Model::Contact,
                 record_id: record,
                 event_id: &event_id,
                 envelope: &envelope,
@@ -310,7 +325,7 @@ async fn a_due_batch_takes_the_fresh_events_behind_it_but_not_those_backing_off(
     .await
     .expect("deferred");
 
-    let taken = sync_queue::take(&mut conn, r.id, "contact", chrono::Utc::now(), 200)
+    let taken = sync_queue::take(&mut conn, r.id, Model::Contact, chrono::Utc::now(), 200)
         .await
         .expect("taken");
     let mut records: Vec<i64> = taken.iter().map(|t| t.record_id).collect();

@@ -1,6 +1,7 @@
 //! The sync stage when Clio or the connection fails: a 429 on one firm, a connection that needs
 //! reauthorization, reads that keep failing, custom fields Clio forbids.
 
+use matterhook_domain::Model;
 use std::collections::HashSet;
 
 use chrono::Utc;
@@ -204,18 +205,18 @@ async fn custom_fields_clio_forbids_are_recorded_and_the_rest_syncs() {
         .expect("sweep");
     let fields = reports
         .iter()
-        .find(|s| s.model == "custom_field")
+        .find(|s| s.model == matterhook_domain::Model::CustomField)
         .expect("report");
     assert!(fields.forbidden);
     let mut conn = r.s.p.pool.get().await.expect("conn");
     assert_eq!(
-        mirror::count_live(&mut conn, "matter", r.account)
+        mirror::count_live(&mut conn, Model::Matter, r.account)
             .await
             .expect("count") as usize,
         sim.count(Kind::Matter, r.account)
     );
     assert_eq!(
-        mirror::count_live(&mut conn, "custom_field", r.account)
+        mirror::count_live(&mut conn, Model::CustomField, r.account)
             .await
             .expect("count"),
         0

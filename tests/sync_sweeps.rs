@@ -1,6 +1,7 @@
 //! Sweeps: the baseline read of a firm, catching what lapsed webhooks missed, resuming midway.
 
 use clio_sim::{ApiFault, ApiFaultKind, Kind};
+use matterhook_domain::Model;
 use matterhook_e2e::sync::{config, Rig};
 use matterhook_store::mirror;
 use matterhook_sync::{SweepMode, SyncConfig, SyncStage};
@@ -12,11 +13,11 @@ async fn the_baseline_mirrors_the_firm_normalised_and_announces_nothing() {
     let sim = &r.s.p.world.sim;
     let mut conn = r.s.p.pool.get().await.expect("conn");
     for (kind, model) in [
-        (Kind::Matter, "matter"),
-        (Kind::Contact, "contact"),
-        (Kind::Bill, "bill"),
-        (Kind::User, "user"),
-        (Kind::CustomField, "custom_field"),
+        (Kind::Matter, Model::Matter),
+        (Kind::Contact, Model::Contact),
+        (Kind::Bill, Model::Bill),
+        (Kind::User, Model::User),
+        (Kind::CustomField, Model::CustomField),
     ] {
         let mirrored = mirror::count_live(&mut conn, model, r.account)
             .await
@@ -87,7 +88,7 @@ async fn a_sweep_catches_what_changed_while_the_webhooks_had_expired() {
     let reports = r.stage.sweep_due().await.expect("sweeps");
     let missed: Vec<(String, usize)> = reports
         .iter()
-        .map(|s| (s.model.clone(), s.missed))
+        .map(|s| (s.model.to_string(), s.missed))
         .collect();
     println!("sweeps after the lapse: {missed:?}");
     assert!(missed.contains(&("matter".into(), 1)), "{missed:?}");
@@ -97,7 +98,10 @@ async fn a_sweep_catches_what_changed_while_the_webhooks_had_expired() {
         "{missed:?}"
     );
     let row = r.matter(matter).await.expect("mirrored");
-    assert_eq!(row.status, Some(r.clio_matter(matter).0));
+    assert_eq!(
+        row.status.map(|s| s.as_str().to_owned()),
+        Some(r.clio_matter(matter).0)
+    );
     let events: Vec<String> = r.outbox().await.into_iter().map(|(k, _)| k).collect();
     assert_eq!(events, ["sync.matter.status_changed"]);
     // The requests are done: the next round sweeps nothing.
@@ -122,12 +126,12 @@ async fn a_sweep_that_stops_midway_resumes_from_the_page_it_reached() {
     });
     assert!(r
         .stage
-        .sweep(r.id, "contact", SweepMode::Incremental)
+        .sweep(r.id, Model::Contact, SweepMode::Incremental)
         .await
         .is_err());
     let mut conn = r.s.p.pool.get().await.expect("conn");
     assert_eq!(
-        mirror::count_live(&mut conn, "contact", r.account)
+        mirror::count_live(&mut conn, Model::Contact, r.account)
             .await
             .expect("count"),
         200
@@ -143,13 +147,13 @@ async fn a_sweep_that_stops_midway_resumes_from_the_page_it_reached() {
     let before = r.clio_calls();
     let report = r
         .stage
-        .sweep(r.id, "contact", SweepMode::Incremental)
+        .sweep(r.id, Model::Contact, SweepMode::Incremental)
         .await
         .expect("resumes");
     assert_eq!(r.clio_calls() - before, 2, "pages two and three");
     assert_eq!(report.seen, total - 200);
     assert_eq!(
-        mirror::count_live(&mut conn, "contact", r.account)
+        mirror::count_live(&mut conn, Model::Contact, r.account)
             .await
             .expect("count") as usize,
         total
@@ -172,7 +176,7 @@ async fn contact_cursor(
         .await
         .expect("cursors")
         .into_iter()
-        .find(|c| c.model == "contact")
+        .find(|c| c.model == matterhook_domain::Model::Contact)
         .expect("cursor")
 }
 
@@ -197,7 +201,7 @@ async fn a_deletion_no_webhook_reported_is_found_by_the_weekly_full_sweep() {
 
     let report = r
         .stage
-        .sweep(r.id, "contact", SweepMode::Incremental)
+        .sweep(r.id, Model::Contact, SweepMode::Incremental)
         .await
         .expect("sweep");
     assert_eq!(report.unlisted, 0, "an incremental listing proves nothing");
@@ -216,13 +220,13 @@ async fn a_deletion_no_webhook_reported_is_found_by_the_weekly_full_sweep() {
     let unlisted: Vec<(String, usize)> = reports
         .iter()
         .filter(|s| s.unlisted > 0)
-        .map(|s| (s.model.clone(), s.unlisted))
+        .map(|s| (s.model.to_string(), s.unlisted))
         .collect();
     assert_eq!(unlisted, [("contact".to_owned(), 1)], "{reports:?}");
     r.stage.drain().await.expect("drain");
     assert!(r.contact(contact).await.expect("row").deleted_at.is_some());
     let mut conn = r.s.p.pool.get().await.expect("conn");
-    let live = mirror::count_live(&mut conn, "contact", r.account)
+    let live = mirror::count_live(&mut conn, Model::Contact, r.account)
         .await
         .expect("count");
     assert_eq!(live as usize, sim.count(Kind::Contact, r.account));

@@ -7,12 +7,7 @@ use matterhook_store::referrals::{self as store, ActionItem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{
-    auth::Caller,
-    connections::ErrorBody,
-    error::{internal, ApiError},
-    Deps,
-};
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/action-queue", web::get().to(action_queue))
@@ -78,10 +73,8 @@ pub(crate) async fn action_queue(
     deps: web::Data<Deps>,
     q: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let rows = store::action_queue(&mut conn, caller.id, q.all)
-        .await
-        .map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
+    let rows = store::action_queue(&mut conn, caller.id, q.all).await?;
     let body: Vec<ActionBody> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -92,16 +85,12 @@ async fn decide(
     id: i64,
     state: &'static str,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    if store::decide_action(&mut conn, caller.id, id, state)
-        .await
-        .map_err(internal)?
-    {
+    let mut conn = deps.pool.get().await?;
+    if store::decide_action(&mut conn, caller.id, id, state).await? {
         return Ok(HttpResponse::Ok().json(serde_json::json!({"id": id, "state": state})));
     }
     let exists = store::action_queue(&mut conn, caller.id, true)
-        .await
-        .map_err(internal)?
+        .await?
         .iter()
         .any(|a| a.id == id);
     if exists {

@@ -1,14 +1,9 @@
 //! Bearer tokens.
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::RunQueryDsl;
-use matterhook_store::schema::users;
+use matterhook_store::users;
 
-use crate::{
-    error::{internal, ApiError},
-    Deps,
-};
+use crate::{error::ApiError, Deps};
 
 use matterhook_crypto::hash_token;
 
@@ -43,19 +38,14 @@ impl FromRequest for Caller {
             let (Some(token), Some(deps)) = (token, deps) else {
                 return Err(ApiError::Unauthorized);
             };
-            let mut conn = deps.pool.get().await.map_err(internal)?;
-            let found: Option<(i64, String, bool)> = users::table
-                .filter(users::token_hash.eq(hash_token(&token)))
-                .select((users::id, users::email, users::is_admin))
-                .first(&mut conn)
-                .await
-                .optional()
-                .map_err(internal)?;
-            let (id, email, is_admin) = found.ok_or(ApiError::Unauthorized)?;
+            let mut conn = deps.pool.get().await?;
+            let user = users::by_token_hash(&mut conn, &hash_token(&token))
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
             Ok(Caller {
-                id,
-                email,
-                is_admin,
+                id: user.id,
+                email: user.email,
+                is_admin: user.is_admin,
             })
         })
     }

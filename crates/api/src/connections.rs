@@ -59,11 +59,7 @@ pub(crate) async fn connect(
         .unwrap_or("us")
         .parse()
         .map_err(|e: matterhook_clio::UnknownRegion| ApiError::BadRequest(e.to_string()))?;
-    let url = deps
-        .connections
-        .start(caller.id, region)
-        .await
-        .map_err(internal)?;
+    let url = deps.connections.start(caller.id, region).await?;
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, url.as_str()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -139,7 +135,7 @@ pub(crate) async fn callback(
         )
         .await
         .unwrap_or_else(|e| {
-            tracing::warn!(connection = connected.connection_id, error = %e, "could not send parked work back yet");
+            tracing::warn!(connection = connected.connection_id, error = %matterhook_telemetry::Chain(&e), "could not send parked work back yet");
             0
         })
     } else {
@@ -218,10 +214,8 @@ impl From<store::Connection> for ConnectionBody {
     security(("bearer" = []))
 )]
 pub(crate) async fn list(caller: Caller, deps: web::Data<Deps>) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let rows = store::for_user(&mut conn, caller.id)
-        .await
-        .map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
+    let rows = store::for_user(&mut conn, caller.id).await?;
     let body: Vec<ConnectionBody> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(body))
 }

@@ -3,14 +3,11 @@
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use matterhook_bus::dead_letters::{self as ops, Selection};
+use matterhook_domain::{DeadLetterState, Model};
 use matterhook_store::dead_letters::{self, Filter};
 use serde::Deserialize;
 
-use crate::{
-    auth::Admin,
-    error::{internal, ApiError},
-    Deps,
-};
+use crate::{auth::Admin, error::ApiError, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("", web::get().to(list))
@@ -26,8 +23,9 @@ pub(crate) struct ListQuery {
     state: Option<String>,
     /// The queue that failed.
     queue: Option<String>,
-    /// The Clio model.
-    model: Option<String>,
+    /// The model: matter, contact, bill, user or custom_field.
+    #[param(value_type = Option<String>)]
+    model: Option<Model>,
     /// The event.
     event: Option<String>,
     /// The connection.
@@ -45,8 +43,38 @@ pub(crate) struct ListQuery {
     limit: Option<i64>,
 }
 
-fn state_filter(state: Option<&str>) -> Result<Option<String>, ApiError> {
+fn state_filter(state: Option<&str>) -> Result<Option<DeadLetterState>, ApiError> {
     dead_letters::state_param(state).map_err(ApiError::BadRequest)
+}
+
+/// A filter as a replay or discard takes it: like the list's, with `state` read the same way
+/// (absent: dead; `all`: any).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct FilterBody {
+    state: Option<String>,
+    queue: Option<String>,
+    model: Option<Model>,
+    event: Option<String>,
+    connection_id: Option<i64>,
+    text: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+}
+
+impl FilterBody {
+    fn filter(self) -> Result<Filter, ApiError> {
+        Ok(Filter {
+            state: state_filter(self.state.as_deref())?,
+            queue: self.queue,
+            model: self.model,
+            event: self.event,
+            connection_id: self.connection_id,
+            text: self.text,
+            since: self.since,
+            until: self.until,
+        })
+    }
 }
 
 /// Lists dead letters, oldest first: `{"data": [...], "next_after": id}`.
@@ -84,10 +112,8 @@ pub(crate) async fn list(
         since: q.since,
         until: q.until,
     };
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let rows = dead_letters::list(&mut conn, &filter, q.after, limit)
-        .await
-        .map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
+    let rows = dead_letters::list(&mut conn, &filter, q.after, limit).await?;
     let next_after = (rows.len() as i64 == limit)
         .then(|| rows.last().map(|r| r.id))
         .flatten();
@@ -110,10 +136,9 @@ pub(crate) async fn show(
     deps: web::Data<Deps>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let row = dead_letters::by_ids(&mut conn, &[id.into_inner()])
-        .await
-        .map_err(internal)?
+        .await?
         .pop()
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(row))
@@ -124,7 +149,7 @@ pub(crate) async fn show(
 #[serde(deny_unknown_fields)]
 pub(crate) struct Operation {
     ids: Option<Vec<i64>>,
-    filter: Option<Filter>,
+    filter: Option<FilterBody>,
     #[serde(default)]
     dry_run: bool,
     #[serde(default)]
@@ -138,11 +163,9 @@ impl Operation {
             (Some(ids), None) if !ids.is_empty() && ids.len() <= 10_000 => {
                 Ok(Selection::Ids(ids.clone()))
             }
-            (None, Some(filter)) => {
-                let mut filter = filter.clone();
-                filter.state = state_filter(filter.state.as_deref())?;
-                Ok(Selection::Filter(filter.for_replay(self.again)))
-            }
+            (None, Some(filter)) => Ok(Selection::Filter(
+                filter.clone().filter()?.for_replay(self.again),
+            )),
             _ => Err(ApiError::BadRequest(
                 "give either ids (1 to 10,000) or a filter".into(),
             )),
@@ -152,7 +175,7 @@ impl Operation {
 
 /// Counts what an operation would touch, and touches nothing.
 async fn dry_run(deps: &Deps, selection: &Selection) -> Result<HttpResponse, ApiError> {
-    let matched = ops::count(&deps.pool, selection).await.map_err(internal)?;
+    let matched = ops::count(&deps.pool, selection).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"matched": matched, "dry_run": true})))
 }
 
@@ -172,21 +195,7 @@ pub(crate) async fn replay(
     deps: web::Data<Deps>,
     op: web::Json<Operation>,
 ) -> Result<HttpResponse, ApiError> {
-    let selection = op.selection()?;
-    if op.dry_run {
-        return dry_run(&deps, &selection).await;
-    }
-    let report = ops::replay(
-        &deps.pool,
-        &deps.publisher,
-        &selection,
-        &admin.0.email,
-        op.again,
-        |_| {},
-    )
-    .await
-    .map_err(internal)?;
-    Ok(HttpResponse::Ok().json(report))
+    operate(&admin, &deps, &op, Action::Replay).await
 }
 
 /// Discards dead letters (kept, marked discarded): same body as replay.
@@ -204,12 +213,41 @@ pub(crate) async fn discard(
     deps: web::Data<Deps>,
     op: web::Json<Operation>,
 ) -> Result<HttpResponse, ApiError> {
+    operate(&admin, &deps, &op, Action::Discard).await
+}
+
+/// What support does to the selected rows.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Replay,
+    Discard,
+}
+
+/// Runs `action` over the operation's rows, or only counts them on a dry run.
+async fn operate(
+    admin: &Admin,
+    deps: &Deps,
+    op: &Operation,
+    action: Action,
+) -> Result<HttpResponse, ApiError> {
     let selection = op.selection()?;
     if op.dry_run {
-        return dry_run(&deps, &selection).await;
+        return dry_run(deps, &selection).await;
     }
-    let report = ops::discard(&deps.pool, &selection, &admin.0.email, |_| {})
-        .await
-        .map_err(internal)?;
+    let actor = &admin.0.email;
+    let report = match action {
+        Action::Replay => {
+            ops::replay(
+                &deps.pool,
+                &deps.publisher,
+                &selection,
+                actor,
+                op.again,
+                |_| {},
+            )
+            .await?
+        }
+        Action::Discard => ops::discard(&deps.pool, &selection, actor, |_| {}).await?,
+    };
     Ok(HttpResponse::Ok().json(report))
 }

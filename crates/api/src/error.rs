@@ -1,4 +1,17 @@
 //! The API's one error type: logs the cause once, answers a clear JSON error.
+//!
+//! The error policy, written once for every edge:
+//! - Libraries return `thiserror` errors that keep their causes (`#[source]`); nothing between
+//!   the cause and the edge turns an error into a string.
+//! - At the HTTP edges (this API, the receiver) a refusal is the caller's fault and answers 4xx
+//!   with a message naming what to fix; anything else is ours and answers 500 here (503 with
+//!   `Retry-After` at the receiver, so Clio retries), logging the whole cause chain once
+//!   ([`matterhook_telemetry::Chain`]) inside the request's span, which carries its request id.
+//! - In the consumer runtime a handler's [`HandlerError`](matterhook_bus::HandlerError) decides:
+//!   transient (database, network, Clio 5xx/429) retries with backoff, permanent (bad data, a
+//!   rule refusing) dead-letters at once, parked waits for a reconnect; the chain is written into
+//!   the dead letter.
+//! - Binaries' `main` return `anyhow::Result`, whose report prints the chain.
 
 use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 
@@ -29,7 +42,31 @@ pub enum ApiError {
     },
     /// Our fault, or a dependency's.
     #[error("internal error")]
-    Internal(String),
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<matterhook_connections::ConnectionError> for ApiError {
+    fn from(e: matterhook_connections::ConnectionError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+impl From<matterhook_bus::dead_letters::OperationError> for ApiError {
+    fn from(e: matterhook_bus::dead_letters::OperationError) -> Self {
+        Self::Internal(Box::new(e))
+    }
 }
 
 impl ResponseError for ApiError {
@@ -46,7 +83,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if let ApiError::Internal(cause) = self {
-            tracing::error!(%cause, "request failed");
+            tracing::error!(error = %matterhook_telemetry::Chain(&**cause), "request failed");
         }
         let code = match self {
             ApiError::Rejected { code, .. } => Some(*code),
@@ -58,6 +95,6 @@ impl ResponseError for ApiError {
 }
 
 /// Anything internal.
-pub(crate) fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(e.to_string())
+pub(crate) fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> ApiError {
+    ApiError::Internal(e.into())
 }

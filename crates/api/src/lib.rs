@@ -38,6 +38,7 @@ use actix_web::{web, App, HttpServer};
 use matterhook_bus::Publisher;
 use matterhook_connections::Connections;
 use matterhook_store::PgPool;
+use matterhook_telemetry::{health, request, Metrics, Readiness, Telemetry};
 use utoipa::OpenApi;
 
 /// What the API needs.
@@ -49,14 +50,24 @@ pub struct Deps {
     pub publisher: Publisher,
     /// Connections to Clio.
     pub connections: Connections,
+    /// The process's metrics, served at `/metrics`.
+    pub metrics: Metrics,
 }
 
 /// Builds the server on `listener`.
 pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::dev::Server> {
+    let publisher = deps.publisher.clone();
+    let health = health::routes(Telemetry::new(
+        deps.metrics.clone(),
+        Readiness::new()
+            .broker(move || publisher.channel().status().connected())
+            .database(deps.pool.clone()),
+    ));
     let deps = web::Data::new(deps);
     let document = web::Data::new(openapi::ApiDoc::openapi());
     Ok(HttpServer::new(move || {
         App::new()
+            .wrap(request::tracing())
             .app_data(deps.clone())
             .app_data(
                 web::JsonConfig::default()
@@ -67,12 +78,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
                 web::QueryConfig::default()
                     .error_handler(|e, _| error::ApiError::BadRequest(e.to_string()).into()),
             )
-            .route(
-                "/healthz",
-                web::get().to(|| async {
-                    actix_web::HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
-                }),
-            )
+            .configure(health.clone())
             .app_data(document.clone())
             .route(
                 "/openapi.json",

@@ -32,8 +32,17 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("connecting to RabbitMQ")?;
     let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
-    let connections =
-        matterhook_connections::Connections::from_config(pool.clone(), &cli.clio, &cli.public)?;
+    let metrics = matterhook_telemetry::Metrics::new();
+    let observer = metrics.clone();
+    let connections = matterhook_connections::Connections::from_config_with(
+        pool.clone(),
+        &cli.clio,
+        &cli.public,
+        move |mut c| {
+            c.observer = Some(std::sync::Arc::new(observer));
+            c
+        },
+    )?;
     let listener = std::net::TcpListener::bind(cli.listen.addr)
         .with_context(|| format!("listening on {}", cli.listen.addr))?;
     let server = matterhook_api::server(
@@ -42,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
             pool,
             publisher,
             connections,
+            metrics,
         },
     )?;
     let handle = server.handle();

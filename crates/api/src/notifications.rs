@@ -6,12 +6,7 @@ use matterhook_store::notifications::{self as store, Notification};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{
-    auth::Caller,
-    connections::ErrorBody,
-    error::{internal, ApiError},
-    Deps,
-};
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/notifications", web::get().to(list))
@@ -78,10 +73,8 @@ pub(crate) async fn list(
     deps: web::Data<Deps>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let rows = store::for_user(&mut conn, caller.id, q.unread, 100)
-        .await
-        .map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
+    let rows = store::for_user(&mut conn, caller.id, q.unread, 100).await?;
     let body: Vec<NotificationBody> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -100,10 +93,9 @@ pub(crate) async fn read(
     deps: web::Data<Deps>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let n = store::mark_read(&mut conn, caller.id, id.into_inner())
-        .await
-        .map_err(internal)?
+        .await?
         .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Ok().json(NotificationBody::from(n)))
 }

@@ -129,14 +129,14 @@ impl From<Referral> for ReferralBody {
             });
         Self {
             id: r.id,
-            direction: r.direction,
+            direction: r.direction.to_string(),
             partner_name: r.partner_name,
             partner_email: r.partner_email,
             client_first_name: r.client_first_name,
             client_last_name: r.client_last_name,
             client_email: r.client_email,
             client_company: r.client_company,
-            status: r.status,
+            status: r.status.to_string(),
             commission_cents: r.commission_cents,
             commission_basis_points: r.commission_bp,
             link,
@@ -200,7 +200,7 @@ pub(crate) async fn create(
             value: c.value,
         }),
     };
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let created = service::create(&mut conn, caller.id, input).await?;
     Ok(HttpResponse::Created().json(ReferralBody::from(created)))
 }
@@ -231,10 +231,8 @@ pub(crate) async fn list(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::BadRequest("limit must be 1 to 500".into()));
     }
-    let mut conn = deps.pool.get().await.map_err(internal)?;
-    let rows = store::list(&mut conn, caller.id, q.before, limit)
-        .await
-        .map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
+    let rows = store::list(&mut conn, caller.id, q.before, limit).await?;
     let body: Vec<ReferralBody> = rows.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(body))
 }
@@ -253,7 +251,7 @@ pub(crate) async fn show(
     deps: web::Data<Deps>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let (r, timeline) = service::detail(&mut conn, caller.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ReferralDetailBody {
         referral: r.into(),
@@ -281,7 +279,7 @@ impl From<MatterBrief> for MatterBriefBody {
             matter_id: m.matter_id,
             display_number: m.display_number,
             description: m.description,
-            status: m.status,
+            status: m.status.map(|s| s.to_string()),
             client_name: m.client_name,
             client_email: m.client_email,
         }
@@ -336,7 +334,7 @@ pub(crate) async fn link_candidates(
     id: web::Path<i64>,
     q: web::Query<CandidatesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let found =
         candidates::link_candidates(&mut conn, caller.id, id.into_inner(), q.q.as_deref()).await?;
     Ok(HttpResponse::Ok().json(CandidatesBody::from(found)))
@@ -367,7 +365,7 @@ pub(crate) async fn set_status(
     id: web::Path<i64>,
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let r = service::set_status(&mut conn, caller.id, id.into_inner(), &body.status).await?;
     Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
 }
@@ -396,7 +394,7 @@ pub(crate) async fn link(
     id: web::Path<i64>,
     body: web::Json<LinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let r = service::link(&mut conn, caller.id, id.into_inner(), body.matter_id).await?;
     Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
 }
@@ -415,7 +413,7 @@ pub(crate) async fn unlink(
     deps: web::Data<Deps>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let r = service::unlink(&mut conn, caller.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
 }

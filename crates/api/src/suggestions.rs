@@ -7,13 +7,7 @@ use matterhook_store::suggestions::Suggestion;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{
-    auth::Caller,
-    connections::ErrorBody,
-    error::{internal, ApiError},
-    referrals::ReferralBody,
-    Deps,
-};
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, referrals::ReferralBody, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -71,7 +65,7 @@ pub(crate) async fn confirm(
     deps: web::Data<Deps>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let r = service::confirm_suggestion(&mut conn, caller.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
 }
@@ -92,7 +86,7 @@ pub(crate) async fn dismiss(
     deps: web::Data<Deps>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut conn = deps.pool.get().await.map_err(internal)?;
+    let mut conn = deps.pool.get().await?;
     let s = service::dismiss_suggestion(&mut conn, caller.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(SuggestionBody::from(s)))
 }

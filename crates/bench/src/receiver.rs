@@ -101,7 +101,7 @@ impl Setup {
             &subscriptions::NewSubscription {
                 token: token.clone(),
                 connection_id,
-                model: "contact".into(),
+                model: matterhook_domain::Model::Contact,
                 events: vec!["updated".into()],
                 fields: "id,etag".into(),
                 public_url: "http://127.0.0.1".into(),

@@ -6,7 +6,7 @@ use lapin::{Connection, ConnectionProperties};
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
     /// The broker refused or dropped us.
-    #[error("RabbitMQ: {0}")]
+    #[error("RabbitMQ")]
     Amqp(#[from] lapin::Error),
 }
 

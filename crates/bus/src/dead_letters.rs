@@ -39,20 +39,23 @@ pub struct Report {
     pub skipped: usize,
 }
 
-/// A failure part-way: `report` says what was done before it.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// A failure part-way: `report` says what was done before it; the source says why.
 #[derive(Debug, thiserror::Error)]
-#[error("{message} (after {} of {} rows)", report.done, report.matched)]
+#[error("stopped after {} of {} rows", report.done, report.matched)]
 pub struct OperationError {
-    /// What failed.
-    pub message: String,
     /// Progress so far.
     pub report: Report,
+    /// Why it stopped.
+    #[source]
+    pub source: Cause,
 }
 
-fn fail(message: impl ToString, report: &Report) -> OperationError {
+fn fail(source: impl Into<Cause>, report: &Report) -> OperationError {
     OperationError {
-        message: message.to_string(),
         report: report.clone(),
+        source: source.into(),
     }
 }
 
@@ -67,7 +70,7 @@ async fn for_each_batch<F, Fut>(
 ) -> Result<Report, OperationError>
 where
     F: FnMut(Vec<DeadLetter>) -> Fut,
-    Fut: std::future::Future<Output = Result<(usize, usize), String>>,
+    Fut: std::future::Future<Output = Result<(usize, usize), Cause>>,
 {
     let mut report = Report::default();
     let read = |report: &Report| {
@@ -149,7 +152,7 @@ pub async fn replay(
         pool,
         selection,
         |rows| async move {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = pool.get().await?;
             let (mut done, mut skipped) = (0, 0);
             for row in rows {
                 // The claim commits only with a confirmed publish: two replays at once never both
@@ -163,8 +166,10 @@ pub async fn replay(
                         Ok(true)
                     })
                     .await
-                    .map_err(|e| {
-                        format!("replaying dead letter {} to {}: {e}", row.id, row.queue)
+                    .map_err(|source| RowFailed {
+                        id: row.id,
+                        queue: row.queue.clone(),
+                        source,
                     })?;
                 if replayed {
                     done += 1;
@@ -186,26 +191,35 @@ async fn publish_replay(publisher: &Publisher, row: &DeadLetter) -> Result<(), R
     // A body that was not JSON was stored as a string: replay its original bytes.
     let body = match &row.envelope {
         serde_json::Value::String(raw) => raw.clone().into_bytes(),
-        other => serde_json::to_vec(other).map_err(|e| ReplayFailure::Publish(e.to_string()))?,
+        other => serde_json::to_vec(other)?,
     };
     let properties = BasicProperties::default()
         .with_content_type("application/json".into())
         .with_message_id(row.event_id.as_str().into())
         // If it fails again, that is a new dead letter.
         .with_headers(crate::sent_headers(chrono::Utc::now()));
-    publisher
-        .publish("", &row.queue, &body, properties)
-        .await
-        .map_err(|e| ReplayFailure::Publish(e.to_string()))
+    Ok(publisher.publish("", &row.queue, &body, properties).await?)
 }
 
 /// Why a row's replay failed.
 #[derive(Debug, thiserror::Error)]
 enum ReplayFailure {
-    #[error(transparent)]
+    #[error("claiming the row")]
     Database(#[from] diesel::result::Error),
-    #[error("{0}")]
-    Publish(String),
+    #[error("encoding the envelope")]
+    Encode(#[from] serde_json::Error),
+    #[error("publishing")]
+    Publish(#[from] crate::PublishError),
+}
+
+/// Which row's replay failed.
+#[derive(Debug, thiserror::Error)]
+#[error("replaying dead letter {id} to {queue}")]
+struct RowFailed {
+    id: i64,
+    queue: String,
+    #[source]
+    source: ReplayFailure,
 }
 
 /// Discards the selected rows (they stay, marked discarded, for the record).
@@ -219,11 +233,9 @@ pub async fn discard(
         pool,
         selection,
         |rows| async move {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            let mut conn = pool.get().await?;
             let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-            let done = dead_letters::discard(&mut conn, &ids, actor)
-                .await
-                .map_err(|e| e.to_string())?;
+            let done = dead_letters::discard(&mut conn, &ids, actor).await?;
             Ok((done, ids.len() - done))
         },
         progress,
@@ -255,7 +267,7 @@ pub async fn unpark(
     connection_id: i64,
 ) -> Result<usize, OperationError> {
     let filter = Filter {
-        state: Some("dead".into()),
+        state: Some(matterhook_domain::DeadLetterState::Dead),
         connection_id: Some(connection_id),
         text: Some(crate::retry::PARKED_REASON.into()),
         ..Filter::default()

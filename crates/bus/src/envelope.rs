@@ -1,60 +1,230 @@
-//! The message every Clio event travels in.
+//! The message every event travels in: a Clio webhook as the receiver accepted it, or a domain
+//! event the sync stage derived. One type, tagged by its source, so that a producer and its
+//! consumers cannot disagree about what a message carries.
 
 use chrono::{DateTime, Utc};
+use matterhook_domain::{
+    sync_events::{ChangeKind, DomainEvent},
+    ClioId, ConnectionId, Model, SubscriptionId,
+};
 use serde::{Deserialize, Serialize};
 
 /// The envelope format's version; a consumer refuses versions it does not know.
-pub const ENVELOPE_VERSION: u32 = 1;
+///
+/// 2: the event is one tagged [`Event`] (1 had untyped `source`, `model`, `event` and `data`).
+pub const ENVELOPE_VERSION: u32 = 2;
 
-/// A Clio webhook event as the receiver accepted it, or a domain event the sync stage derived.
+/// One event on its way through the bus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     /// [`ENVELOPE_VERSION`].
     pub version: u32,
-    /// Who produced it: [`SOURCE_CLIO`] (a webhook the receiver accepted; the default, so the
-    /// receiver need not write it) or [`SOURCE_SYNC`] (a domain event of the sync stage).
-    #[serde(default = "clio_source")]
-    pub source: String,
-    /// Derived from the subscription and the raw body, so Clio's redeliveries share it.
+    /// Derived from the subscription and the raw body (so Clio's redeliveries share it), or from
+    /// the change (so a republished domain event is a duplicate).
     pub event_id: String,
     /// Our subscription it came through (0 for a domain event).
-    pub subscription_id: i64,
-    /// The connection the subscription belongs to.
-    pub connection_id: i64,
-    /// matter, contact or bill.
-    pub model: String,
-    /// Clio's event: created, updated, deleted, matter_opened, ...
+    pub subscription_id: SubscriptionId,
+    /// The connection the subscription belongs to, or whose read found the change.
+    pub connection_id: ConnectionId,
+    /// When the receiver accepted it, or the sync stage derived it.
+    pub received_at: DateTime<Utc>,
+    /// The receiver's request id, for following one event from Clio's POST to its effect.
+    pub request_id: String,
+    /// What happened.
+    pub event: Event,
+}
+
+/// What happened, by who saw it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum Event {
+    /// A Clio webhook delivery, as received.
+    Clio(ClioEvent),
+    /// A domain event of the sync stage (`sync.matter.opened`, ...).
+    Sync(DomainEvent),
+}
+
+/// A Clio webhook delivery. Its `data` stays Clio's raw JSON: the sync stage re-reads the record
+/// rather than trusting it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClioEvent {
+    /// The model the subscription is for.
+    pub model: Model,
+    /// Clio's event name: created, updated, deleted, matter_opened, ...
     pub event: String,
     /// The record's Clio id, when the body carried one.
-    pub record_id: Option<i64>,
+    pub record_id: Option<ClioId>,
     /// The record's etag, when the body carried one.
     pub etag: Option<String>,
-    /// When the receiver accepted it.
-    pub received_at: DateTime<Utc>,
-    /// The receiver's request id, for following one event through the logs.
-    pub request_id: String,
     /// The delivery's `data`, as received.
     pub data: serde_json::Value,
 }
 
-/// [`Envelope::source`] of a Clio webhook event.
+/// The routing keys' first part for a Clio webhook.
 pub const SOURCE_CLIO: &str = "clio";
-/// [`Envelope::source`] of a domain event (`sync.matter.opened`, ...).
+/// The routing keys' first part for a domain event.
 pub const SOURCE_SYNC: &str = "sync";
 
-fn clio_source() -> String {
-    SOURCE_CLIO.to_owned()
-}
-
-/// `clio.{model}.{event}`: the routing key of a Clio event, what workers bind to.
-pub fn routing_key(model: &str, event: &str) -> String {
+/// `clio.{model}.{event}`: the routing key of a Clio event.
+pub fn routing_key(model: Model, event: &str) -> String {
     format!("{SOURCE_CLIO}.{model}.{event}")
 }
 
+/// The binding for every Clio event of `model`: `clio.{model}.#`.
+pub fn clio_binding(model: Model) -> String {
+    format!("{SOURCE_CLIO}.{model}.#")
+}
+
+/// The routing key of a domain event, and the binding for it: `sync.{model}.{name}`.
+pub fn domain_binding(kind: ChangeKind) -> String {
+    format!("{SOURCE_SYNC}.{}.{}", kind.model(), kind.name())
+}
+
+/// An envelope that carries another kind of event than the consumer expects.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("expected {expected}, got the event {routing_key}")]
+pub struct WrongEvent {
+    /// What the consumer wanted.
+    pub expected: &'static str,
+    /// What it got.
+    pub routing_key: String,
+}
+
 impl Envelope {
-    /// This event's routing key: `{source}.{model}.{event}` (`clio.matter.updated`,
-    /// `sync.matter.status_changed`).
+    /// This event's routing key: `clio.{model}.{event}` or `sync.{model}.{name}`.
     pub fn routing_key(&self) -> String {
-        format!("{}.{}.{}", self.source, self.model, self.event)
+        match &self.event {
+            Event::Clio(c) => routing_key(c.model, &c.event),
+            Event::Sync(d) => domain_binding(d.change.kind()),
+        }
+    }
+
+    /// The model the event is about.
+    pub fn model(&self) -> Model {
+        match &self.event {
+            Event::Clio(c) => c.model,
+            Event::Sync(d) => d.change.model(),
+        }
+    }
+
+    /// The event's name within its model: Clio's (`updated`) or the change's (`paid`).
+    pub fn event_name(&self) -> &str {
+        match &self.event {
+            Event::Clio(c) => &c.event,
+            Event::Sync(d) => d.change.name(),
+        }
+    }
+
+    /// The record it is about, when known.
+    pub fn record_id(&self) -> Option<ClioId> {
+        match &self.event {
+            Event::Clio(c) => c.record_id,
+            Event::Sync(d) => Some(d.record),
+        }
+    }
+
+    /// The Clio delivery, for consumers of webhooks.
+    pub fn clio(&self) -> Result<&ClioEvent, WrongEvent> {
+        match &self.event {
+            Event::Clio(c) => Ok(c),
+            Event::Sync(_) => Err(self.wrong("a Clio event")),
+        }
+    }
+
+    /// The domain event, for consumers of the sync stage's outbox.
+    pub fn domain(&self) -> Result<&DomainEvent, WrongEvent> {
+        match &self.event {
+            Event::Sync(d) => Ok(d),
+            Event::Clio(_) => Err(self.wrong("a domain event")),
+        }
+    }
+
+    fn wrong(&self, expected: &'static str) -> WrongEvent {
+        WrongEvent {
+            expected,
+            routing_key: self.routing_key(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use matterhook_domain::{sync_events::Change, AccountId, MatterStatus};
+
+    use super::*;
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).expect("time")
+    }
+
+    #[test]
+    fn a_clio_event_is_tagged_and_routed_by_its_model_and_event() {
+        let e = Envelope {
+            version: ENVELOPE_VERSION,
+            event_id: "e1".into(),
+            subscription_id: SubscriptionId(3),
+            connection_id: ConnectionId(4),
+            received_at: at(),
+            request_id: "r1".into(),
+            event: Event::Clio(ClioEvent {
+                model: Model::Matter,
+                event: "matter_closed".into(),
+                record_id: Some(ClioId(9)),
+                etag: None,
+                data: serde_json::json!({"id": 9}),
+            }),
+        };
+        let json = serde_json::to_value(&e).expect("json");
+        assert_eq!(json["event"]["source"], "clio");
+        assert_eq!(json["event"]["model"], "matter");
+        assert_eq!(e.routing_key(), "clio.matter.matter_closed");
+        let back: Envelope = serde_json::from_value(json).expect("back");
+        assert_eq!(back, e);
+        assert!(back.domain().is_err());
+    }
+
+    #[test]
+    fn a_domain_event_is_routed_by_its_change() {
+        let e = Envelope {
+            version: ENVELOPE_VERSION,
+            event_id: "s1".into(),
+            subscription_id: SubscriptionId(0),
+            connection_id: ConnectionId(4),
+            received_at: at(),
+            request_id: String::new(),
+            event: Event::Sync(DomainEvent::new(
+                AccountId(1),
+                ClioId(9),
+                None,
+                Change::MatterStatusChanged {
+                    from: MatterStatus::Open,
+                    to: MatterStatus::Closed,
+                },
+            )),
+        };
+        assert_eq!(e.routing_key(), "sync.matter.status_changed");
+        assert_eq!(
+            domain_binding(ChangeKind::BillPaid),
+            "sync.bill.paid",
+            "the binding a consumer declares is the key a producer routes by"
+        );
+        let back: Envelope =
+            serde_json::from_slice(&serde_json::to_vec(&e).expect("json")).expect("back");
+        assert_eq!(back.domain().expect("domain").record, ClioId(9));
+        let wrong = back.clio().expect_err("not a Clio event");
+        assert_eq!(
+            wrong.to_string(),
+            "expected a Clio event, got the event sync.matter.status_changed"
+        );
+    }
+
+    #[test]
+    fn a_message_of_the_first_version_is_not_read_as_this_one() {
+        let v1 = serde_json::json!({
+            "version": 1, "source": "sync", "event_id": "x", "subscription_id": 0,
+            "connection_id": 1, "model": "bill", "event": "paid", "record_id": 2, "etag": null,
+            "received_at": "2026-01-01T00:00:00Z", "request_id": "", "data": {}
+        });
+        assert!(serde_json::from_value::<Envelope>(v1).is_err());
     }
 }

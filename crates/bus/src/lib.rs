@@ -18,6 +18,9 @@ pub mod runtime;
 pub mod topology;
 
 pub use connect::{connect, connect_supervised, BusError};
-pub use envelope::{routing_key, Envelope, ENVELOPE_VERSION, SOURCE_CLIO, SOURCE_SYNC};
+pub use envelope::{
+    clio_binding, domain_binding, routing_key, ClioEvent, Envelope, Event, WrongEvent,
+    ENVELOPE_VERSION, SOURCE_CLIO, SOURCE_SYNC,
+};
 pub use publisher::{PublishError, Publisher};
-pub use runtime::{sent_headers, Handler, HandlerError, Runtime, RuntimeConfig};
+pub use runtime::{sent_headers, Connected, Handler, HandlerError, Runtime, RuntimeConfig};

@@ -16,7 +16,7 @@ use crate::BusError;
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     /// The broker could not be reached, or the connection dropped before the confirm.
-    #[error("broker unavailable: {0}")]
+    #[error("broker unavailable")]
     Unavailable(#[from] lapin::Error),
     /// The broker refused the message (a nack: for example a full queue with `reject-publish`).
     #[error("the broker refused the message")]

@@ -44,11 +44,11 @@ impl Api {
     /// spelt) is refused, judged on the URL as joined: the bearer token goes wherever the request
     /// goes.
     fn url(&self, path: &str, query: &Query) -> Result<Url, ClioError> {
-        let refuse = || ClioError::Unexpected(format!("refusing a path outside the API: {path:?}"));
+        let refuse = || ClioError::unexpected(format!("refusing a path outside the API: {path:?}"));
         let mut url = self
             .base
             .join(path.trim_start_matches('/'))
-            .map_err(|e| ClioError::Unexpected(format!("bad path {path:?}: {e}")))?;
+            .map_err(|e| ClioError::unexpected_because(format!("bad path {path:?}"), e))?;
         if url.origin() != self.base.origin() || !url.path().starts_with(self.base.path()) {
             return Err(refuse());
         }
@@ -61,7 +61,7 @@ impl Api {
     async fn body<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ClioError> {
         let bytes = response.bytes().await.map_err(ClioError::Network)?;
         serde_json::from_slice(&crate::without_nul(&bytes))
-            .map_err(|e| ClioError::Unexpected(format!("cannot read Clio's answer: {e}")))
+            .map_err(|e| ClioError::unexpected_because("cannot read Clio's answer", e))
     }
 
     /// `GET path` and unwrap `{"data": T}`.
@@ -235,9 +235,9 @@ impl Api {
     /// A paging link is followed only to Clio's own origin: the bearer token goes with it.
     fn same_origin(&self, next: &str) -> Result<Url, ClioError> {
         let url =
-            Url::parse(next).map_err(|e| ClioError::Unexpected(format!("bad paging link: {e}")))?;
+            Url::parse(next).map_err(|e| ClioError::unexpected_because("bad paging link", e))?;
         if url.origin() != self.base.origin() {
-            return Err(ClioError::Unexpected(format!(
+            return Err(ClioError::unexpected(format!(
                 "paging link leaves Clio: {}",
                 url.origin().ascii_serialization()
             )));

@@ -50,11 +50,36 @@ pub enum ClioError {
     },
     /// Clio answered something we cannot read: a body that is not the documented shape, or a
     /// paging link that points away from Clio.
-    #[error("unexpected answer from Clio: {0}")]
-    Unexpected(String),
+    #[error("unexpected answer from Clio: {what}")]
+    Unexpected {
+        /// What was wrong.
+        what: String,
+        /// The cause, when there is one (a JSON or URL parse error).
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl ClioError {
+    /// An unexpected answer, without a further cause.
+    pub fn unexpected(what: impl Into<String>) -> Self {
+        Self::Unexpected {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// An unexpected answer, because of `source`.
+    pub fn unexpected_because(
+        what: impl Into<String>,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Unexpected {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
     /// Whether the same call may succeed later without anyone changing anything.
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -30,7 +30,7 @@ pub use fields::Fields;
 pub use nul::without_nul;
 pub use query::Query;
 pub use signature::verify_signature;
-pub use transport::{ClientConfig, ClioClient, Conditional};
+pub use transport::{CallObserver, ClientConfig, ClioClient, Conditional};
 
 /// The API minor version we pin with `X-API-VERSION` on every call.
 pub const API_VERSION: &str = "4.0.10";

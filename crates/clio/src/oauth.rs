@@ -48,12 +48,21 @@ pub enum OAuthError {
         /// Clio's explanation.
         description: Option<String>,
     },
-    /// Clio could not be reached, or answered with a server error.
-    #[error("could not reach Clio's OAuth endpoint: {0}")]
-    Network(String),
+    /// Clio could not be reached.
+    #[error("could not reach Clio's OAuth endpoint")]
+    Network(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Clio's OAuth endpoint failed (5xx).
+    #[error("Clio's OAuth endpoint answered {0}")]
+    Server(u16),
     /// An answer we cannot read.
-    #[error("unexpected answer from Clio's OAuth endpoint: {0}")]
-    Unexpected(String),
+    #[error("unexpected answer from Clio's OAuth endpoint: {what}")]
+    Unexpected {
+        /// What was wrong.
+        what: String,
+        /// The cause, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl OAuthError {
@@ -61,7 +70,10 @@ impl OAuthError {
     /// answer at all (what an outage page or a 5xx from a proxy looks like), as opposed to a
     /// refusal.
     pub fn is_transient(&self) -> bool {
-        matches!(self, OAuthError::Network(_) | OAuthError::Unexpected(_))
+        matches!(
+            self,
+            OAuthError::Network(_) | OAuthError::Server(_) | OAuthError::Unexpected { .. }
+        )
     }
 
     /// Whether the grant itself is dead (the user must connect again), as opposed to a passing fault.
@@ -163,14 +175,14 @@ impl OAuthApp {
             .form(&[("token", token)])
             .send()
             .await
-            .map_err(|e| OAuthError::Network(e.to_string()))?;
+            .map_err(|e| OAuthError::Network(Box::new(e)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
         }
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         if status.is_server_error() {
-            return Err(OAuthError::Network(format!("Clio answered {status}")));
+            return Err(OAuthError::Server(status.as_u16()));
         }
         Err(OAuthError::Rejected {
             error: body["error"].as_str().unwrap_or("unknown").to_owned(),
@@ -197,8 +209,11 @@ fn token_set(answer: TokenAnswer) -> Result<TokenSet, OAuthError> {
             error: e.error().as_ref().to_owned(),
             description: e.error_description().cloned(),
         }),
-        Err(RequestTokenError::Request(e)) => Err(OAuthError::Network(e.to_string())),
-        Err(RequestTokenError::Parse(e, _)) => Err(OAuthError::Unexpected(e.to_string())),
-        Err(RequestTokenError::Other(s)) => Err(OAuthError::Unexpected(s)),
+        Err(RequestTokenError::Request(e)) => Err(OAuthError::Network(Box::new(e))),
+        Err(RequestTokenError::Parse(e, _)) => Err(OAuthError::Unexpected {
+            what: "a token answer that does not parse".into(),
+            source: Some(Box::new(e)),
+        }),
+        Err(RequestTokenError::Other(what)) => Err(OAuthError::Unexpected { what, source: None }),
     }
 }

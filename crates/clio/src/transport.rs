@@ -22,6 +22,18 @@ pub struct ClientConfig {
     /// The longest a call waits for its token's rate window before failing with
     /// [`ClioError::RateLimited`] instead.
     pub max_pacing_wait: Duration,
+    /// Told of every call's outcome and pacing wait (a service's metrics); none by default.
+    pub observer: Option<Arc<dyn CallObserver>>,
+}
+
+/// Watches the client's calls, for metrics. Called inline on every call: keep it cheap.
+pub trait CallObserver: Send + Sync + std::fmt::Debug {
+    /// A call waited this long for its token's rate window (zero when it did not wait).
+    fn paced(&self, waited: Duration);
+    /// Clio answered with this HTTP status.
+    fn answered(&self, status: u16);
+    /// The call got no answer (connection refused, reset, timed out).
+    fn unanswered(&self);
 }
 
 impl ClientConfig {
@@ -31,6 +43,7 @@ impl ClientConfig {
             endpoints: Endpoints::new(base),
             timeout: Duration::from_secs(30),
             max_pacing_wait: Duration::from_secs(120),
+            observer: None,
         }
     }
 }
@@ -72,7 +85,7 @@ impl ClioClient {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("matterhook/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| ClioError::Unexpected(format!("cannot build HTTP client: {e}")))?;
+            .map_err(|e| ClioError::unexpected_because("cannot build the HTTP client", e))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -108,19 +121,32 @@ impl ClioClient {
         token: &SecretString,
         request: RequestBuilder,
     ) -> Result<Response, ClioError> {
+        let observer = self.inner.config.observer.as_deref();
+        let asked = std::time::Instant::now();
         let permit = self
             .inner
             .pacer
             .acquire(token_key(token), self.inner.config.max_pacing_wait)
             .await
             .map_err(|retry_after| ClioError::RateLimited { retry_after })?;
+        if let Some(o) = observer {
+            o.paced(asked.elapsed());
+        }
         let response = request
             .bearer_auth(token.expose_secret())
             .header("X-API-VERSION", API_VERSION)
             .send()
             .await
-            .map_err(ClioError::Network)?;
+            .map_err(|e| {
+                if let Some(o) = observer {
+                    o.unanswered();
+                }
+                ClioError::Network(e)
+            })?;
         let status = response.status();
+        if let Some(o) = observer {
+            o.answered(status.as_u16());
+        }
         let info = RateInfo::from_headers(response.headers());
         permit.finish(&info, status == StatusCode::TOO_MANY_REQUESTS);
         if status.is_success() || status == StatusCode::NOT_MODIFIED {

@@ -138,6 +138,18 @@ pub struct ApiListenArgs {
     pub addr: SocketAddr,
 }
 
+/// `MATTERHOOK_HEALTH_ADDR`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HealthListenArgs {
+    /// Address of the worker's or scheduler's `/healthz`, `/readyz` and `/metrics` listener.
+    /// Port 0 picks a free port (logged at start); deployments set one (see docs/runbook.md).
+    #[arg(long = "health-listen", env = "MATTERHOOK_HEALTH_ADDR", default_value = DEFAULT_HEALTH_ADDR)]
+    pub addr: SocketAddr,
+}
+
+/// [`HealthListenArgs`]' default: loopback, any free port.
+pub const DEFAULT_HEALTH_ADDR: &str = "127.0.0.1:0";
+
 #[cfg(test)]
 mod tests {
     use super::*;

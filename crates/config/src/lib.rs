@@ -13,6 +13,7 @@
 //! | `MATTERHOOK_PUBLIC_URL` | [`DEFAULT_PUBLIC_URL`] | [`PublicArgs`] |
 //! | `MATTERHOOK_ENCRYPTION_KEY` | a development key, refused for a public URL | [`PublicArgs`] |
 //! | `MATTERHOOK_RECEIVER_ADDR` / `MATTERHOOK_API_ADDR` / `CLIO_SIM_ADDR` | 127.0.0.1:8080 / 8081 / 7700 | listeners |
+//! | `MATTERHOOK_HEALTH_ADDR` | [`DEFAULT_HEALTH_ADDR`] (any free port) | [`HealthListenArgs`] (workers, scheduler) |
 //! | `MATTERHOOK_LOG_FORMAT`, `RUST_LOG` | `text`, `info` | [`telemetry`] |
 
 mod args;

@@ -51,7 +51,7 @@ impl Connections {
                 Ok(()) => true,
                 Err(OAuthError::Rejected { .. }) => false,
                 Err(e) => {
-                    tracing::warn!(connection = connection_id, error = %e, "could not revoke the grant; forgetting its tokens anyway");
+                    tracing::warn!(connection = connection_id, error = %matterhook_telemetry::Chain(&e), "could not revoke the grant; forgetting its tokens anyway");
                     false
                 }
             },

@@ -11,8 +11,11 @@ pub enum ConnectionError {
     #[error("no such connection")]
     NotFound,
     /// The store failed.
-    #[error("database: {0}")]
-    Database(String),
+    #[error("database")]
+    Database(#[from] diesel::result::Error),
+    /// No database connection.
+    #[error("database pool")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
     /// Clio's OAuth endpoint failed or refused.
     #[error(transparent)]
     OAuth(#[from] OAuthError),
@@ -23,21 +26,25 @@ pub enum ConnectionError {
     #[error(transparent)]
     Token(#[from] TokenError),
     /// The configuration is unusable.
-    #[error("configuration: {0}")]
-    Config(String),
-    /// Clio's answer lacked what we need.
-    #[error("unexpected answer from Clio: {0}")]
-    Unexpected(String),
+    #[error("configuration")]
+    Config(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Something we hold or were given is not usable: what, and why when known.
+    #[error("{what}")]
+    Unexpected {
+        /// What was wrong.
+        what: String,
+        /// The cause, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
-impl From<diesel::result::Error> for ConnectionError {
-    fn from(e: diesel::result::Error) -> Self {
-        Self::Database(e.to_string())
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ConnectionError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Database(e.to_string())
+impl ConnectionError {
+    /// Something unusable, without a further cause.
+    pub fn unexpected(what: impl Into<String>) -> Self {
+        Self::Unexpected {
+            what: what.into(),
+            source: None,
+        }
     }
 }

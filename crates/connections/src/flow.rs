@@ -9,9 +9,12 @@ use matterhook_store::{
     oauth_states::{self, StateCheck},
     sweeps,
 };
+use matterhook_telemetry::chain;
 use url::Url;
 
-use crate::{hooks::MODELS, span, ConnectionError, Connections};
+use matterhook_domain::Model;
+
+use crate::{span, ConnectionError, Connections};
 
 /// What Clio's redirect to our callback carried.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -156,9 +159,12 @@ impl Connections {
             .ok_or(FlowError::MissingCode)?;
         let region: Region = region
             .parse()
-            .map_err(|e: matterhook_clio::UnknownRegion| {
-                ConnectionError::Unexpected(e.to_string())
-            })?;
+            .map_err(
+                |e: matterhook_clio::UnknownRegion| ConnectionError::Unexpected {
+                    what: "the OAuth state's region".into(),
+                    source: Some(Box::new(e)),
+                },
+            )?;
 
         let tokens = self.deps().oauth.exchange_code(region, code).await?;
         let me = self
@@ -168,7 +174,7 @@ impl Connections {
             .await?;
         let account = me
             .account
-            .ok_or_else(|| ConnectionError::Unexpected("who_am_i has no account".into()))?;
+            .ok_or_else(|| ConnectionError::unexpected("Clio's who_am_i has no account"))?;
         let who = ClioIdentity {
             user_id,
             region: region.code().to_owned(),
@@ -198,7 +204,7 @@ impl Connections {
                         .last_synced_at
                         .or(before.disconnected_at)
                         .unwrap_or(before.updated_at);
-                    for model in MODELS {
+                    for model in Model::WEBHOOK {
                         sweeps::request(conn, id, model, since, "reconnected").await?;
                     }
                 }
@@ -212,7 +218,7 @@ impl Connections {
 
         let subscription_errors = match self.ensure_subscriptions(connection_id).await {
             Ok(errors) => errors,
-            Err(e) => vec![e.to_string()],
+            Err(e) => vec![chain(&e)],
         };
         Ok(Connected {
             connection_id,

@@ -17,11 +17,13 @@ use matterhook_clio::{
     ClioError,
 };
 use matterhook_crypto::random_token;
+use matterhook_domain::Model;
 use matterhook_store::{
     connections as connection_store,
     subscriptions::{self as store, NewSubscription, Subscription},
     sweeps,
 };
+use matterhook_telemetry::Chain;
 use url::Url;
 
 use crate::{span, tokens::CallError, ConnectionError, Connections, TokenError};
@@ -30,7 +32,7 @@ use crate::{span, tokens::CallError, ConnectionError, Connections, TokenError};
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
     /// The Clio model.
-    pub model: &'static str,
+    pub model: Model,
     /// The events.
     pub events: &'static [&'static str],
     /// Every field the sync mirror holds ([`matterhook_clio::selectors`]): `updated` fires only
@@ -41,7 +43,7 @@ pub struct Spec {
 /// The subscriptions every connection has.
 pub const SPECS: [Spec; 3] = [
     Spec {
-        model: "matter",
+        model: Model::Matter,
         events: &[
             "created",
             "updated",
@@ -53,19 +55,16 @@ pub const SPECS: [Spec; 3] = [
         fields: matterhook_clio::selectors::MATTER,
     },
     Spec {
-        model: "contact",
+        model: Model::Contact,
         events: &["created", "updated", "deleted"],
         fields: matterhook_clio::selectors::CONTACT,
     },
     Spec {
-        model: "bill",
+        model: Model::Bill,
         events: &["created", "updated", "deleted"],
         fields: matterhook_clio::selectors::BILL,
     },
 ];
-
-/// The models subscribed to.
-pub const MODELS: [&str; 3] = ["matter", "contact", "bill"];
 
 /// What a maintenance pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -88,7 +87,8 @@ pub struct Report {
     pub errors: Vec<String>,
 }
 
-fn spec(model: &str) -> Option<Spec> {
+/// The subscription of `model`; none for models Clio sends no webhooks for.
+fn spec(model: Model) -> Option<Spec> {
     SPECS.into_iter().find(|s| s.model == model)
 }
 
@@ -112,8 +112,12 @@ impl Connections {
     }
 
     fn delivery_url(&self, token: &str) -> Result<Url, ConnectionError> {
-        Url::parse(&format!("{}/webhooks/clio/{token}", self.public_base()))
-            .map_err(|e| ConnectionError::Unexpected(format!("public URL: {e}")))
+        Url::parse(&format!("{}/webhooks/clio/{token}", self.public_base())).map_err(|e| {
+            ConnectionError::Unexpected {
+                what: "the public URL does not make a webhook URL".into(),
+                source: Some(Box::new(e)),
+            }
+        })
     }
 
     /// Creates each missing subscription of a connection. Returns what failed, per model.
@@ -137,7 +141,9 @@ impl Connections {
         for c in connections {
             report.connections += 1;
             if let Err(e) = self.maintain_connection(c.id, &mut report, true).await {
-                report.errors.push(format!("connection {}: {e}", c.id));
+                report
+                    .errors
+                    .push(format!("connection {}: {}", c.id, Chain(&e)));
             }
         }
         Ok(report)
@@ -184,7 +190,9 @@ impl Connections {
             }
             for sub in current {
                 if let Err(e) = self.check(sub, report).await {
-                    report.errors.push(format!("subscription {}: {e}", sub.id));
+                    report
+                        .errors
+                        .push(format!("subscription {}: {}", sub.id, Chain(&e)));
                 }
             }
             if old.is_empty() {
@@ -213,7 +221,9 @@ impl Connections {
                     self.check(sub, report).await
                 };
                 if let Err(e) = outcome {
-                    report.errors.push(format!("subscription {}: {e}", sub.id));
+                    report
+                        .errors
+                        .push(format!("subscription {}: {}", sub.id, Chain(&e)));
                 }
             }
         }
@@ -230,7 +240,7 @@ impl Connections {
         let new = NewSubscription {
             token: random_token(32),
             connection_id,
-            model: spec.model.into(),
+            model: spec.model,
             events: spec.events.iter().map(|e| (*e).to_owned()).collect(),
             fields: spec.fields.into(),
             public_url: self.public_base(),
@@ -240,7 +250,7 @@ impl Connections {
         drop(conn);
         let hook = NewWebhook {
             url: self.delivery_url(&row.token)?.to_string(),
-            model: spec.model.into(),
+            model: spec.model.as_str().to_owned(),
             fields: spec.fields.into(),
             events: new.events.clone(),
             expires_at: Some(self.now() + span(self.policy().webhook_lifetime)),
@@ -255,7 +265,12 @@ impl Connections {
         let created = match created {
             Ok(created) => created,
             Err(e) => {
-                store::mark_deleted(&mut conn, row.id, &format!("creation failed: {e}")).await?;
+                store::mark_deleted(
+                    &mut conn,
+                    row.id,
+                    &format!("creation failed: {}", Chain(&e)),
+                )
+                .await?;
                 return Err(e.into());
             }
         };
@@ -269,7 +284,7 @@ impl Connections {
             connection = connection_id,
             subscription = row.id,
             webhook = created.id,
-            model = spec.model,
+            model = %spec.model,
             "created a webhook"
         );
         Ok(row)
@@ -360,7 +375,7 @@ impl Connections {
             .cipher
             .open(sealed, &store::secret_context(sub.id))
             .map_err(|_| {
-                ConnectionError::Unexpected(format!(
+                ConnectionError::unexpected(format!(
                     "the secret of subscription {} does not open",
                     sub.id
                 ))
@@ -394,8 +409,8 @@ impl Connections {
         );
         let since = sub.checked_at.unwrap_or(sub.created_at);
         self.retire_and_sweep(sub, reason, since, report).await?;
-        let spec = spec(&sub.model)
-            .ok_or_else(|| ConnectionError::Unexpected(format!("unknown model {}", sub.model)))?;
+        let spec = spec(sub.model)
+            .ok_or_else(|| ConnectionError::unexpected(format!("no webhooks for {}", sub.model)))?;
         let created = self.create(sub.connection_id, spec).await?;
         report.replaced += 1;
         Ok(created)
@@ -415,7 +430,7 @@ impl Connections {
         sweeps::request(
             &mut conn,
             sub.connection_id,
-            &sub.model,
+            sub.model,
             since,
             &format!("webhook gap: {reason}"),
         )

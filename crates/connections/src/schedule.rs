@@ -1,23 +1,10 @@
 //! The scheduled task's pass: tokens refreshed ahead of expiry, subscriptions maintained, old
 //! OAuth states purged. However many schedulers run, one pass runs at a time (an advisory lock).
 
-use diesel::{define_sql_function, sql_types::BigInt};
-use diesel_async::RunQueryDsl;
-use matterhook_store::{connections as connection_store, oauth_states};
+use matterhook_store::{advisory, connections as connection_store, oauth_states};
+use matterhook_telemetry::chain;
 
 use crate::{hooks, span, ConnectionError, Connections};
-
-define_sql_function! {
-    /// Takes a session-level advisory lock if free.
-    fn pg_try_advisory_lock(key: BigInt) -> Bool;
-}
-define_sql_function! {
-    /// Releases a session-level advisory lock.
-    fn pg_advisory_unlock(key: BigInt) -> Bool;
-}
-
-/// The advisory lock key of the scheduled pass ("mhsched" in ASCII).
-const PASS_LOCK: i64 = 0x006d_6873_6368_6564;
 
 /// What a pass did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -39,16 +26,13 @@ impl Connections {
     pub async fn scheduled_pass(&self) -> Result<Option<PassReport>, ConnectionError> {
         // The lock is held by this session: keep the connection until the pass is over.
         let mut lock = self.pool().get().await?;
-        let took: bool = diesel::select(pg_try_advisory_lock(PASS_LOCK))
-            .get_result(&mut lock)
-            .await?;
+        let took = advisory::try_scheduler_pass(&mut lock).await?;
         if !took {
             return Ok(None);
         }
         let pass = self.pass().await;
-        let _: Result<bool, _> = diesel::select(pg_advisory_unlock(PASS_LOCK))
-            .get_result(&mut lock)
-            .await;
+        // Closing the session would release it too; a failed unlock only delays the next pass.
+        let _ = advisory::end_scheduler_pass(&mut lock).await;
         pass.map(Some)
     }
 
@@ -63,7 +47,7 @@ impl Connections {
             match self.refresh(id, version).await {
                 Ok(_) => report.tokens_refreshed += 1,
                 Err(crate::TokenError::NeedsReauth(_)) => report.needs_reauth += 1,
-                Err(e) => report.errors.push(e.to_string()),
+                Err(e) => report.errors.push(chain(&e)),
             }
         }
         report.subscriptions = self.maintain().await?;

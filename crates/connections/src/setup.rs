@@ -28,7 +28,7 @@ impl Connections {
     ) -> Result<Self, ConnectionError> {
         public
             .validate()
-            .map_err(|e| ConnectionError::Config(e.to_string()))?;
+            .map_err(|e| ConnectionError::Config(Box::new(e)))?;
         let client = ClioClient::new(client_config(ClientConfig::new(clio.clio_base_url.clone())))?;
         let oauth = OAuthApp::new(
             clio.clio_client_id.clone(),

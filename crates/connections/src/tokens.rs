@@ -8,6 +8,7 @@
 //! the refresh grant marks the connection `needs_reauth` and notifies its user; callers get
 //! [`TokenError::NeedsReauth`] and park their work.
 
+use matterhook_telemetry::chain;
 use std::{future::Future, sync::Arc};
 
 use chrono::{DateTime, Utc};
@@ -35,12 +36,13 @@ pub enum TokenError {
     #[error("connection {0} is disconnected")]
     Disconnected(i64),
     /// Clio's OAuth endpoint could not be reached, or the store failed: try again later.
-    #[error("could not refresh the token of connection {id}: {message}")]
+    #[error("could not refresh the token of connection {id}")]
     Transient {
         /// The connection.
         id: i64,
         /// What failed.
-        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A stored token does not open with our key (wrong `MATTERHOOK_ENCRYPTION_KEY`?).
     #[error("the stored token of connection {0} does not open with the configured key")]
@@ -151,8 +153,11 @@ impl Connections {
                 return Ok(c.clone());
             }
         }
-        let transient = |e: &dyn std::fmt::Display| transient(connection_id, e);
-        let mut conn = self.pool().get().await.map_err(|e| transient(&e))?;
+        let mut conn = self
+            .pool()
+            .get()
+            .await
+            .map_err(|e| transient(connection_id, e))?;
         let outcome = conn
             .transaction::<_, TxError, _>(async |conn| {
                 let row = store::lock(conn, connection_id)
@@ -205,10 +210,10 @@ impl Connections {
                         }))
                     }
                     Err(e) if e.needs_reauthorization() => {
-                        self.refused(conn, &row, &e.to_string()).await?;
+                        self.refused(conn, &row, &chain(&e)).await?;
                         Ok(Refreshed::Refused)
                     }
-                    Err(e) => Err(TxError::Token(transient(&e))),
+                    Err(e) => Err(TxError::Token(transient(connection_id, e))),
                 }
             })
             .await;
@@ -222,7 +227,7 @@ impl Connections {
                 Err(TokenError::NeedsReauth(connection_id))
             }
             Err(TxError::Token(e)) => Err(e),
-            Err(TxError::Database(e)) => Err(transient(&e)),
+            Err(TxError::Database(e)) => Err(transient(connection_id, e)),
         }
     }
 
@@ -265,10 +270,10 @@ impl Connections {
             .pool()
             .get()
             .await
-            .map_err(|e| transient(connection_id, &e))?;
+            .map_err(|e| transient(connection_id, e))?;
         store::get(&mut conn, connection_id)
             .await
-            .map_err(|e| transient(connection_id, &e))?
+            .map_err(|e| transient(connection_id, e))?
             .ok_or(TokenError::NotFound(connection_id))
     }
 
@@ -328,10 +333,10 @@ pub enum CallError {
 }
 
 /// A failure that may pass: the store or Clio's OAuth endpoint.
-fn transient(id: i64, e: &dyn std::fmt::Display) -> TokenError {
+fn transient(id: i64, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> TokenError {
     TokenError::Transient {
         id,
-        message: e.to_string(),
+        source: e.into(),
     }
 }
 

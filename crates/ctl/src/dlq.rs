@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 use matterhook_bus::dead_letters::{self as ops, Report, Selection};
 use matterhook_config::{AmqpArgs, DatabaseArgs};
+use matterhook_domain::Model;
 use matterhook_store::{dead_letters, PgPool};
 use secrecy::ExposeSecret;
 
@@ -77,9 +78,9 @@ struct FilterArgs {
     /// The queue that failed (for example matterhook.journal).
     #[arg(long)]
     queue: Option<String>,
-    /// matter, contact or bill.
-    #[arg(long)]
-    model: Option<String>,
+    /// The model.
+    #[arg(long, value_enum)]
+    model: Option<Model>,
     /// The Clio event.
     #[arg(long)]
     event: Option<String>,
@@ -102,7 +103,7 @@ impl FilterArgs {
         dead_letters::Filter {
             state: dead_letters::state_param(Some(&self.state)).unwrap_or_default(),
             queue: self.queue.clone(),
-            model: self.model.clone(),
+            model: self.model,
             event: self.event.clone(),
             connection_id: self.connection,
             text: self.reason.clone(),
@@ -214,7 +215,7 @@ async fn list(
     for r in &rows {
         let what = format!(
             "{}.{}",
-            r.model.as_deref().unwrap_or("?"),
+            r.model.map_or("?", Model::as_str),
             r.event.as_deref().unwrap_or("?")
         );
         let error: String = r.error.chars().take(80).collect();

@@ -2,10 +2,8 @@
 
 use anyhow::Context;
 use clap::Subcommand;
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
-use diesel_async::RunQueryDsl;
 use matterhook_config::DatabaseArgs;
-use matterhook_store::schema::users;
+use matterhook_store::users;
 use secrecy::ExposeSecret;
 
 /// `matterhook users ...`
@@ -53,30 +51,8 @@ pub async fn issue(
     );
     let mut conn = pool.get().await?;
     let (token, hash) = matterhook_crypto::issue_api_token();
-    let existing: Option<i64> = users::table
-        .filter(users::email.eq(&email))
-        .select(users::id)
-        .first(&mut conn)
+    let (_, existed) = users::upsert_with_token(&mut conn, &email, &hash, admin)
         .await
-        .optional()?;
-    match existing {
-        Some(id) => {
-            diesel::update(users::table.find(id))
-                .set((users::token_hash.eq(&hash), users::is_admin.eq(admin)))
-                .execute(&mut conn)
-                .await?;
-        }
-        None => {
-            diesel::insert_into(users::table)
-                .values((
-                    users::email.eq(&email),
-                    users::token_hash.eq(&hash),
-                    users::is_admin.eq(admin),
-                ))
-                .execute(&mut conn)
-                .await
-                .context("adding the user")?;
-        }
-    }
-    Ok((email, token, existing.is_some()))
+        .context("adding the user")?;
+    Ok((email, token, existed))
 }

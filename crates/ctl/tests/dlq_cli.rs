@@ -84,7 +84,7 @@ async fn support_can_find_inspect_discard_and_replay_dead_letters() {
         dead_letters::count(
             &mut conn,
             &dead_letters::Filter {
-                state: Some("dead".into()),
+                state: Some(matterhook_domain::DeadLetterState::Dead),
                 ..Default::default()
             }
         )

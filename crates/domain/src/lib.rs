@@ -1,11 +1,16 @@
 //! matterhook's domain rules, apart from any I/O, so each can be tested exhaustively on its own.
 //!
+//! - [`vocabulary`]: the models, statuses and ids every crate speaks of, as types.
 //! - [`contact_points`]: emails and phone numbers as lookups need them (lower-cased emails;
 //!   phones as E.164 where the country is known, national digits and last four).
 //! - [`referrals`]: matching a new matter to the referral it came from, the referral status a
 //!   matter status implies, and the thank-you draft a paid bill queues.
-//! - [`sync_events`]: which domain events a change to the mirror of a Clio record implies.
+//! - [`sync_events`]: which domain events a change to the mirror of a Clio record implies, and
+//!   the [`DomainEvent`](sync_events::DomainEvent) the outbox publishes.
 
 pub mod contact_points;
 pub mod referrals;
 pub mod sync_events;
+pub mod vocabulary;
+
+pub use vocabulary::*;

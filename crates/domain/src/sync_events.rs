@@ -5,18 +5,34 @@
 //! as Clio shows it now. A *baseline* read (the first full sweep of a firm) fills the mirror with
 //! history: records first seen then imply no event, or every open matter and paid bill of the
 //! firm's past would look new.
+//!
+//! [`DomainEvent`] is what travels: one tagged, versioned payload that producer and consumers
+//! share, so a consumer decodes what it needs with one `match`.
 
-/// A domain event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DomainEvent {
+use serde::{Deserialize, Serialize};
+
+use crate::vocabulary::{AccountId, BillState, ClioId, MatterStatus, Model};
+
+/// The version of [`DomainEvent`]'s shape; a consumer refuses versions it does not know.
+pub const DOMAIN_EVENT_VERSION: u32 = 1;
+
+/// What changed, as the rules below decide it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::EnumDiscriminants)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[strum_discriminants(
+    name(ChangeKind),
+    derive(Hash, strum::VariantArray),
+    doc = "Which change, without its data: what a consumer binds to."
+)]
+pub enum Change {
     /// A matter was created, or first seen open or pending.
     MatterOpened,
     /// A matter's status changed.
     MatterStatusChanged {
-        /// The status before (`Open`, `Pending`, `Closed`).
-        from: String,
+        /// The status before.
+        from: MatterStatus,
         /// The status now.
-        to: String,
+        to: MatterStatus,
     },
     /// A contact changed (or was first seen).
     ContactChanged,
@@ -24,23 +40,68 @@ pub enum DomainEvent {
     BillPaid,
 }
 
-impl DomainEvent {
-    /// The model it is about: `matter`, `contact` or `bill`.
-    pub fn model(&self) -> &'static str {
+impl ChangeKind {
+    /// The model it is about.
+    pub fn model(self) -> Model {
         match self {
-            DomainEvent::MatterOpened | DomainEvent::MatterStatusChanged { .. } => "matter",
-            DomainEvent::ContactChanged => "contact",
-            DomainEvent::BillPaid => "bill",
+            ChangeKind::MatterOpened | ChangeKind::MatterStatusChanged => Model::Matter,
+            ChangeKind::ContactChanged => Model::Contact,
+            ChangeKind::BillPaid => Model::Bill,
         }
     }
 
     /// Its name within the model: `opened`, `status_changed`, `changed`, `paid`.
-    pub fn name(&self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
-            DomainEvent::MatterOpened => "opened",
-            DomainEvent::MatterStatusChanged { .. } => "status_changed",
-            DomainEvent::ContactChanged => "changed",
-            DomainEvent::BillPaid => "paid",
+            ChangeKind::MatterOpened => "opened",
+            ChangeKind::MatterStatusChanged => "status_changed",
+            ChangeKind::ContactChanged => "changed",
+            ChangeKind::BillPaid => "paid",
+        }
+    }
+}
+
+impl Change {
+    /// Which change this is.
+    pub fn kind(&self) -> ChangeKind {
+        self.into()
+    }
+
+    /// The model it is about.
+    pub fn model(&self) -> Model {
+        self.kind().model()
+    }
+
+    /// Its name within the model.
+    pub fn name(&self) -> &'static str {
+        self.kind().name()
+    }
+}
+
+/// A domain event as the outbox publishes it: a change to one record of one firm.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DomainEvent {
+    /// [`DOMAIN_EVENT_VERSION`].
+    pub version: u32,
+    /// The firm whose mirror changed.
+    pub account: AccountId,
+    /// The record's Clio id.
+    pub record: ClioId,
+    /// The record's etag as read, when Clio gave one.
+    pub etag: Option<String>,
+    /// What changed.
+    pub change: Change,
+}
+
+impl DomainEvent {
+    /// A current-version event.
+    pub fn new(account: AccountId, record: ClioId, etag: Option<String>, change: Change) -> Self {
+        Self {
+            version: DOMAIN_EVENT_VERSION,
+            account,
+            record,
+            etag,
+            change,
         }
     }
 }
@@ -54,57 +115,59 @@ pub enum Read {
     Baseline,
 }
 
-/// What the mirror held of a record before this read: `None` when never seen.
+/// What the mirror held of a live (not deleted) record before this read: its matter status or
+/// bill state, when it had one. A record never seen, or held as deleted, has no `Before`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Before<'a> {
+pub struct Before<S> {
     /// The matter's status or the bill's state.
-    pub state: Option<&'a str>,
-    /// Whether the mirror had it as deleted.
-    pub deleted: bool,
-}
-
-fn is_open(status: &str) -> bool {
-    status.eq_ignore_ascii_case("open") || status.eq_ignore_ascii_case("pending")
+    pub state: Option<S>,
 }
 
 /// A matter read with `status`, the mirror having held `before`.
-pub fn matter(before: Option<Before<'_>>, status: Option<&str>, read: Read) -> Vec<DomainEvent> {
+pub fn matter(
+    before: Option<Before<&MatterStatus>>,
+    status: Option<&MatterStatus>,
+    read: Read,
+) -> Vec<Change> {
     let Some(to) = status else {
         return Vec::new();
     };
     match before {
-        None if read == Read::Live && is_open(to) => vec![DomainEvent::MatterOpened],
+        None if read == Read::Live && to.is_open_or_pending() => vec![Change::MatterOpened],
         None => Vec::new(),
-        Some(Before {
-            state: Some(from), ..
-        }) if !from.eq_ignore_ascii_case(to) => vec![DomainEvent::MatterStatusChanged {
-            from: from.to_owned(),
-            to: to.to_owned(),
+        Some(Before { state: Some(from) }) if from != to => vec![Change::MatterStatusChanged {
+            from: from.clone(),
+            to: to.clone(),
         }],
         Some(_) => Vec::new(),
     }
 }
 
-/// A contact read, the mirror having held `before`; `changed` when its version differs.
-pub fn contact(before: Option<Before<'_>>, changed: bool, read: Read) -> Vec<DomainEvent> {
-    match before {
-        None if read == Read::Baseline => Vec::new(),
-        None => vec![DomainEvent::ContactChanged],
-        Some(_) if changed => vec![DomainEvent::ContactChanged],
-        Some(_) => Vec::new(),
+/// A contact read, the mirror having held it live (`seen`) or not; `changed` when its version
+/// differs.
+pub fn contact(seen: bool, changed: bool, read: Read) -> Vec<Change> {
+    match seen {
+        false if read == Read::Baseline => Vec::new(),
+        false => vec![Change::ContactChanged],
+        true if changed => vec![Change::ContactChanged],
+        true => Vec::new(),
     }
 }
 
 /// A bill read in `state`, the mirror having held `before`.
-pub fn bill(before: Option<Before<'_>>, state: Option<&str>, read: Read) -> Vec<DomainEvent> {
-    let paid = |s: Option<&str>| s.is_some_and(|s| s.eq_ignore_ascii_case("paid"));
+pub fn bill(
+    before: Option<Before<&BillState>>,
+    state: Option<&BillState>,
+    read: Read,
+) -> Vec<Change> {
+    let paid = |s: Option<&BillState>| s == Some(&BillState::Paid);
     if !paid(state) {
         return Vec::new();
     }
     match before {
         None if read == Read::Baseline => Vec::new(),
-        None => vec![DomainEvent::BillPaid],
-        Some(b) if !paid(b.state) => vec![DomainEvent::BillPaid],
+        None => vec![Change::BillPaid],
+        Some(b) if !paid(b.state) => vec![Change::BillPaid],
         Some(_) => Vec::new(),
     }
 }
@@ -112,65 +175,65 @@ pub fn bill(before: Option<Before<'_>>, state: Option<&str>, read: Read) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use DomainEvent::*;
+    use Change::*;
     use Read::*;
 
-    fn held(state: &str) -> Option<Before<'_>> {
-        Some(Before {
-            state: Some(state),
-            deleted: false,
-        })
+    fn status(s: &str) -> MatterStatus {
+        MatterStatus::parse(s)
     }
 
     #[test]
     fn a_matter_first_seen_open_or_pending_is_opened_live_but_not_in_the_baseline() {
-        assert_eq!(matter(None, Some("Open"), Live), vec![MatterOpened]);
-        assert_eq!(matter(None, Some("Pending"), Live), vec![MatterOpened]);
-        assert_eq!(matter(None, Some("Closed"), Live), vec![]);
-        assert_eq!(matter(None, Some("Open"), Baseline), vec![]);
+        let (open, pending, closed) = (status("Open"), status("Pending"), status("Closed"));
+        assert_eq!(matter(None, Some(&open), Live), vec![MatterOpened]);
+        assert_eq!(matter(None, Some(&pending), Live), vec![MatterOpened]);
+        assert_eq!(matter(None, Some(&closed), Live), vec![]);
+        assert_eq!(matter(None, Some(&open), Baseline), vec![]);
         assert_eq!(matter(None, None, Live), vec![]);
     }
 
     #[test]
     fn a_matter_status_change_names_both_ends_in_any_read() {
+        let (open, closed) = (status("Open"), status("Closed"));
+        let held = |s| Some(Before { state: Some(s) });
         for read in [Live, Baseline] {
             assert_eq!(
-                matter(held("Open"), Some("Closed"), read),
+                matter(held(&open), Some(&closed), read),
                 vec![MatterStatusChanged {
-                    from: "Open".into(),
-                    to: "Closed".into()
+                    from: status("Open"),
+                    to: status("Closed")
                 }]
             );
         }
-        assert_eq!(matter(held("Open"), Some("Open"), Live), vec![]);
-        assert_eq!(matter(held("open"), Some("Open"), Live), vec![]);
-        assert_eq!(matter(held("Closed"), None, Live), vec![]);
-        let unknown = Some(Before {
-            state: None,
-            deleted: false,
-        });
-        assert_eq!(matter(unknown, Some("Open"), Live), vec![]);
+        assert_eq!(matter(held(&open), Some(&open), Live), vec![]);
+        let lower = status("open");
+        assert_eq!(matter(held(&lower), Some(&open), Live), vec![]);
+        assert_eq!(matter(held(&closed), None, Live), vec![]);
+        assert_eq!(
+            matter(Some(Before { state: None }), Some(&open), Live),
+            vec![]
+        );
     }
 
     #[test]
     fn a_contact_is_changed_when_its_version_moved_or_it_is_new_live() {
-        assert_eq!(contact(None, true, Live), vec![ContactChanged]);
-        assert_eq!(contact(None, true, Baseline), vec![]);
-        assert_eq!(contact(held(""), true, Baseline), vec![ContactChanged]);
-        assert_eq!(contact(held(""), false, Live), vec![]);
+        assert_eq!(contact(false, true, Live), vec![ContactChanged]);
+        assert_eq!(contact(false, true, Baseline), vec![]);
+        assert_eq!(contact(true, true, Baseline), vec![ContactChanged]);
+        assert_eq!(contact(true, false, Live), vec![]);
     }
 
     #[test]
     fn a_bill_is_paid_once_when_its_state_becomes_paid() {
-        assert_eq!(
-            bill(held("awaiting_payment"), Some("paid"), Live),
-            vec![BillPaid]
-        );
-        assert_eq!(bill(held("paid"), Some("paid"), Live), vec![]);
-        assert_eq!(bill(held("draft"), Some("awaiting_payment"), Live), vec![]);
-        assert_eq!(bill(None, Some("paid"), Live), vec![BillPaid]);
-        assert_eq!(bill(None, Some("paid"), Baseline), vec![]);
-        assert_eq!(bill(held("paid"), Some("void"), Live), vec![]);
+        let s = BillState::parse;
+        let held = |b| Some(Before { state: Some(b) });
+        let (awaiting, paid, draft) = (s("awaiting_payment"), s("paid"), s("draft"));
+        assert_eq!(bill(held(&awaiting), Some(&paid), Live), vec![BillPaid]);
+        assert_eq!(bill(held(&paid), Some(&paid), Live), vec![]);
+        assert_eq!(bill(held(&draft), Some(&awaiting), Live), vec![]);
+        assert_eq!(bill(None, Some(&paid), Live), vec![BillPaid]);
+        assert_eq!(bill(None, Some(&paid), Baseline), vec![]);
+        assert_eq!(bill(held(&paid), Some(&s("void")), Live), vec![]);
     }
 
     #[test]
@@ -178,8 +241,8 @@ mod tests {
         let all = [
             MatterOpened,
             MatterStatusChanged {
-                from: "Open".into(),
-                to: "Closed".into(),
+                from: status("Open"),
+                to: status("Closed"),
             },
             ContactChanged,
             BillPaid,
@@ -197,5 +260,28 @@ mod tests {
                 "bill.paid"
             ]
         );
+    }
+
+    #[test]
+    fn a_domain_event_round_trips_as_tagged_json() {
+        let event = DomainEvent::new(
+            AccountId(7),
+            ClioId(42),
+            Some("\"e\"".into()),
+            MatterStatusChanged {
+                from: status("Open"),
+                to: status("Closed"),
+            },
+        );
+        let json = serde_json::to_value(&event).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "version": 1, "account": 7, "record": 42, "etag": "\"e\"",
+                "change": {"kind": "matter_status_changed", "from": "Open", "to": "Closed"}
+            })
+        );
+        let back: DomainEvent = serde_json::from_value(json).expect("back");
+        assert_eq!(back, event);
     }
 }

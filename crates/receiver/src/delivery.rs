@@ -6,15 +6,17 @@ use actix_web::{
     http::{header::HeaderValue, StatusCode},
     web, HttpRequest, HttpResponse,
 };
-use matterhook_bus::{PublishError, ENVELOPE_VERSION};
+use matterhook_bus::{PublishError, ENVELOPE_VERSION, SOURCE_CLIO};
 use matterhook_clio::verify_signature;
+use matterhook_domain::Model;
 use matterhook_store::subscriptions as store;
+use matterhook_telemetry::{request, Chain, ReceiverOutcome as Outcome};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::{metrics::Outcome, subscriptions::Subscription, AppState};
+use crate::{subscriptions::Subscription, AppState};
 
 /// How long Clio should wait before retrying when we could not take a delivery.
 const RETRY_AFTER_SECS: &str = "5";
@@ -34,20 +36,28 @@ struct Record {
     etag: Option<String>,
 }
 
-/// [`Envelope`] as the receiver writes it, with `data` copied through as raw JSON. The field names
-/// and order match [`Envelope`], which consumers read.
+/// [`matterhook_bus::Envelope`] as the receiver writes it, with `data` copied through as raw
+/// JSON rather than parsed and rebuilt. The shape matches the envelope consumers read (a test
+/// below holds the two together).
 #[derive(Serialize)]
 struct EnvelopeOut<'a> {
     version: u32,
     event_id: &'a str,
     subscription_id: i64,
     connection_id: i64,
-    model: &'a str,
+    received_at: chrono::DateTime<chrono::Utc>,
+    request_id: &'a str,
+    event: ClioEventOut<'a>,
+}
+
+/// [`matterhook_bus::ClioEvent`], tagged as [`matterhook_bus::Event::Clio`] is.
+#[derive(Serialize)]
+struct ClioEventOut<'a> {
+    source: &'static str,
+    model: Model,
     event: &'a str,
     record_id: Option<i64>,
     etag: Option<&'a str>,
-    received_at: chrono::DateTime<chrono::Utc>,
-    request_id: &'a str,
     data: &'a RawValue,
 }
 
@@ -57,19 +67,6 @@ struct Meta {
     webhook_id: i64,
 }
 
-fn request_id(req: &HttpRequest) -> String {
-    req.headers()
-        .get("X-Request-Id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
-}
-
 fn answer(
     state: &AppState,
     status: StatusCode,
@@ -77,7 +74,7 @@ fn answer(
     request_id: &str,
     message: &str,
 ) -> HttpResponse {
-    state.metrics.request(outcome);
+    state.metrics.receiver_request(outcome);
     let mut response = HttpResponse::build(status).json(serde_json::json!({ "error": message }));
     if let Ok(v) = HeaderValue::from_str(request_id) {
         response
@@ -108,9 +105,13 @@ pub(crate) async fn receive(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let request_id = request_id(&req);
+    let request_id = request::request_id(&req);
     let refuse = |status: StatusCode, message: &str| {
-        tracing::info!(%request_id, status = status.as_u16(), reason = message, "refused a webhook request");
+        tracing::info!(
+            status = status.as_u16(),
+            reason = message,
+            "refused a webhook request"
+        );
         answer(&state, status, Outcome::Refused, &request_id, message)
     };
     // Our tokens are 32 random bytes in URL-safe base64: anything else is unknown without a lookup,
@@ -126,7 +127,7 @@ pub(crate) async fn receive(
         Ok(Some(s)) => s,
         Ok(None) => return refuse(StatusCode::NOT_FOUND, "unknown webhook"),
         Err(e) => {
-            tracing::error!(%request_id, error = %e, "cannot look up the subscription");
+            tracing::error!(error = %Chain(&*e), "cannot look up the subscription");
             return answer(
                 &state,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -180,7 +181,10 @@ pub(crate) async fn receive(
     let Some(webhook_id) = subscription.clio_webhook_id else {
         // The handshake came before Clio's create call returned: the id is stored within moments.
         // 503 makes Clio retry later instead of dropping a real event.
-        tracing::info!(%request_id, subscription = subscription.id, "delivery before the webhook id was known");
+        tracing::info!(
+            subscription = subscription.id,
+            "delivery before the webhook id was known"
+        );
         // Not worth caching: the next attempt reads the row again.
         state.subscriptions.forget(&token).await;
         return answer(
@@ -209,17 +213,20 @@ pub(crate) async fn receive(
         event_id: &event_id,
         subscription_id: subscription.id,
         connection_id: subscription.connection_id,
-        model: &subscription.model,
-        event: &parsed.meta.event,
-        // Clio's ids are numbers; a numeric string is accepted too.
-        record_id: record.id.and_then(|v| {
-            v.as_i64()
-                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-        }),
-        etag: record.etag.as_deref(),
         received_at: chrono::Utc::now(),
         request_id: &request_id,
-        data: parsed.data,
+        event: ClioEventOut {
+            source: SOURCE_CLIO,
+            model: subscription.model,
+            event: &parsed.meta.event,
+            // Clio's ids are numbers; a numeric string is accepted too.
+            record_id: record.id.and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            }),
+            etag: record.etag.as_deref(),
+            data: parsed.data,
+        },
     };
     publish(&state, &envelope).await
 }
@@ -232,7 +239,10 @@ async fn handshake(
     request_id: &str,
 ) -> HttpResponse {
     let refused = || {
-        tracing::info!(%request_id, subscription = subscription.id, "refused a handshake: none expected");
+        tracing::info!(
+            subscription = subscription.id,
+            "refused a handshake: none expected"
+        );
         answer(
             state,
             StatusCode::FORBIDDEN,
@@ -255,17 +265,16 @@ async fn handshake(
         &SecretString::from(secret.to_owned()),
         &store::secret_context(subscription.id),
     );
-    let stored = match state.deps.pool.get().await {
-        Ok(mut conn) => store::complete_handshake(&mut conn, subscription.id, &sealed)
-            .await
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+    let stored: Result<bool, Box<dyn std::error::Error + Send + Sync>> = async {
+        let mut conn = state.deps.pool.get().await?;
+        Ok(store::complete_handshake(&mut conn, subscription.id, &sealed).await?)
+    }
+    .await;
     match stored {
         Ok(true) => {
             state.subscriptions.forget(token).await;
-            tracing::info!(%request_id, subscription = subscription.id, "handshake completed");
-            state.metrics.request(Outcome::Handshake);
+            tracing::info!(subscription = subscription.id, "handshake completed");
+            state.metrics.receiver_request(Outcome::Handshake);
             HttpResponse::Ok()
                 .insert_header(("X-Hook-Secret", secret))
                 .insert_header(("X-Request-Id", request_id))
@@ -274,7 +283,7 @@ async fn handshake(
         // Another handshake won the race.
         Ok(false) => refused(),
         Err(e) => {
-            tracing::error!(%request_id, error = %e, "cannot store the handshake secret");
+            tracing::error!(error = %Chain(&*e), "cannot store the handshake secret");
             answer(
                 state,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -290,7 +299,7 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
     let payload = match serde_json::to_vec(envelope) {
         Ok(p) => p,
         Err(e) => {
-            tracing::error!(error = %e, "cannot encode an envelope");
+            tracing::error!(error = %matterhook_telemetry::Chain(&e), "cannot encode an envelope");
             return answer(
                 state,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -305,7 +314,7 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
         .with_message_id(envelope.event_id.into())
         .with_correlation_id(envelope.request_id.into())
         .with_headers(matterhook_bus::sent_headers(envelope.received_at));
-    let routing_key = matterhook_bus::routing_key(envelope.model, envelope.event);
+    let routing_key = matterhook_bus::routing_key(envelope.event.model, envelope.event.event);
     let started = Instant::now();
     let result = state
         .deps
@@ -314,20 +323,20 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
         .await;
     state
         .metrics
-        .publish_latency(started.elapsed().as_secs_f64());
+        .receiver_publish(started.elapsed().as_secs_f64());
     match result {
         Ok(()) => {
-            tracing::debug!(request_id = %envelope.request_id, event_id = %envelope.event_id, "accepted");
-            state.metrics.request(Outcome::Accepted);
+            tracing::debug!(event_id = %envelope.event_id, "accepted");
+            state.metrics.receiver_request(Outcome::Accepted);
             HttpResponse::Ok()
                 .insert_header(("X-Request-Id", envelope.request_id))
                 .finish()
         }
         Err(e) => {
             if matches!(e, PublishError::Unroutable(_)) {
-                tracing::warn!(request_id = %envelope.request_id, error = %e, "no queue bound for the event");
+                tracing::warn!(error = %Chain(&e), "no queue bound for the event");
             } else {
-                tracing::error!(request_id = %envelope.request_id, error = %e, "broker did not take the event");
+                tracing::error!(error = %Chain(&e), "broker did not take the event");
             }
             answer(
                 state,
@@ -342,37 +351,43 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::{event_id, EnvelopeOut};
+    use matterhook_domain::{ClioId, Model};
     use serde_json::value::RawValue;
+
+    use super::{event_id, ClioEventOut, EnvelopeOut};
 
     #[test]
     fn what_the_receiver_writes_is_what_workers_read() {
         let data = RawValue::from_string(r#"{"id":7,"etag":"\"e\"","name":"Jane"}"#.to_owned())
             .expect("raw");
         let out = EnvelopeOut {
-            version: 1,
+            version: matterhook_bus::ENVELOPE_VERSION,
             event_id: "abc",
             subscription_id: 2,
             connection_id: 3,
-            model: "contact",
-            event: "updated",
-            record_id: Some(7),
-            etag: Some("\"e\""),
             received_at: chrono::Utc::now(),
             request_id: "r-1",
-            data: &data,
+            event: ClioEventOut {
+                source: matterhook_bus::SOURCE_CLIO,
+                model: Model::Contact,
+                event: "updated",
+                record_id: Some(7),
+                etag: Some("\"e\""),
+                data: &data,
+            },
         };
         let read: matterhook_bus::Envelope =
             serde_json::from_slice(&serde_json::to_vec(&out).expect("encodes")).expect("decodes");
         assert_eq!(
             (
                 read.event_id.as_str(),
-                read.record_id,
-                read.routing_key().as_str()
+                read.record_id(),
+                read.routing_key().as_str(),
+                read.request_id.as_str()
             ),
-            ("abc", Some(7), "clio.contact.updated")
+            ("abc", Some(ClioId(7)), "clio.contact.updated", "r-1")
         );
-        assert_eq!(read.data["name"], "Jane");
+        assert_eq!(read.clio().expect("a Clio event").data["name"], "Jane");
     }
 
     #[test]

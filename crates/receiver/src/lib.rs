@@ -10,12 +10,11 @@
 //!   broker confirmed it; otherwise 503 with `Retry-After`, so Clio retries.
 //! - A deleted subscription answers 410 (Clio then disables the webhook); an unknown token, 404.
 //!
-//! `GET /healthz` (the process is up), `GET /readyz` (broker and database reachable),
-//! `GET /metrics` (Prometheus).
+//! `GET /healthz` (the process is up), `GET /readyz` (broker and database reachable, schema
+//! current), `GET /metrics` (Prometheus; [`matterhook_telemetry`]). Every request runs in a root
+//! span carrying its request id, which the envelope carries on to the workers.
 
 mod delivery;
-mod health;
-mod metrics;
 mod subscriptions;
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
@@ -24,8 +23,8 @@ use actix_web::{dev::Service, web, App, HttpServer};
 use matterhook_bus::Publisher;
 use matterhook_crypto::Cipher;
 use matterhook_store::PgPool;
+use matterhook_telemetry::{health, request, Metrics, Readiness, ReceiverOutcome, Telemetry};
 
-pub use metrics::Metrics;
 pub use subscriptions::SubscriptionCache;
 
 /// Largest body Clio may send us.
@@ -48,6 +47,8 @@ pub struct Deps {
     pub cipher: Cipher,
     /// The AMQP namespace.
     pub names: matterhook_bus::topology::Names,
+    /// Where requests are counted (the process's registry, served at `/metrics`).
+    pub metrics: Metrics,
 }
 
 pub(crate) struct AppState {
@@ -65,6 +66,14 @@ pub fn server(
     deps: Deps,
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
+    let broker = deps.broker.clone();
+    let telemetry = Telemetry::new(
+        deps.metrics.clone(),
+        Readiness::new()
+            .broker(move || broker.status().connected())
+            .database(deps.pool.clone()),
+    );
+    let health = health::routes(telemetry);
     let state = web::Data::new(AppState {
         events_exchange: deps.names.events_exchange(),
         subscriptions: SubscriptionCache::new(
@@ -72,7 +81,7 @@ pub fn server(
             deps.cipher.clone(),
             SUBSCRIPTION_TTL,
         ),
-        metrics: Metrics::default(),
+        metrics: deps.metrics.clone(),
         deps,
     });
     let server = HttpServer::new(move || {
@@ -85,17 +94,17 @@ pub fn server(
                 async move {
                     let response = answer.await?;
                     if response.status() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
-                        state.metrics.request(metrics::Outcome::Refused);
+                        state.metrics.receiver_request(ReceiverOutcome::Refused);
                     }
                     Ok(response)
                 }
             })
+            // Outermost: the root span covers the body limit's refusals too.
+            .wrap(request::tracing())
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .route("/webhooks/clio/{token}", web::post().to(delivery::receive))
-            .route("/healthz", web::get().to(health::healthz))
-            .route("/readyz", web::get().to(health::readyz))
-            .route("/metrics", web::get().to(health::metrics))
+            .configure(health.clone())
     })
     .workers(workers.max(1))
     .disable_signals()

@@ -52,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
         broker: Arc::new(broker),
         cipher: matterhook_crypto::Cipher::new(&cli.public.encryption_key),
         names,
+        metrics: matterhook_telemetry::Metrics::new(),
     };
     let listener = std::net::TcpListener::bind(cli.listen.addr)
         .with_context(|| format!("listening on {}", cli.listen.addr))?;

@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use matterhook_crypto::Cipher;
+use matterhook_domain::Model;
 use matterhook_store::{subscriptions, PgPool};
 use moka::future::Cache;
 use secrecy::SecretString;
@@ -18,7 +19,7 @@ pub struct Subscription {
     /// Clio's webhook id, once known.
     pub clio_webhook_id: Option<i64>,
     /// matter, contact or bill.
-    pub model: String,
+    pub model: Model,
     /// Subscribed events.
     pub events: Vec<String>,
     /// awaiting_handshake, active or deleted.
@@ -29,8 +30,23 @@ pub struct Subscription {
 
 /// A lookup failure (the database, or a secret that will not decrypt).
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LookupError(String);
+pub enum LookupError {
+    /// No database connection.
+    #[error("database pool")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
+    /// The query failed.
+    #[error("database")]
+    Database(#[from] diesel::result::Error),
+    /// The stored secret does not open with the configured key.
+    #[error("the secret of subscription {id} does not open")]
+    Sealed {
+        /// The subscription.
+        id: i64,
+        /// Why.
+        #[source]
+        source: matterhook_crypto::OpenError,
+    },
+}
 
 /// Token → subscription, for [`crate::SUBSCRIPTION_TTL`]. Unknown tokens are cached too, so
 /// random tokens cannot hammer the database; concurrent misses for one token share one query.
@@ -71,15 +87,8 @@ impl SubscriptionCache {
     }
 
     async fn load(&self, token: &str) -> Result<Option<Arc<Subscription>>, LookupError> {
-        let mut conn = self
-            .pool
-            .get()
-            .await
-            .map_err(|e| LookupError(e.to_string()))?;
-        let Some(row) = subscriptions::by_token(&mut conn, token)
-            .await
-            .map_err(|e| LookupError(e.to_string()))?
-        else {
+        let mut conn = self.pool.get().await?;
+        let Some(row) = subscriptions::by_token(&mut conn, token).await? else {
             return Ok(None);
         };
         let secret = row
@@ -90,7 +99,7 @@ impl SubscriptionCache {
                     .open(sealed, &subscriptions::secret_context(row.id))
             })
             .transpose()
-            .map_err(|e| LookupError(format!("subscription {}: {e}", row.id)))?;
+            .map_err(|source| LookupError::Sealed { id: row.id, source })?;
         Ok(Some(Arc::new(Subscription {
             id: row.id,
             connection_id: row.connection_id,

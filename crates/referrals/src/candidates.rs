@@ -2,6 +2,7 @@
 //! matching the referral's client details, and the most recent ones.
 
 use diesel_async::AsyncPgConnection;
+use matterhook_domain::MatterStatus;
 use matterhook_store::{
     connections,
     mirror::{self, MatterRow},
@@ -23,7 +24,7 @@ pub struct MatterBrief {
     /// Its description.
     pub description: Option<String>,
     /// Open, Pending or Closed.
-    pub status: Option<String>,
+    pub status: Option<MatterStatus>,
     /// The client's name.
     pub client_name: Option<String>,
     /// The client's email.

@@ -2,8 +2,9 @@
 //! received referrals.
 
 use diesel_async::AsyncPgConnection;
-use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_bus::{domain_binding, Envelope, Handler, HandlerError};
 use matterhook_domain::referrals::matching::{decide, Candidate, Decision};
+use matterhook_domain::{sync_events::ChangeKind, Direction};
 use matterhook_store::{connections, notifications, referrals, suggestions};
 
 use crate::client;
@@ -17,22 +18,16 @@ pub const LINKED: &str = "referral_linked";
 /// `notifications.kind` of a possible match to confirm.
 pub const SUGGESTED: &str = "referral_suggestion";
 
+/// The firm and record a domain event is about.
 pub(crate) fn account_of(envelope: &Envelope) -> Result<(i64, i64), HandlerError> {
-    let account = envelope
-        .data
-        .get("clio_account_id")
-        .and_then(serde_json::Value::as_i64)
-        .ok_or_else(|| HandlerError::permanent("the event names no Clio account"))?;
-    let record = envelope
-        .record_id
-        .ok_or_else(|| HandlerError::permanent("the event names no record"))?;
-    Ok((account, record))
+    let event = envelope.domain()?;
+    Ok((event.account.get(), event.record.get()))
 }
 
 fn candidate(r: &referrals::Referral) -> Candidate {
     Candidate {
         id: r.id,
-        received: r.direction == "received",
+        received: r.direction == Direction::Received,
         linked: r.matter_id.is_some(),
         email: r.email_key.clone(),
         name: r.name_key.clone(),
@@ -45,7 +40,7 @@ impl Handler for Matching {
     const NAME: &'static str = "matching";
 
     fn routing_keys(&self) -> Vec<String> {
-        vec![format!("{}.matter.opened", matterhook_bus::SOURCE_SYNC)]
+        vec![domain_binding(ChangeKind::MatterOpened)]
     }
 
     async fn handle(

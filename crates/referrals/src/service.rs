@@ -2,7 +2,10 @@
 //! nothing.
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use matterhook_domain::referrals::{keys, status::ReferralStatus};
+use matterhook_domain::{
+    referrals::{keys, status::ReferralStatus},
+    Direction,
+};
 use matterhook_store::{
     connections, mirror,
     referrals::{self, NewReferral, Referral, TimelineEntry},
@@ -32,7 +35,7 @@ pub enum ReferralError {
     #[error("this suggestion was already decided")]
     AlreadyDecided,
     /// The store failed.
-    #[error("database: {0}")]
+    #[error("database")]
     Database(#[from] diesel::result::Error),
 }
 
@@ -133,11 +136,8 @@ fn commission(c: Option<CommissionInput>) -> Result<(Option<i64>, Option<i32>), 
 
 /// Validates a referral and computes its matching keys.
 pub fn validate(user_id: i64, input: ReferralInput) -> Result<NewReferral, ReferralError> {
-    if input.direction != "received" && input.direction != "sent" {
-        return Err(ReferralError::Invalid(
-            "direction must be received or sent".into(),
-        ));
-    }
+    let direction = Direction::parse(&input.direction)
+        .map_err(|_| ReferralError::Invalid("direction must be received or sent".into()))?;
     let partner_name = text("partner_name", Some(input.partner_name))?
         .ok_or_else(|| ReferralError::Invalid("partner_name is required".into()))?;
     let partner_email = email("partner_email", input.partner_email)?;
@@ -162,7 +162,7 @@ pub fn validate(user_id: i64, input: ReferralInput) -> Result<NewReferral, Refer
         .collect();
     Ok(NewReferral {
         user_id,
-        direction: input.direction,
+        direction,
         partner_name,
         partner_email,
         email_key: client_email.clone(),
@@ -220,7 +220,7 @@ pub async fn link(
     let r = referrals::get(conn, user_id, id)
         .await?
         .ok_or(ReferralError::NotFound)?;
-    if r.direction != "received" {
+    if r.direction != Direction::Received {
         return Err(ReferralError::NotReceived);
     }
     let mut found = None;
@@ -267,12 +267,12 @@ pub async fn set_status(
     status: &str,
 ) -> Result<Referral, ReferralError> {
     let to = ReferralStatus::parse(status)
-        .ok_or_else(|| ReferralError::Invalid("status must be open, won or lost".into()))?;
+        .map_err(|_| ReferralError::Invalid("status must be open, won or lost".into()))?;
     let r = referrals::get(conn, user_id, id)
         .await?
         .ok_or(ReferralError::NotFound)?;
-    if r.status != to.as_str() {
-        referrals::set_status(conn, id, to.as_str(), chrono::Utc::now()).await?;
+    if r.status != to {
+        referrals::set_status(conn, id, to, chrono::Utc::now()).await?;
         referrals::add_event(
             conn,
             id,

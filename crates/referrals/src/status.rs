@@ -3,10 +3,14 @@
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
-use matterhook_bus::{Envelope, Handler, HandlerError};
-use matterhook_domain::referrals::{
-    drafts::{thank_you, Commission, Paid},
-    status::{self, ReferralStatus},
+use matterhook_bus::{domain_binding, Envelope, Handler, HandlerError};
+use matterhook_domain::{
+    referrals::{
+        drafts::{thank_you, Commission, Paid},
+        status,
+    },
+    sync_events::ChangeKind,
+    BillState,
 };
 use matterhook_store::{mirror, referrals};
 
@@ -20,11 +24,9 @@ impl Handler for StatusSync {
     const NAME: &'static str = "status";
 
     fn routing_keys(&self) -> Vec<String> {
-        let sync = matterhook_bus::SOURCE_SYNC;
-        vec![
-            format!("{sync}.matter.status_changed"),
-            format!("{sync}.bill.paid"),
-        ]
+        [ChangeKind::MatterStatusChanged, ChangeKind::BillPaid]
+            .map(domain_binding)
+            .to_vec()
     }
 
     async fn handle(
@@ -33,18 +35,21 @@ impl Handler for StatusSync {
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
         let (account, record) = account_of(envelope)?;
-        match (envelope.model.as_str(), envelope.event.as_str()) {
-            ("matter", "status_changed") => {
+        match envelope.domain()?.change.kind() {
+            ChangeKind::MatterStatusChanged => {
                 sync_status(conn, account, record).await?;
                 Ok(())
             }
-            ("bill", "paid") => {
+            ChangeKind::BillPaid => {
                 queue_thanks(conn, account, record).await?;
                 Ok(())
             }
-            (m, e) => Err(HandlerError::permanent(format!(
-                "the status worker does not handle {m}.{e}"
-            ))),
+            other @ (ChangeKind::MatterOpened | ChangeKind::ContactChanged) => {
+                Err(HandlerError::permanent(format!(
+                    "the status worker does not handle {}",
+                    domain_binding(other)
+                )))
+            }
         }
     }
 }
@@ -64,15 +69,14 @@ pub async fn sync_status(
     let Some(matter) = mirror::matter(conn, account, matter_id).await? else {
         return Ok(0);
     };
-    let Some(matter_status) = matter.status.as_deref() else {
+    let Some(matter_status) = matter.status.as_ref() else {
         return Ok(0);
     };
     let seen_at = matter.clio_updated_at.unwrap_or_else(Utc::now);
     let mut changed = 0;
     for r in linked {
-        let current = ReferralStatus::parse(&r.status).unwrap_or(ReferralStatus::Open);
-        if let Some(change) = status::apply(current, r.status_changed_at, matter_status, seen_at) {
-            referrals::set_status(conn, r.id, change.to.as_str(), seen_at).await?;
+        if let Some(change) = status::apply(r.status, r.status_changed_at, matter_status, seen_at) {
+            referrals::set_status(conn, r.id, change.to, seen_at).await?;
             referrals::add_event(conn, r.id, "status", &change.timeline).await?;
             changed += 1;
         }
@@ -88,7 +92,7 @@ async fn queue_thanks(
     let Some(bill) = mirror::bill(conn, account, bill_id).await? else {
         return Ok(());
     };
-    if bill.state.as_deref() != Some("paid") || bill.deleted_at.is_some() {
+    if bill.state != Some(BillState::Paid) || bill.deleted_at.is_some() {
         return Ok(());
     }
     for matter_id in &bill.matter_ids {

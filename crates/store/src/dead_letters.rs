@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::{DeadLetterState, Model};
 use serde_json::Value;
 
 use crate::schema::{dead_letter_actions, dead_letters};
@@ -22,7 +23,7 @@ pub struct NewDeadLetter {
     /// The envelope as published (or, when it was not JSON, a string holding the body).
     pub envelope: Value,
     /// Model, for filtering.
-    pub model: Option<String>,
+    pub model: Option<Model>,
     /// Event, for filtering.
     pub event: Option<String>,
     /// Connection, for filtering.
@@ -56,7 +57,7 @@ pub struct DeadLetter {
     /// The envelope.
     pub envelope: Value,
     /// Model.
-    pub model: Option<String>,
+    pub model: Option<Model>,
     /// Event.
     pub event: Option<String>,
     /// Connection.
@@ -72,7 +73,7 @@ pub struct DeadLetter {
     /// Last failure.
     pub last_failed_at: DateTime<Utc>,
     /// dead, replayed or discarded.
-    pub state: String,
+    pub state: DeadLetterState,
     /// Times replayed.
     pub replays: i32,
     /// Who last replayed or discarded it.
@@ -99,11 +100,11 @@ pub async fn record(conn: &mut AsyncPgConnection, letter: &NewDeadLetter) -> Que
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     /// Only these states (default for replay: `dead`).
-    pub state: Option<String>,
+    pub state: Option<DeadLetterState>,
     /// The queue that failed.
     pub queue: Option<String>,
     /// The model.
-    pub model: Option<String>,
+    pub model: Option<Model>,
     /// The event.
     pub event: Option<String>,
     /// The connection.
@@ -117,14 +118,13 @@ pub struct Filter {
 }
 
 /// The `state` a caller asks for, as a filter's state: absent means `dead`, `all` means any.
-pub fn state_param(raw: Option<&str>) -> Result<Option<String>, String> {
+pub fn state_param(raw: Option<&str>) -> Result<Option<DeadLetterState>, String> {
     match raw {
-        None => Ok(Some("dead".into())),
+        None => Ok(Some(DeadLetterState::Dead)),
         Some("all") => Ok(None),
-        Some(s @ ("dead" | "replayed" | "discarded")) => Ok(Some(s.to_owned())),
-        Some(other) => Err(format!(
-            "state must be dead, replayed, discarded or all, not {other:?}"
-        )),
+        Some(s) => DeadLetterState::parse(s)
+            .map(Some)
+            .map_err(|_| format!("state must be dead, replayed, discarded or all, not {s:?}")),
     }
 }
 
@@ -132,7 +132,7 @@ impl Filter {
     /// The filter a replay uses: with `again` it also takes rows already replayed or discarded,
     /// so the default `dead` state widens to every state.
     pub fn for_replay(mut self, again: bool) -> Self {
-        if again && self.state.as_deref() == Some("dead") {
+        if again && self.state == Some(DeadLetterState::Dead) {
             self.state = None;
         }
         self
@@ -225,10 +225,10 @@ pub async fn discard(conn: &mut AsyncPgConnection, ids: &[i64], actor: &str) -> 
     diesel::update(
         dead_letters::table
             .filter(dead_letters::id.eq_any(ids))
-            .filter(dead_letters::state.eq("dead")),
+            .filter(dead_letters::state.eq(DeadLetterState::Dead)),
     )
     .set((
-        dead_letters::state.eq("discarded"),
+        dead_letters::state.eq(DeadLetterState::Discarded),
         dead_letters::state_changed_by.eq(actor),
         dead_letters::state_changed_at.eq(Utc::now()),
     ))
@@ -248,12 +248,14 @@ pub async fn claim_for_replay(
     // One statement: a concurrent replay's claim re-checks the state after ours commits.
     use diesel::{sql_types::Bool, IntoSql};
     let claimed = diesel::update(
-        dead_letters::table
-            .filter(dead_letters::id.eq(id))
-            .filter(dead_letters::state.eq("dead").or(again.into_sql::<Bool>())),
+        dead_letters::table.filter(dead_letters::id.eq(id)).filter(
+            dead_letters::state
+                .eq(DeadLetterState::Dead)
+                .or(again.into_sql::<Bool>()),
+        ),
     )
     .set((
-        dead_letters::state.eq("replayed"),
+        dead_letters::state.eq(DeadLetterState::Replayed),
         dead_letters::replays.eq(dead_letters::replays + 1),
         dead_letters::state_changed_by.eq(actor),
         dead_letters::state_changed_at.eq(Utc::now()),
@@ -291,7 +293,7 @@ pub async fn connected_with_reason(
 ) -> QueryResult<Vec<i64>> {
     use crate::schema::connections;
     let waiting = dead_letters::table
-        .filter(dead_letters::state.eq("dead"))
+        .filter(dead_letters::state.eq(DeadLetterState::Dead))
         .filter(dead_letters::reason.eq(reason.to_owned()))
         .select(dead_letters::connection_id);
     connections::table

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::Model;
 
 use crate::schema::event_journal;
 
@@ -17,7 +18,7 @@ pub struct JournalEntry {
     /// The connection.
     pub connection_id: i64,
     /// matter, contact or bill.
-    pub model: String,
+    pub model: Model,
     /// The Clio event.
     pub event: String,
     /// The record.
@@ -39,7 +40,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, entry: &JournalEntry) -> Query
 /// Every entry for a record, oldest first.
 pub async fn for_record(
     conn: &mut AsyncPgConnection,
-    model: &str,
+    model: Model,
     record_id: i64,
 ) -> QueryResult<Vec<JournalEntry>> {
     event_journal::table

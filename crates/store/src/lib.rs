@@ -9,6 +9,7 @@
 //! Query functions take `&mut AsyncPgConnection` rather than the pool, so callers decide where a
 //! transaction begins and ends.
 
+pub mod advisory;
 pub mod connections;
 pub mod dead_letters;
 pub mod journal;
@@ -26,7 +27,8 @@ pub mod suggestions;
 pub mod sweeps;
 pub mod sync_cursors;
 pub mod sync_queue;
+pub mod users;
 
 pub use diesel_async::AsyncPgConnection;
 pub use migrations::{ensure_schema_current, run_migrations, MigrationError};
-pub use pool::{connect_pool, PgPool, PoolError};
+pub use pool::{connect_pool, connect_pool_with, PgPool, PoolError, PoolOptions};

@@ -16,7 +16,7 @@ type SyncConn = AsyncConnectionWrapper<AsyncPgConnection>;
 #[derive(Debug, thiserror::Error)]
 pub enum MigrationError {
     /// The database could not be reached (or does not exist).
-    #[error("cannot connect to the database: {0}")]
+    #[error("cannot connect to the database")]
     Connect(#[from] diesel::ConnectionError),
     /// The schema lags behind this binary.
     #[error(
@@ -28,9 +28,21 @@ pub enum MigrationError {
         /// Versions not yet applied.
         pending: Vec<String>,
     },
-    /// A migration or query failed.
-    #[error("migration failed: {0}")]
-    Failed(String),
+    /// A migration, or the harness reading which are pending, failed.
+    #[error("migration failed")]
+    Failed(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A query around the migrations failed.
+    #[error("querying the database failed")]
+    Query(#[from] diesel::result::Error),
+    /// `DATABASE_URL` does not parse.
+    #[error("DATABASE_URL is not a URL")]
+    Url(#[from] url::ParseError),
+    /// `DATABASE_URL` names a database we will not create.
+    #[error("unsupported database name {0:?} in DATABASE_URL")]
+    DatabaseName(String),
+    /// The blocking task running the harness panicked.
+    #[error("the migration task panicked")]
+    Panicked(#[from] tokio::task::JoinError),
 }
 
 async fn with_sync_connection<T: Send + 'static>(
@@ -42,8 +54,7 @@ async fn with_sync_connection<T: Send + 'static>(
         let mut conn = SyncConn::establish(&url)?;
         work(&mut conn)
     })
-    .await
-    .map_err(|e| MigrationError::Failed(format!("migration task panicked: {e}")))?
+    .await?
 }
 
 /// Applies every pending migration; returns the versions applied (empty when up to date).
@@ -51,7 +62,7 @@ pub async fn run_migrations(database_url: &str) -> Result<Vec<String>, Migration
     with_sync_connection(database_url, |conn| {
         let applied = conn
             .run_pending_migrations(MIGRATIONS)
-            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+            .map_err(MigrationError::Failed)?;
         Ok(applied.iter().map(ToString::to_string).collect())
     })
     .await
@@ -63,7 +74,7 @@ pub async fn ensure_schema_current(database_url: &str) -> Result<(), MigrationEr
     let pending = with_sync_connection(database_url, |conn| {
         let pending = conn
             .pending_migrations(MIGRATIONS)
-            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+            .map_err(MigrationError::Failed)?;
         Ok(pending
             .iter()
             .map(|m| m.name().to_string())
@@ -80,17 +91,14 @@ pub async fn ensure_schema_current(database_url: &str) -> Result<(), MigrationEr
 /// Creates the database named in `database_url` when it does not exist yet, connecting to the
 /// server's `postgres` database to do so. Returns whether it was created.
 pub async fn create_database_if_missing(database_url: &str) -> Result<bool, MigrationError> {
-    let mut url = url::Url::parse(database_url)
-        .map_err(|e| MigrationError::Failed(format!("DATABASE_URL is not a URL: {e}")))?;
+    let mut url = url::Url::parse(database_url)?;
     let name = url.path().trim_start_matches('/').to_owned();
     if name.is_empty()
         || !name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(MigrationError::Failed(format!(
-            "unsupported database name {name:?} in DATABASE_URL"
-        )));
+        return Err(MigrationError::DatabaseName(name));
     }
     url.set_path("/postgres");
     with_sync_connection(url.as_str(), move |conn| {
@@ -104,15 +112,48 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<bool, Migr
             "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists",
         )
         .bind::<Text, _>(&name)
-        .get_result(conn)
-        .map_err(|e| MigrationError::Failed(e.to_string()))?;
+        .get_result(conn)?;
         if found.exists {
             return Ok(false);
         }
-        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
-            .execute(conn)
-            .map_err(|e| MigrationError::Failed(e.to_string()))?;
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(conn)?;
         Ok(true)
     })
     .await
+}
+
+/// The newest embedded migration's version, as `__diesel_schema_migrations` records it.
+fn latest_version() -> Option<&'static str> {
+    static LATEST: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    LATEST
+        .get_or_init(|| {
+            diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+                .ok()?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .max()
+        })
+        .as_deref()
+}
+
+/// Whether the newest migration this binary knows is applied: one cheap query, for readiness
+/// probes (the full check at start is [`ensure_schema_current`]).
+pub async fn is_current(conn: &mut AsyncPgConnection) -> diesel::QueryResult<bool> {
+    use diesel::{sql_types::Text, QueryableByName};
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        applied: bool,
+    }
+    let Some(latest) = latest_version() else {
+        return Ok(true);
+    };
+    let found: Applied = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM __diesel_schema_migrations WHERE version = $1) AS applied",
+    )
+    .bind::<Text, _>(latest)
+    .get_result(conn)
+    .await?;
+    Ok(found.applied)
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::{BillState, MatterStatus, Model};
 use serde_json::Value;
 
 use crate::schema::{
@@ -24,9 +25,10 @@ pub use contacts::{
 pub use firm::{upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
 pub use search::{matters_for_client, recent_matters, search_matters};
 
-/// What the mirror holds of one record's version.
-#[derive(Debug, Clone, PartialEq, Queryable)]
-pub struct Version {
+/// What the mirror holds of one record's version; `S` is the matter's status or the bill's state
+/// (`()` for contacts, which have neither).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Version<S> {
     /// Clio id.
     pub clio_id: i64,
     /// Clio's version tag.
@@ -34,12 +36,30 @@ pub struct Version {
     /// Clio's last change.
     pub updated_at: Option<DateTime<Utc>>,
     /// A matter's status or a bill's state (`None` for contacts).
-    pub state: Option<String>,
+    pub state: Option<S>,
     /// When it was found deleted.
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
-impl Version {
+type Held<S> = (
+    i64,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<S>,
+    Option<DateTime<Utc>>,
+);
+
+impl<S> Version<S> {
+    fn from_row((clio_id, etag, updated_at, state, deleted_at): Held<S>) -> Self {
+        Self {
+            clio_id,
+            etag,
+            updated_at,
+            state,
+            deleted_at,
+        }
+    }
+
     /// Whether a read of `etag` last changed at `updated_at` is newer than this one: a later
     /// `updated_at`, or the same second with another etag (Clio's times are whole seconds). A read
     /// without a time replaces only a version without one.
@@ -59,7 +79,7 @@ pub async fn matter_versions(
     conn: &mut AsyncPgConnection,
     account: i64,
     ids: &[i64],
-) -> QueryResult<Vec<Version>> {
+) -> QueryResult<Vec<Version<MatterStatus>>> {
     m::table
         .filter(m::clio_account_id.eq(account))
         .filter(m::clio_id.eq_any(ids))
@@ -71,8 +91,9 @@ pub async fn matter_versions(
             m::deleted_at,
         ))
         .for_update()
-        .load(conn)
+        .load::<Held<MatterStatus>>(conn)
         .await
+        .map(|rows| rows.into_iter().map(Version::from_row).collect())
 }
 
 /// The mirrored versions of these contacts, locked until the transaction ends.
@@ -80,20 +101,24 @@ pub async fn contact_versions(
     conn: &mut AsyncPgConnection,
     account: i64,
     ids: &[i64],
-) -> QueryResult<Vec<Version>> {
+) -> QueryResult<Vec<Version<()>>> {
     c::table
         .filter(c::clio_account_id.eq(account))
         .filter(c::clio_id.eq_any(ids))
-        .select((
-            c::clio_id,
-            c::etag,
-            c::clio_updated_at,
-            None::<String>.into_sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(),
-            c::deleted_at,
-        ))
+        .select((c::clio_id, c::etag, c::clio_updated_at, c::deleted_at))
         .for_update()
-        .load(conn)
+        .load::<(
+            i64,
+            Option<String>,
+            Option<DateTime<Utc>>,
+            Option<DateTime<Utc>>,
+        )>(conn)
         .await
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(id, etag, at, deleted)| Version::from_row((id, etag, at, None, deleted)))
+                .collect()
+        })
 }
 
 /// The mirrored versions of these bills, locked until the transaction ends.
@@ -101,7 +126,7 @@ pub async fn bill_versions(
     conn: &mut AsyncPgConnection,
     account: i64,
     ids: &[i64],
-) -> QueryResult<Vec<Version>> {
+) -> QueryResult<Vec<Version<BillState>>> {
     b::table
         .filter(b::clio_account_id.eq(account))
         .filter(b::clio_id.eq_any(ids))
@@ -113,8 +138,9 @@ pub async fn bill_versions(
             b::deleted_at,
         ))
         .for_update()
-        .load(conn)
+        .load::<Held<BillState>>(conn)
         .await
+        .map(|rows| rows.into_iter().map(Version::from_row).collect())
 }
 
 /// A matter as mirrored.
@@ -134,7 +160,7 @@ pub struct MatterRow {
     /// Description.
     pub description: Option<String>,
     /// Open, Pending or Closed.
-    pub status: Option<String>,
+    pub status: Option<MatterStatus>,
     /// Opened.
     pub open_date: Option<NaiveDate>,
     /// Pended.
@@ -206,7 +232,7 @@ pub struct BillRow {
     /// Bill number.
     pub number: Option<String>,
     /// Clio's state.
-    pub state: Option<String>,
+    pub state: Option<BillState>,
     /// Total, in cents.
     pub total_cents: Option<i64>,
     /// Paid, in cents.
@@ -256,7 +282,7 @@ pub async fn bill(
 /// became of it.
 pub async fn mark_deleted(
     conn: &mut AsyncPgConnection,
-    model: &str,
+    model: Model,
     account: i64,
     ids: &[i64],
     at: DateTime<Utc>,
@@ -295,16 +321,18 @@ pub async fn mark_deleted(
         return Ok(0);
     }
     Ok(match model {
-        "matter" => tombstones!(m),
-        "contact" => tombstones!(c),
-        _ => tombstones!(b),
+        Model::Matter => tombstones!(m),
+        Model::Contact => tombstones!(c),
+        Model::Bill => tombstones!(b),
+        // Users and custom field definitions are replaced whole by each sweep, never tombstoned.
+        Model::User | Model::CustomField => 0,
     })
 }
 
 /// The Clio ids of the firm's live (not deleted) matters, contacts or bills.
 pub async fn live_ids(
     conn: &mut AsyncPgConnection,
-    model: &str,
+    model: Model,
     account: i64,
 ) -> QueryResult<Vec<i64>> {
     macro_rules! live {
@@ -322,48 +350,64 @@ pub async fn live_ids(
         };
     }
     match model {
-        "matter" => live!(m),
-        "contact" => live!(c),
-        _ => live!(b),
+        Model::Matter => live!(m),
+        Model::Contact => live!(c),
+        Model::Bill => live!(b),
+        Model::User => {
+            u::table
+                .filter(u::clio_account_id.eq(account))
+                .select(u::clio_id)
+                .order(u::clio_id.asc())
+                .load(conn)
+                .await
+        }
+        Model::CustomField => {
+            cf::table
+                .filter(cf::clio_account_id.eq(account))
+                .select(cf::clio_id)
+                .order(cf::clio_id.asc())
+                .load(conn)
+                .await
+        }
     }
 }
 
 /// How many live records of a model the firm's mirror holds.
 pub async fn count_live(
     conn: &mut AsyncPgConnection,
-    model: &str,
+    model: Model,
     account: i64,
 ) -> QueryResult<i64> {
     match model {
-        "matter" => {
+        Model::Matter => {
             m::table
                 .filter(m::clio_account_id.eq(account).and(m::deleted_at.is_null()))
                 .count()
                 .get_result(conn)
                 .await
         }
-        "contact" => {
+        Model::Contact => {
             c::table
                 .filter(c::clio_account_id.eq(account).and(c::deleted_at.is_null()))
                 .count()
                 .get_result(conn)
                 .await
         }
-        "bill" => {
+        Model::Bill => {
             b::table
                 .filter(b::clio_account_id.eq(account).and(b::deleted_at.is_null()))
                 .count()
                 .get_result(conn)
                 .await
         }
-        "user" => {
+        Model::User => {
             u::table
                 .filter(u::clio_account_id.eq(account))
                 .count()
                 .get_result(conn)
                 .await
         }
-        _ => {
+        Model::CustomField => {
             cf::table
                 .filter(cf::clio_account_id.eq(account))
                 .count()
@@ -377,7 +421,7 @@ pub async fn count_live(
 mod tests {
     use super::*;
 
-    fn held(etag: &str, secs: i64) -> Version {
+    fn held(etag: &str, secs: i64) -> Version<()> {
         Version {
             clio_id: 1,
             etag: Some(etag.into()),

@@ -51,3 +51,13 @@ pub async fn delete(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<us
         .execute(conn)
         .await
 }
+
+/// How many events wait, and when the oldest was written: the relay's lag.
+pub async fn backlog(
+    conn: &mut AsyncPgConnection,
+) -> QueryResult<(i64, Option<chrono::DateTime<chrono::Utc>>)> {
+    o::table
+        .select((diesel::dsl::count_star(), diesel::dsl::min(o::created_at)))
+        .get_result(conn)
+        .await
+}

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::{Direction, ReferralStatus};
 
 use crate::schema::{action_items as a, referral_events as e, referrals as r};
 
@@ -15,7 +16,7 @@ pub struct Referral {
     /// Owner.
     pub user_id: i64,
     /// received or sent.
-    pub direction: String,
+    pub direction: Direction,
     /// The partner.
     pub partner_name: String,
     /// Their email.
@@ -29,7 +30,7 @@ pub struct Referral {
     /// Client company.
     pub client_company: Option<String>,
     /// open, won or lost.
-    pub status: String,
+    pub status: ReferralStatus,
     /// Commission amount, in cents.
     pub commission_cents: Option<i64>,
     /// Commission share, in basis points.
@@ -69,7 +70,7 @@ pub struct NewReferral {
     /// Owner.
     pub user_id: i64,
     /// received or sent.
-    pub direction: String,
+    pub direction: Direction,
     /// The partner.
     pub partner_name: String,
     /// Their email.
@@ -149,7 +150,7 @@ pub async fn candidates(
 ) -> QueryResult<Vec<Referral>> {
     let received = r::user_id
         .eq(user_id)
-        .and(r::direction.eq("received"))
+        .and(r::direction.eq(Direction::Received))
         .and(r::matter_id.is_null());
     let mut rows: Vec<Referral> = Vec::new();
     if !emails.is_empty() {
@@ -243,7 +244,7 @@ pub async fn linked_to(
 pub async fn set_status(
     conn: &mut AsyncPgConnection,
     id: i64,
-    status: &str,
+    status: ReferralStatus,
     changed_at: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::update(r::table.find(id))

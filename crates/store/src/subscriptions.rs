@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::Model;
 
 use crate::schema::webhook_subscriptions as ws;
 
@@ -19,7 +20,7 @@ pub struct Subscription {
     /// Clio's webhook id, once known.
     pub clio_webhook_id: Option<i64>,
     /// matter, contact or bill.
-    pub model: String,
+    pub model: Model,
     /// Subscribed events.
     pub events: Vec<String>,
     /// The `fields` given to Clio.
@@ -49,7 +50,7 @@ pub struct NewSubscription {
     /// The connection.
     pub connection_id: i64,
     /// matter, contact or bill.
-    pub model: String,
+    pub model: Model,
     /// Events to subscribe to.
     pub events: Vec<String>,
     /// The `fields` to give Clio.

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::Model;
 
 use crate::schema::sweep_requests as s;
 
@@ -15,7 +16,7 @@ pub struct SweepRequest {
     /// The connection.
     pub connection_id: i64,
     /// matter, contact or bill.
-    pub model: String,
+    pub model: Model,
     /// Re-read records changed since.
     pub since: DateTime<Utc>,
     /// Why.
@@ -30,7 +31,7 @@ pub struct SweepRequest {
 pub async fn request(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     since: DateTime<Utc>,
     reason: &str,
 ) -> QueryResult<i64> {

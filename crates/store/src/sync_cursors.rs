@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::Model;
 
 use crate::schema::{connections as c, sync_cursors as s};
 
@@ -14,7 +15,7 @@ pub struct Cursor {
     /// The connection.
     pub connection_id: i64,
     /// matter, contact, bill, user or custom_field.
-    pub model: String,
+    pub model: Model,
     /// The start of the last complete sweep.
     pub swept_until: Option<DateTime<Utc>>,
     /// The start of the sweep under way.
@@ -41,7 +42,7 @@ pub struct Cursor {
 pub async fn lease(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> QueryResult<Option<Cursor>> {
@@ -64,7 +65,7 @@ pub async fn lease(
 pub async fn save_page(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     started_at: DateTime<Utc>,
     next_page: Option<&str>,
     lease_until: DateTime<Utc>,
@@ -84,7 +85,7 @@ pub async fn save_page(
 pub async fn finish(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     swept_until: DateTime<Utc>,
     seen: i32,
     missed: i32,
@@ -109,7 +110,7 @@ pub async fn finish(
 pub async fn mark_full(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     started: DateTime<Utc>,
 ) -> QueryResult<()> {
     diesel::update(s::table.find((connection_id, model)))
@@ -124,7 +125,7 @@ pub async fn mark_full(
 pub async fn fail(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     error: &str,
     restart: bool,
 ) -> QueryResult<()> {
@@ -145,7 +146,7 @@ pub async fn fail(
 pub async fn release(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
 ) -> QueryResult<()> {
     give_back(conn, connection_id, model, None).await
 }
@@ -154,7 +155,7 @@ pub async fn release(
 async fn give_back(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     error: Option<&str>,
 ) -> QueryResult<()> {
     diesel::update(s::table.find((connection_id, model)))
@@ -181,16 +182,12 @@ pub async fn of(conn: &mut AsyncPgConnection, connection_id: i64) -> QueryResult
 /// never), and which no 429 holds.
 pub async fn due(
     conn: &mut AsyncPgConnection,
-    model: &str,
+    model: Model,
     before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> QueryResult<Vec<i64>> {
     c::table
-        .left_join(
-            s::table.on(s::connection_id
-                .eq(c::id)
-                .and(s::model.eq(model.to_owned()))),
-        )
+        .left_join(s::table.on(s::connection_id.eq(c::id).and(s::model.eq(model))))
         .filter(c::status.eq(crate::connections::CONNECTED))
         .filter(c::sync_not_before.is_null().or(c::sync_not_before.le(now)))
         .filter(

@@ -12,6 +12,7 @@ use diesel::{
     QueryResult,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::Model;
 use serde_json::Value;
 
 use crate::schema::{connections as c, sync_queue as q};
@@ -22,7 +23,7 @@ pub struct NewWork<'a> {
     /// The connection whose event it was.
     pub connection_id: i64,
     /// matter, contact or bill.
-    pub model: &'a str,
+    pub model: Model,
     /// The record's Clio id.
     pub record_id: i64,
     /// The event's id.
@@ -75,7 +76,7 @@ pub async fn due_groups(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Vec<(i64, String)>> {
+) -> QueryResult<Vec<(i64, Model)>> {
     q::table
         .inner_join(c::table)
         .filter(q::due_at.le(now))
@@ -98,7 +99,7 @@ pub async fn due_groups(
 pub async fn take(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
-    model: &str,
+    model: Model,
     now: DateTime<Utc>,
     records: i64,
 ) -> QueryResult<Vec<Queued>> {
@@ -187,5 +188,10 @@ pub async fn waiting(conn: &mut AsyncPgConnection, connection_id: i64) -> QueryR
 
 /// Rows waiting, all connections.
 pub async fn total(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    q::table.count().get_result(conn).await
+}
+
+/// Rows waiting to be re-read, parked and held ones included: the sync stage's backlog.
+pub async fn depth(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
     q::table.count().get_result(conn).await
 }

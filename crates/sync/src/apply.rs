@@ -5,16 +5,18 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use matterhook_bus::{Envelope, ENVELOPE_VERSION, SOURCE_SYNC};
+use diesel_async::AsyncPgConnection;
+use matterhook_bus::{Envelope, Event, ENVELOPE_VERSION};
 use matterhook_clio::models::{Bill, Contact, Matter};
-use matterhook_domain::sync_events::{self, Before, DomainEvent, Read as ReadKind};
+use matterhook_domain::{
+    sync_events::{self, Before, Change, DomainEvent, Read as ReadKind},
+    AccountId, BillState, ClioId, ConnectionId, MatterStatus, Model, SubscriptionId,
+};
 use matterhook_store::{
+    advisory,
     mirror::{self, Version},
     outbox,
 };
-use serde_json::json;
 
 use crate::records::{self, Read};
 
@@ -51,34 +53,15 @@ impl std::ops::AddAssign for Applied {
 /// The request id each record's event carried, for following it into the domain events.
 pub type Causes = HashMap<i64, String>;
 
-async fn take_turn(
-    conn: &mut AsyncPgConnection,
-    account: i64,
-    model: &str,
-) -> diesel::QueryResult<()> {
-    let slot = match model {
-        "matter" => 1,
-        "contact" => 2,
-        _ => 3,
-    };
-    // One lock per firm and model, so two workers cannot interleave their version checks.
-    diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-        .bind::<BigInt, _>(account.wrapping_mul(4).wrapping_add(slot))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
-fn versions_by_id(held: Vec<Version>) -> HashMap<i64, Version> {
+fn versions_by_id<S>(held: Vec<Version<S>>) -> HashMap<i64, Version<S>> {
     held.into_iter().map(|v| (v.clio_id, v)).collect()
 }
 
 /// What the mirror held, for the domain rules: a row held as deleted counts as never seen, so a
 /// record that turns up again is news.
-fn before(v: Option<&Version>) -> Option<Before<'_>> {
+fn before<S>(v: Option<&Version<S>>) -> Option<Before<&S>> {
     v.filter(|v| v.deleted_at.is_none()).map(|v| Before {
-        state: v.state.as_deref(),
-        deleted: v.deleted_at.is_some(),
+        state: v.state.as_ref(),
     })
 }
 
@@ -88,64 +71,64 @@ async fn publish_later(
     record_id: i64,
     etag: Option<&str>,
     updated: Option<chrono::DateTime<Utc>>,
-    events: &[DomainEvent],
+    changes: Vec<Change>,
     cause: Option<&String>,
 ) -> diesel::QueryResult<usize> {
-    for event in events {
+    let count = changes.len();
+    for change in changes {
         let version = etag
             .map(str::to_owned)
             .or_else(|| updated.map(|t| t.to_rfc3339()))
             .unwrap_or_default();
-        let mut data = json!({ "clio_account_id": target.account });
-        if let DomainEvent::MatterStatusChanged { from, to } = event {
-            data["from"] = json!(from);
-            data["to"] = json!(to);
-        }
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
-            source: SOURCE_SYNC.to_owned(),
             // The same change always yields the same id: a republished event is a duplicate.
             event_id: format!(
                 "sync:{}:{}:{record_id}:{}:{version}",
                 target.account,
-                event.model(),
-                event.name()
+                change.model(),
+                change.name()
             ),
-            subscription_id: 0,
-            connection_id: target.connection_id,
-            model: event.model().to_owned(),
-            event: event.name().to_owned(),
-            record_id: Some(record_id),
-            etag: etag.map(str::to_owned),
+            subscription_id: SubscriptionId(0),
+            connection_id: ConnectionId(target.connection_id),
             received_at: Utc::now(),
             request_id: cause.cloned().unwrap_or_default(),
-            data,
+            event: Event::Sync(DomainEvent::new(
+                AccountId(target.account),
+                ClioId(record_id),
+                etag.map(str::to_owned),
+                change,
+            )),
         };
-        let message = serde_json::to_value(&envelope).unwrap_or_default();
+        let message = serde_json::to_value(&envelope)
+            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
         outbox::push(conn, &envelope.routing_key(), &message).await?;
     }
-    Ok(events.len())
+    Ok(count)
 }
 
 /// How one model is written: its mirror row, the version it carries, the domain rule that says
 /// what a change means, and the store's read and write.
 trait Mirrored: Sized + Sync {
-    /// `matter`, `contact` or `bill`.
-    const MODEL: &'static str;
+    /// The model.
+    const MODEL: Model;
     /// What the mirror stores.
     type Row: Send + Sync;
+    /// The matter's status or the bill's state the rules compare (`()` for contacts).
+    type State: Send + Sync;
     /// The row of a read.
     fn row(target: &Target, read: &Read<Self>) -> Self::Row;
     /// The row's Clio id, etag and `updated_at`.
     fn version(row: &Self::Row) -> (i64, Option<&str>, Option<DateTime<Utc>>);
     /// The domain events writing `row` over `before` implies.
-    fn events(before: Option<Before<'_>>, row: &Self::Row, kind: ReadKind) -> Vec<DomainEvent>;
+    fn events(before: Option<Before<&Self::State>>, row: &Self::Row, kind: ReadKind)
+        -> Vec<Change>;
     /// The held versions of these records, locked.
     fn versions(
         conn: &mut AsyncPgConnection,
         account: i64,
         ids: &[i64],
-    ) -> impl std::future::Future<Output = diesel::QueryResult<Vec<Version>>> + Send;
+    ) -> impl std::future::Future<Output = diesel::QueryResult<Vec<Version<Self::State>>>> + Send;
     /// Writes the row.
     fn upsert(
         conn: &mut AsyncPgConnection,
@@ -154,22 +137,23 @@ trait Mirrored: Sized + Sync {
 }
 
 impl Mirrored for Matter {
-    const MODEL: &'static str = "matter";
+    const MODEL: Model = Model::Matter;
     type Row = mirror::MatterRow;
+    type State = MatterStatus;
     fn row(target: &Target, read: &Read<Self>) -> Self::Row {
         records::matter_row(target.account, read)
     }
     fn version(r: &Self::Row) -> (i64, Option<&str>, Option<DateTime<Utc>>) {
         (r.clio_id, r.etag.as_deref(), r.clio_updated_at)
     }
-    fn events(before: Option<Before<'_>>, r: &Self::Row, kind: ReadKind) -> Vec<DomainEvent> {
-        sync_events::matter(before, r.status.as_deref(), kind)
+    fn events(before: Option<Before<&MatterStatus>>, r: &Self::Row, kind: ReadKind) -> Vec<Change> {
+        sync_events::matter(before, r.status.as_ref(), kind)
     }
     async fn versions(
         conn: &mut AsyncPgConnection,
         account: i64,
         ids: &[i64],
-    ) -> diesel::QueryResult<Vec<Version>> {
+    ) -> diesel::QueryResult<Vec<Version<MatterStatus>>> {
         mirror::matter_versions(conn, account, ids).await
     }
     async fn upsert(conn: &mut AsyncPgConnection, r: &Self::Row) -> diesel::QueryResult<()> {
@@ -181,8 +165,9 @@ impl Mirrored for Matter {
 struct ContactRows(mirror::ContactRow, Vec<String>, Vec<mirror::PhoneRow>);
 
 impl Mirrored for Contact {
-    const MODEL: &'static str = "contact";
+    const MODEL: Model = Model::Contact;
     type Row = ContactRows;
+    type State = ();
     fn row(target: &Target, read: &Read<Self>) -> Self::Row {
         let (row, emails, phones) = records::contact_row(target.account, &target.region, read);
         ContactRows(row, emails, phones)
@@ -190,15 +175,15 @@ impl Mirrored for Contact {
     fn version(r: &Self::Row) -> (i64, Option<&str>, Option<DateTime<Utc>>) {
         (r.0.clio_id, r.0.etag.as_deref(), r.0.clio_updated_at)
     }
-    fn events(before: Option<Before<'_>>, _: &Self::Row, kind: ReadKind) -> Vec<DomainEvent> {
+    fn events(before: Option<Before<&()>>, _: &Self::Row, kind: ReadKind) -> Vec<Change> {
         // Written only when its version moved: always a change.
-        sync_events::contact(before, true, kind)
+        sync_events::contact(before.is_some(), true, kind)
     }
     async fn versions(
         conn: &mut AsyncPgConnection,
         account: i64,
         ids: &[i64],
-    ) -> diesel::QueryResult<Vec<Version>> {
+    ) -> diesel::QueryResult<Vec<Version<()>>> {
         mirror::contact_versions(conn, account, ids).await
     }
     async fn upsert(conn: &mut AsyncPgConnection, r: &Self::Row) -> diesel::QueryResult<()> {
@@ -207,22 +192,23 @@ impl Mirrored for Contact {
 }
 
 impl Mirrored for Bill {
-    const MODEL: &'static str = "bill";
+    const MODEL: Model = Model::Bill;
     type Row = mirror::BillRow;
+    type State = BillState;
     fn row(target: &Target, read: &Read<Self>) -> Self::Row {
         records::bill_row(target.account, read)
     }
     fn version(r: &Self::Row) -> (i64, Option<&str>, Option<DateTime<Utc>>) {
         (r.clio_id, r.etag.as_deref(), r.clio_updated_at)
     }
-    fn events(before: Option<Before<'_>>, r: &Self::Row, kind: ReadKind) -> Vec<DomainEvent> {
-        sync_events::bill(before, r.state.as_deref(), kind)
+    fn events(before: Option<Before<&BillState>>, r: &Self::Row, kind: ReadKind) -> Vec<Change> {
+        sync_events::bill(before, r.state.as_ref(), kind)
     }
     async fn versions(
         conn: &mut AsyncPgConnection,
         account: i64,
         ids: &[i64],
-    ) -> diesel::QueryResult<Vec<Version>> {
+    ) -> diesel::QueryResult<Vec<Version<BillState>>> {
         mirror::bill_versions(conn, account, ids).await
     }
     async fn upsert(conn: &mut AsyncPgConnection, r: &Self::Row) -> diesel::QueryResult<()> {
@@ -239,7 +225,7 @@ async fn write<M: Mirrored>(
     kind: ReadKind,
     causes: &Causes,
 ) -> diesel::QueryResult<Applied> {
-    take_turn(conn, target.account, M::MODEL).await?;
+    advisory::take_turn(conn, target.account, M::MODEL).await?;
     let rows: Vec<M::Row> = reads.iter().map(|r| M::row(target, r)).collect();
     let ids: Vec<i64> = rows.iter().map(|r| M::version(r).0).collect();
     let held = versions_by_id(M::versions(conn, target.account, &ids).await?);
@@ -254,7 +240,7 @@ async fn write<M: Mirrored>(
         M::upsert(conn, row).await?;
         applied.changed += 1;
         applied.events +=
-            publish_later(conn, target, id, etag, updated_at, &events, causes.get(&id)).await?;
+            publish_later(conn, target, id, etag, updated_at, events, causes.get(&id)).await?;
     }
     Ok(applied)
 }
@@ -296,13 +282,13 @@ pub async fn bills(
 pub async fn absent(
     conn: &mut AsyncPgConnection,
     target: &Target,
-    model: &str,
+    model: Model,
     ids: &[i64],
 ) -> diesel::QueryResult<Applied> {
     if ids.is_empty() {
         return Ok(Applied::default());
     }
-    take_turn(conn, target.account, model).await?;
+    advisory::take_turn(conn, target.account, model).await?;
     let deleted = mirror::mark_deleted(conn, model, target.account, ids, Utc::now()).await?;
     Ok(Applied {
         deleted,

@@ -8,13 +8,16 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
+use matterhook_bus::Envelope;
 use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_domain::Model;
 use matterhook_store::{
     connections,
     dead_letters::{self, NewDeadLetter},
     processed,
     sync_queue::{self, Queued},
 };
+use matterhook_telemetry::chain;
 use tokio::task::JoinSet;
 
 use std::sync::Mutex;
@@ -77,12 +80,12 @@ impl SyncStage {
                         for (connection_id, model) in groups {
                             let stage = self.clone();
                             let task = running
-                                .spawn(async move { stage.batch(connection_id, &model).await });
+                                .spawn(async move { stage.batch(connection_id, model).await });
                             busy.insert(task.id(), connection_id);
                         }
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot look for sync work; will retry");
+                        tracing::warn!(error = %matterhook_telemetry::Chain(&e), "cannot look for sync work; will retry");
                         // The database is likely down: do not hammer it (or the log).
                         idle = Duration::from_secs(1);
                     }
@@ -93,7 +96,7 @@ impl SyncStage {
                     let (id, outcome) = match done {
                         Ok((id, outcome)) => (id, outcome),
                         // A panicked batch: its transaction rolled back and its rows come back.
-                        Err(e) => (e.id(), Err(SyncError::Unexpected(format!("batch panicked: {e}")))),
+                        Err(e) => (e.id(), Err(SyncError::Panicked(e))),
                     };
                     if let Some(connection_id) = busy.remove(&id) {
                         log(connection_id, &outcome);
@@ -111,7 +114,7 @@ impl SyncStage {
         &self,
         busy: &HashSet<i64>,
         free: usize,
-    ) -> Result<Vec<(i64, String)>, SyncError> {
+    ) -> Result<Vec<(i64, Model)>, SyncError> {
         let mut conn = self.pool().get().await?;
         let groups = sync_queue::due_groups(&mut conn, Utc::now(), 64).await?;
         let mut seen = busy.clone();
@@ -131,7 +134,7 @@ impl SyncStage {
             if groups.is_empty() {
                 return Ok(outcomes);
             }
-            let batches = groups.iter().map(|(c, m)| self.batch(*c, m));
+            let batches = groups.iter().map(|(c, m)| self.batch(*c, *m));
             for outcome in futures::future::join_all(batches).await {
                 outcomes.push(outcome?);
             }
@@ -140,7 +143,7 @@ impl SyncStage {
 
     /// One batch: take the due rows, re-read their records, write, delete the rows; or decide
     /// what the failure means for them. All in one transaction.
-    pub async fn batch(&self, connection_id: i64, model: &str) -> Result<BatchOutcome, SyncError> {
+    pub async fn batch(&self, connection_id: i64, model: Model) -> Result<BatchOutcome, SyncError> {
         let mut conn = self.pool().get().await?;
         let taken = Mutex::new(Vec::new());
         let result = conn
@@ -154,7 +157,7 @@ impl SyncStage {
             // The attempt is counted in a transaction of its own; otherwise the rows would be
             // re-read from Clio again and again, never dead-lettered.
             Err(e) if !taken.is_empty() => {
-                let message = error_chain(&e);
+                let message = chain(&e);
                 tracing::warn!(connection_id, error = %message, "sync write failed");
                 conn.transaction::<_, SyncError, _>(async |conn| {
                     self.failed(conn, &taken, &message, false).await
@@ -169,7 +172,7 @@ impl SyncStage {
         &self,
         conn: &mut AsyncPgConnection,
         connection_id: i64,
-        model: &str,
+        model: Model,
         taken: &Mutex<Vec<Queued>>,
     ) -> Result<BatchOutcome, SyncError> {
         let now = Utc::now();
@@ -193,7 +196,7 @@ impl SyncStage {
             let reread = self.reread(&target, model, &ids).await?;
             let deleted = latest
                 .iter()
-                .filter(|(_, row)| event(row) == "deleted")
+                .filter(|(_, row)| is_deleted_event(row))
                 .map(|(id, _)| *id)
                 .collect();
             let gone = self
@@ -234,8 +237,8 @@ impl SyncStage {
                 }
                 Ok(BatchOutcome::Parked)
             }
-            Verdict::Transient => self.failed(conn, &rows, &error_chain(&error), false).await,
-            Verdict::Permanent => self.failed(conn, &rows, &error_chain(&error), true).await,
+            Verdict::Transient => self.failed(conn, &rows, &chain(&error), false).await,
+            Verdict::Permanent => self.failed(conn, &rows, &chain(&error), true).await,
         }
     }
 
@@ -306,20 +309,19 @@ impl SyncStage {
         let now = Utc::now();
         for row in latest.values() {
             let attempt = attempts.get(&row.record_id).copied().unwrap_or(1);
-            let envelope: Option<matterhook_bus::Envelope> =
-                serde_json::from_value(row.envelope.clone()).ok();
+            let envelope = envelope_of(row);
             let letter = NewDeadLetter {
                 dead_letter_id: format!("{queue}:{}:batch:{attempt}", row.event_id),
                 queue: queue.clone(),
                 routing_key: envelope
                     .as_ref()
-                    .map(matterhook_bus::Envelope::routing_key)
+                    .map(Envelope::routing_key)
                     .unwrap_or_default(),
                 event_id: row.event_id.clone(),
                 envelope: row.envelope.clone(),
-                model: envelope.as_ref().map(|e| e.model.clone()),
-                event: envelope.as_ref().map(|e| e.event.clone()),
-                connection_id: envelope.as_ref().map(|e| e.connection_id),
+                model: envelope.as_ref().map(Envelope::model),
+                event: envelope.as_ref().map(|e| e.event_name().to_owned()),
+                connection_id: envelope.as_ref().map(|e| e.connection_id.get()),
                 reason: reason.to_owned(),
                 error: error.to_owned(),
                 attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
@@ -342,11 +344,18 @@ impl SyncStage {
 /// How long parked rows of a connection that still reads as connected wait.
 const PARKED_PAUSE: chrono::Duration = chrono::Duration::minutes(1);
 
-fn event(row: &Queued) -> &str {
-    row.envelope
-        .get("event")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
+/// The Clio event a queued row came from (every row is one: the sync handler and the unlisted
+/// sweep queue Clio events only).
+fn envelope_of(row: &Queued) -> Option<Envelope> {
+    serde_json::from_value(row.envelope.clone()).ok()
+}
+
+/// Whether the row's event was Clio's `deleted`.
+fn is_deleted_event(row: &Queued) -> bool {
+    envelope_of(row)
+        .as_ref()
+        .and_then(|e| e.clio().ok())
+        .is_some_and(|c| c.event == "deleted")
 }
 
 /// The newest row of each record.
@@ -364,22 +373,7 @@ fn latest_per_record(rows: &[Queued]) -> BTreeMap<i64, &Queued> {
 }
 
 fn request_id(row: &Queued) -> String {
-    row.envelope
-        .get("request_id")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
+    envelope_of(row).map(|e| e.request_id).unwrap_or_default()
 }
 
 fn log(connection_id: i64, outcome: &Result<BatchOutcome, SyncError>) {
@@ -413,6 +407,8 @@ fn log(connection_id: i64, outcome: &Result<BatchOutcome, SyncError>) {
                 "sync gave up; dead-lettered"
             )
         }
-        Err(e) => tracing::warn!(connection_id, error = %e, "sync batch failed; will retry"),
+        Err(e) => {
+            tracing::warn!(connection_id, error = %matterhook_telemetry::Chain(e), "sync batch failed; will retry")
+        }
     }
 }

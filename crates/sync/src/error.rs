@@ -9,20 +9,29 @@ use matterhook_connections::{CallError, TokenError};
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The store failed.
-    #[error("database: {0}")]
+    #[error("database")]
     Database(#[from] diesel::result::Error),
     /// No database connection.
-    #[error("database pool: {0}")]
-    Pool(String),
+    #[error("database pool")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
     /// The connection has no usable token (or no longer exists).
     #[error(transparent)]
     Token(#[from] TokenError),
     /// Clio failed or refused.
     #[error(transparent)]
     Clio(#[from] ClioError),
-    /// Clio answered something we will not store.
-    #[error("unexpected answer from Clio: {0}")]
-    Unexpected(String),
+    /// Clio answered a record we cannot read.
+    #[error("unreadable record from Clio")]
+    Unreadable(#[source] serde_json::Error),
+    /// Clio answered a record without a usable id: nothing to store half-understood.
+    #[error("a record from Clio without an id")]
+    NoId,
+    /// Users and custom field definitions are swept whole, never re-read by id.
+    #[error("{0} records are not re-read one by one")]
+    NotPerRecord(matterhook_domain::Model),
+    /// A batch's task panicked (its transaction rolled back).
+    #[error("the batch panicked")]
+    Panicked(#[from] tokio::task::JoinError),
 }
 
 impl From<CallError> for SyncError {
@@ -31,12 +40,6 @@ impl From<CallError> for SyncError {
             CallError::Token(t) => Self::Token(t),
             CallError::Clio(c) => Self::Clio(c),
         }
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for SyncError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::Pool(e.to_string())
     }
 }
 
@@ -69,11 +72,17 @@ impl SyncError {
                 | TokenError::NotFound(_)
                 | TokenError::Sealed(_),
             ) => Verdict::Parked,
-            SyncError::Token(_) | SyncError::Database(_) | SyncError::Pool(_) => Verdict::Transient,
+            SyncError::Token(_)
+            | SyncError::Database(_)
+            | SyncError::Pool(_)
+            | SyncError::Panicked(_) => Verdict::Transient,
             // A 401 even after a refresh: Clio's side may still be settling.
             SyncError::Clio(ClioError::Unauthorized { .. }) => Verdict::Transient,
             SyncError::Clio(c) if c.is_transient() => Verdict::Transient,
-            SyncError::Clio(_) | SyncError::Unexpected(_) => Verdict::Permanent,
+            SyncError::Clio(_)
+            | SyncError::Unreadable(_)
+            | SyncError::NoId
+            | SyncError::NotPerRecord(_) => Verdict::Permanent,
         }
     }
 }

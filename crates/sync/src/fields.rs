@@ -29,3 +29,15 @@ pub fn user() -> Fields {
         "subscription_type",
     ])
 }
+
+/// A custom field definition.
+pub fn custom_field() -> Fields {
+    Fields::new().with([
+        "id",
+        "etag",
+        "name",
+        "parent_type",
+        "field_type",
+        "picklist_options",
+    ])
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_domain::Model;
 use matterhook_store::sync_queue::{self, NewWork};
 
 /// Queues the record of each matter, contact and bill event for a re-read after `window`, the
@@ -27,9 +28,7 @@ impl Handler for SyncHandler {
     const NAME: &'static str = crate::WORKER;
 
     fn routing_keys(&self) -> Vec<String> {
-        ["matter", "contact", "bill"]
-            .map(|m| format!("{}.{m}.#", matterhook_bus::SOURCE_CLIO))
-            .to_vec()
+        Model::WEBHOOK.map(matterhook_bus::clio_binding).to_vec()
     }
 
     async fn handle(
@@ -37,13 +36,14 @@ impl Handler for SyncHandler {
         envelope: &Envelope,
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
-        if !["matter", "contact", "bill"].contains(&envelope.model.as_str()) {
+        let event = envelope.clio()?;
+        if !event.model.has_webhooks() {
             return Err(HandlerError::permanent(format!(
-                "the sync worker does not mirror {:?} records",
-                envelope.model
+                "the sync worker does not mirror {} records from webhooks",
+                event.model
             )));
         }
-        let Some(record_id) = envelope.record_id.filter(|id| *id > 0) else {
+        let Some(record_id) = event.record_id.filter(|id| id.get() > 0) else {
             return Err(HandlerError::permanent(
                 "the event names no record: nothing to re-read",
             ));
@@ -53,9 +53,9 @@ impl Handler for SyncHandler {
         sync_queue::push(
             conn,
             &NewWork {
-                connection_id: envelope.connection_id,
-                model: &envelope.model,
-                record_id,
+                connection_id: envelope.connection_id.get(),
+                model: event.model,
+                record_id: record_id.get(),
                 event_id: &envelope.event_id,
                 envelope: &raw,
                 due_at: Utc::now() + window,

@@ -7,7 +7,7 @@ use matterhook_clio::{
     models::{Bill, Contact, Matter},
     ClioError, Fields,
 };
-use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_domain::{sync_events::Read as ReadKind, Model};
 use matterhook_store::{connections, mirror};
 use serde_json::Value;
 
@@ -39,13 +39,15 @@ impl Reread {
 }
 
 /// The collection path and fields of a model.
-pub(crate) fn path_and_fields(model: &str) -> Result<(&'static str, Fields), SyncError> {
-    match model {
-        "matter" => Ok(("matters.json", fields::matter())),
-        "contact" => Ok(("contacts.json", fields::contact())),
-        "bill" => Ok(("bills.json", fields::bill())),
-        other => Err(SyncError::Unexpected(format!("no such model {other:?}"))),
-    }
+pub(crate) fn path_and_fields(model: Model) -> (String, Fields) {
+    let fields = match model {
+        Model::Matter => fields::matter(),
+        Model::Contact => fields::contact(),
+        Model::Bill => fields::bill(),
+        Model::User => fields::user(),
+        Model::CustomField => fields::custom_field(),
+    };
+    (format!("{}.json", model.collection()), fields)
 }
 
 impl SyncStage {
@@ -56,13 +58,12 @@ impl SyncStage {
     pub(crate) async fn confirm_gone(
         &self,
         target: &Target,
-        model: &str,
+        model: Model,
         reread: &Reread,
         asked: &[i64],
         deleted_events: HashSet<i64>,
     ) -> Result<Vec<i64>, SyncError> {
-        let (path, _) = path_and_fields(model)?;
-        let plural = path.trim_end_matches(".json");
+        let plural = model.collection();
         let returned = reread.ids();
         let mut gone = Vec::new();
         for &id in asked.iter().filter(|id| !returned.contains(id)) {
@@ -108,16 +109,17 @@ impl SyncStage {
     async fn get_many(
         &self,
         connection_id: i64,
-        model: &str,
+        model: Model,
         ids: &[i64],
     ) -> Result<Vec<Value>, SyncError> {
-        let (path, fields) = path_and_fields(model)?;
+        let (path, fields) = path_and_fields(model);
         let ids = ids.to_vec();
         let got = self
             .connections()
             .call(connection_id, |api| {
                 let (ids, fields) = (ids.clone(), fields.clone());
-                async move { api.get_many::<Value>(path, &ids, &fields).await }
+                let path = path.clone();
+                async move { api.get_many::<Value>(&path, &ids, &fields).await }
             })
             .await?;
         Ok(got)
@@ -127,18 +129,30 @@ impl SyncStage {
     pub(crate) async fn reread(
         &self,
         target: &Target,
-        model: &str,
+        model: Model,
         ids: &[i64],
     ) -> Result<Reread, SyncError> {
         let raw = self.get_many(target.connection_id, model, ids).await?;
+        self.parse_reread(target, model, raw).await
+    }
+
+    /// Clio's answer for records of `model`, typed; a matter's client comes along when the
+    /// mirror's copy is stale.
+    pub(crate) async fn parse_reread(
+        &self,
+        target: &Target,
+        model: Model,
+        raw: Vec<Value>,
+    ) -> Result<Reread, SyncError> {
         Ok(match model {
-            "matter" => {
+            Model::Matter => {
                 let matters = records::parse::<Matter>(raw, |m| m.id)?;
                 let clients = self.stale_clients(target, &matters).await?;
                 Reread::Matters { matters, clients }
             }
-            "contact" => Reread::Contacts(records::parse(raw, |c: &Contact| c.id)?),
-            _ => Reread::Bills(records::parse(raw, |b: &Bill| b.id)?),
+            Model::Contact => Reread::Contacts(records::parse(raw, |c: &Contact| c.id)?),
+            Model::Bill => Reread::Bills(records::parse(raw, |b: &Bill| b.id)?),
+            Model::User | Model::CustomField => return Err(SyncError::NotPerRecord(model)),
         })
     }
 
@@ -177,7 +191,10 @@ impl SyncStage {
         if stale.is_empty() {
             return Ok(Vec::new());
         }
-        match self.get_many(target.connection_id, "contact", &stale).await {
+        match self
+            .get_many(target.connection_id, Model::Contact, &stale)
+            .await
+        {
             Ok(raw) => records::parse(raw, |c: &Contact| c.id),
             // A token that may read matters but not contacts: the matter's own client fields
             // (name, primary email and phone) are what the mirror gets.

@@ -27,12 +27,9 @@ pub fn parse<T: DeserializeOwned>(
 ) -> Result<Vec<Read<T>>, SyncError> {
     raw.into_iter()
         .map(|value| {
-            let typed: T = serde_json::from_value(value.clone())
-                .map_err(|e| SyncError::Unexpected(format!("unreadable record from Clio: {e}")))?;
+            let typed: T = serde_json::from_value(value.clone()).map_err(SyncError::Unreadable)?;
             if id(&typed) <= 0 {
-                return Err(SyncError::Unexpected(
-                    "a record from Clio without an id".into(),
-                ));
+                return Err(SyncError::NoId);
             }
             Ok(Read { typed, raw: value })
         })
@@ -74,7 +71,7 @@ pub fn matter_row(account: i64, read: &Read<Matter>) -> MatterRow {
         clio_updated_at: utc(m.updated_at),
         display_number: m.display_number.clone(),
         description: m.description.clone(),
-        status: m.status.as_ref().map(|s| s.as_str().to_owned()),
+        status: m.status.clone(),
         open_date: m.open_date,
         pending_date: m.pending_date,
         close_date: m.close_date,
@@ -199,7 +196,7 @@ pub fn bill_row(account: i64, read: &Read<Bill>) -> BillRow {
         etag: b.etag.clone(),
         clio_updated_at: utc(b.updated_at),
         number: b.number.clone(),
-        state: b.state.as_ref().map(|s| s.as_str().to_owned()),
+        state: b.state.clone(),
         total_cents: cents(b.total),
         paid_cents: cents(b.paid),
         balance_cents: cents(b.balance),
@@ -218,6 +215,7 @@ pub fn bill_row(account: i64, read: &Read<Bill>) -> BillRow {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use matterhook_domain::BillState;
     use serde_json::json;
 
     #[test]
@@ -263,6 +261,6 @@ mod tests {
         assert_eq!(row.total_cents, Some(123_456));
         assert_eq!(row.paid_cents, Some(10));
         assert_eq!(row.matter_ids, [2, 5]);
-        assert_eq!(row.state.as_deref(), Some("paid"));
+        assert_eq!(row.state.as_ref().map(BillState::as_str), Some("paid"));
     }
 }

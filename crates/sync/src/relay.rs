@@ -30,16 +30,16 @@ pub struct RelayReport {
 #[derive(Debug, thiserror::Error)]
 pub enum RelayError {
     /// The store failed.
-    #[error("database: {0}")]
+    #[error("database")]
     Database(#[from] diesel::result::Error),
     /// No database connection.
-    #[error("database pool: {0}")]
+    #[error("database pool")]
     Pool(#[from] diesel_async::pooled_connection::deadpool::PoolError),
     /// The broker did not confirm.
-    #[error("broker: {0}")]
+    #[error("publishing")]
     Broker(#[from] PublishError),
     /// Connecting to the broker failed.
-    #[error("broker: {0}")]
+    #[error("connecting to the broker")]
     Connect(#[from] matterhook_bus::BusError),
 }
 
@@ -132,7 +132,7 @@ pub async fn relay_once(
             // Commit what was confirmed; the rest waits for the next pass.
             Some(e) if done.is_empty() => Err(e.into()),
             Some(e) => {
-                tracing::warn!(error = %e, "publish failed mid-pass; the rest waits");
+                tracing::warn!(error = %matterhook_telemetry::Chain(&e), "publish failed mid-pass; the rest waits");
                 Ok(report)
             }
             None => Ok(report),
@@ -169,7 +169,7 @@ pub async fn run_relay(
             s = session => match s {
                 Ok(s) => s,
                 Err(e) => {
-                    tracing::warn!(error = %e, "relay cannot reach the broker; retrying");
+                    tracing::warn!(error = %matterhook_telemetry::Chain(&e), "relay cannot reach the broker; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(backoff) => {}
                         () = &mut shutdown => return,
@@ -189,11 +189,11 @@ pub async fn run_relay(
                 }
                 Ok(_) => IDLE,
                 Err(RelayError::Broker(e)) => {
-                    tracing::warn!(error = %e, "relay lost the broker; reconnecting");
+                    tracing::warn!(error = %matterhook_telemetry::Chain(&e), "relay lost the broker; reconnecting");
                     break;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "relay pass failed; retrying");
+                    tracing::warn!(error = %matterhook_telemetry::Chain(&e), "relay pass failed; retrying");
                     Duration::from_secs(1)
                 }
             };

@@ -4,10 +4,12 @@
 use std::{future::Future, time::Duration};
 
 use chrono::Utc;
+use matterhook_domain::Model;
 use matterhook_store::{sweeps, sync_cursors};
+use matterhook_telemetry::Chain;
 
 use crate::{
-    sweep::{SweepMode, SweepReport, SWEEP_ORDER},
+    sweep::{SweepMode, SweepReport},
     SyncError, SyncStage,
 };
 
@@ -33,7 +35,7 @@ impl SyncStage {
                 continue;
             }
             match self
-                .sweep(r.connection_id, &r.model, SweepMode::Since(r.since))
+                .sweep(r.connection_id, r.model, SweepMode::Since(r.since))
                 .await
             {
                 Ok(report) if report.skipped.is_none() => {
@@ -45,12 +47,14 @@ impl SyncStage {
                     reports.push(report);
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(connection_id = r.connection_id, error = %e,
-                    "requested sweep failed; will try again"),
+                Err(e) => {
+                    tracing::warn!(connection_id = r.connection_id, error = %matterhook_telemetry::Chain(&e),
+                    "requested sweep failed; will try again")
+                }
             }
         }
         let interval = chrono::Duration::from_std(self.config().sweep_interval).unwrap_or_default();
-        for model in SWEEP_ORDER {
+        for model in Model::SWEEP_ORDER {
             let due = {
                 let mut conn = self.pool().get().await?;
                 let now = Utc::now();
@@ -63,7 +67,7 @@ impl SyncStage {
                         if report.skipped.is_none() {
                             tracing::info!(
                                 connection_id,
-                                model,
+                                %model,
                                 seen = report.seen,
                                 missed = report.missed,
                                 unlisted = report.unlisted,
@@ -74,7 +78,7 @@ impl SyncStage {
                         }
                         reports.push(report);
                     }
-                    Err(e) => tracing::warn!(connection_id, model, error = %e,
+                    Err(e) => tracing::warn!(connection_id, %model, error = %Chain(&e),
                         "sweep failed; will try again"),
                 }
             }
@@ -87,7 +91,7 @@ impl SyncStage {
         tokio::pin!(shutdown);
         loop {
             if let Err(e) = self.sweep_due().await {
-                tracing::warn!(error = %e, "sweep round failed; will try again");
+                tracing::warn!(error = %matterhook_telemetry::Chain(&e), "sweep round failed; will try again");
             }
             tokio::select! {
                 () = tokio::time::sleep(tick) => {}
@@ -98,8 +102,13 @@ impl SyncStage {
 
     /// A periodic sweep is incremental, but full once the last complete listing of a baselined
     /// cursor is older than [`crate::SyncConfig::full_sweep_interval`].
-    async fn periodic_mode(&self, connection_id: i64, model: &str) -> Result<SweepMode, SyncError> {
-        if !["matter", "contact", "bill"].contains(&model) {
+    async fn periodic_mode(
+        &self,
+        connection_id: i64,
+        model: Model,
+    ) -> Result<SweepMode, SyncError> {
+        // Users and custom fields are read whole every time: there is nothing fuller.
+        if !model.has_webhooks() {
             return Ok(SweepMode::Incremental);
         }
         let interval =

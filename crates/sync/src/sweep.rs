@@ -8,18 +8,19 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use matterhook_clio::{
-    models::{Bill, Contact, CustomField, Matter, User},
+    models::{CustomField, User},
     ClioError, Query,
 };
-use matterhook_domain::sync_events::Read as ReadKind;
+use matterhook_domain::{sync_events::Read as ReadKind, Model};
 use matterhook_store::{connections, mirror, notifications, sync_cursors, sync_queue};
+use matterhook_telemetry::chain;
 use serde_json::Value;
 
 use crate::{
     apply::{Applied, Causes, Target},
     fields,
     read::{self, path_and_fields, Reread},
-    records, unlisted, SyncError, SyncStage, Verdict,
+    unlisted, SyncError, SyncStage, Verdict,
 };
 
 /// Which records a sweep asks for.
@@ -34,12 +35,12 @@ pub enum SweepMode {
 }
 
 /// What one sweep of one model found.
-#[derive(Debug, Default, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct SweepReport {
     /// The connection.
     pub connection_id: i64,
     /// matter, contact, bill, user or custom_field.
-    pub model: String,
+    pub model: Model,
     /// Records read.
     pub seen: usize,
     /// Changes the mirror lacked: what webhooks had missed (0 for a baseline).
@@ -57,9 +58,22 @@ pub struct SweepReport {
     pub unlisted: usize,
 }
 
-/// Models in the order a sweep of a whole connection reads them: contacts before the matters
-/// whose clients they are.
-pub const SWEEP_ORDER: [&str; 5] = ["user", "custom_field", "contact", "matter", "bill"];
+impl SweepReport {
+    /// Nothing found yet.
+    pub fn new(connection_id: i64, model: Model) -> Self {
+        Self {
+            connection_id,
+            model,
+            seen: 0,
+            missed: 0,
+            events: 0,
+            baseline: false,
+            skipped: None,
+            forbidden: false,
+            unlisted: 0,
+        }
+    }
+}
 
 /// Updated-since windows start this much before the last sweep began: Clio's `updated_at` and
 /// our clock may disagree a little.
@@ -69,14 +83,14 @@ const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 const FORBIDDEN_KIND: &str = "custom_fields_forbidden";
 
 impl SyncStage {
-    /// Sweeps every model of a connection, in [`SWEEP_ORDER`].
+    /// Sweeps every model of a connection, in [`Model::SWEEP_ORDER`].
     pub async fn sweep_connection(
         &self,
         connection_id: i64,
         mode: SweepMode,
     ) -> Result<Vec<SweepReport>, SyncError> {
         let mut reports = Vec::new();
-        for model in SWEEP_ORDER {
+        for model in Model::SWEEP_ORDER {
             reports.push(self.sweep(connection_id, model, mode).await?);
         }
         Ok(reports)
@@ -86,7 +100,7 @@ impl SyncStage {
     pub async fn sweep(
         &self,
         connection_id: i64,
-        model: &str,
+        model: Model,
         mode: SweepMode,
     ) -> Result<SweepReport, SyncError> {
         let now = Utc::now();
@@ -97,17 +111,15 @@ impl SyncStage {
         };
         let Some(cursor) = cursor else {
             return Ok(SweepReport {
-                connection_id,
-                model: model.to_owned(),
                 skipped: Some("another sweeper holds this cursor".into()),
-                ..SweepReport::default()
+                ..SweepReport::new(connection_id, model)
             });
         };
         let started = cursor_start(&cursor, mode, self.connections().now());
         let result = match model {
-            "user" => self.sweep_users(connection_id).await,
-            "custom_field" => self.sweep_custom_fields(connection_id).await,
-            _ => {
+            Model::User => self.sweep_users(connection_id).await,
+            Model::CustomField => self.sweep_custom_fields(connection_id).await,
+            Model::Matter | Model::Contact | Model::Bill => {
                 self.sweep_records(connection_id, model, mode, &cursor, started)
                     .await
             }
@@ -140,10 +152,9 @@ impl SyncStage {
                 // it every time: the next sweep starts over instead.
                 let restart = matches!(
                     e,
-                    SyncError::Clio(ClioError::Rejected { .. } | ClioError::Unexpected(_))
+                    SyncError::Clio(ClioError::Rejected { .. } | ClioError::Unexpected { .. })
                 );
-                sync_cursors::fail(&mut conn, connection_id, model, &e.to_string(), restart)
-                    .await?;
+                sync_cursors::fail(&mut conn, connection_id, model, &chain(&e), restart).await?;
                 if let Verdict::Throttled(wait) = e.verdict() {
                     let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                     sync_queue::hold_connection(&mut conn, connection_id, until).await?;
@@ -156,7 +167,7 @@ impl SyncStage {
     async fn sweep_records(
         &self,
         connection_id: i64,
-        model: &str,
+        model: Model,
         mode: SweepMode,
         cursor: &sync_cursors::Cursor,
         started: DateTime<Utc>,
@@ -176,7 +187,7 @@ impl SyncStage {
             SweepMode::Since(t) => Some(t),
             SweepMode::Incremental => cursor.swept_until.map(|t| t - OVERLAP),
         };
-        let (path, fields) = path_and_fields(model)?;
+        let (path, fields) = path_and_fields(model);
         let mut query = Query::new().fields(&fields);
         if let Some(since) = since {
             query = query.updated_since(since);
@@ -189,17 +200,15 @@ impl SyncStage {
         // Every record, from the first page: what it lacks may have been deleted.
         let mut listed = (since.is_none() && page.is_none()).then(HashSet::new);
         let mut report = SweepReport {
-            connection_id,
-            model: model.to_owned(),
             baseline,
-            ..SweepReport::default()
+            ..SweepReport::new(connection_id, model)
         };
         loop {
             let (raw, next) = self
                 .connections()
                 .call(connection_id, |api| {
-                    let (query, page) = (query.clone(), page.clone());
-                    async move { api.page::<Value>(path, &query, page.as_deref()).await }
+                    let (query, page, path) = (query.clone(), page.clone(), path.clone());
+                    async move { api.page::<Value>(&path, &query, page.as_deref()).await }
                 })
                 .await?;
             report.seen += raw.len();
@@ -209,15 +218,7 @@ impl SyncStage {
                         .filter_map(|r| r.get("id").and_then(Value::as_i64)),
                 );
             }
-            let reread = match model {
-                "matter" => {
-                    let matters = records::parse::<Matter>(raw, |m| m.id)?;
-                    let clients = self.stale_clients(&target, &matters).await?;
-                    Reread::Matters { matters, clients }
-                }
-                "contact" => Reread::Contacts(records::parse(raw, |c: &Contact| c.id)?),
-                _ => Reread::Bills(records::parse(raw, |b: &Bill| b.id)?),
-            };
+            let reread = self.parse_reread(&target, model, raw).await?;
             // Only the incremental sweep keeps its place; the others are bounded re-reads.
             let place = (mode == SweepMode::Incremental).then_some((started, next.as_deref()));
             let applied = self
@@ -246,7 +247,7 @@ impl SyncStage {
             if report.unlisted > 0 {
                 tracing::info!(
                     connection_id,
-                    model,
+                    %model,
                     unlisted = report.unlisted,
                     "records missing from a complete listing; re-reading them"
                 );
@@ -260,7 +261,7 @@ impl SyncStage {
         target: &Target,
         reread: &Reread,
         kind: ReadKind,
-        model: &str,
+        model: Model,
         place: Option<(DateTime<Utc>, Option<&str>)>,
     ) -> Result<Applied, SyncError> {
         let mut conn = self.pool().get().await?;
@@ -322,20 +323,14 @@ impl SyncStage {
             }
         }
         Ok(SweepReport {
-            connection_id,
-            model: "user".into(),
             seen,
-            ..SweepReport::default()
+            ..SweepReport::new(connection_id, Model::User)
         })
     }
 
     async fn sweep_custom_fields(&self, connection_id: i64) -> Result<SweepReport, SyncError> {
         let target = self.target(connection_id).await?;
-        let mut report = SweepReport {
-            connection_id,
-            model: "custom_field".into(),
-            ..SweepReport::default()
-        };
+        let mut report = SweepReport::new(connection_id, Model::CustomField);
         let mut rows = Vec::new();
         for parent in ["Matter", "Contact"] {
             let listed = self

@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
-use matterhook_bus::{Envelope, ENVELOPE_VERSION, SOURCE_CLIO};
+use matterhook_bus::{ClioEvent, Envelope, Event, ENVELOPE_VERSION};
+use matterhook_domain::{ClioId, ConnectionId, Model, SubscriptionId};
 use matterhook_store::{
     mirror,
     sync_queue::{self, NewWork},
@@ -25,7 +26,7 @@ pub(crate) async fn queue_unlisted(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
     account: i64,
-    model: &str,
+    model: Model,
     listed: &HashSet<i64>,
     started: DateTime<Utc>,
 ) -> QueryResult<usize> {
@@ -38,17 +39,18 @@ pub(crate) async fn queue_unlisted(
         }
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
-            source: SOURCE_CLIO.to_owned(),
             event_id: format!("unlisted-{connection_id}-{model}-{id}-{sweep}"),
-            subscription_id: 0,
-            connection_id,
-            model: model.to_owned(),
-            event: UNLISTED.to_owned(),
-            record_id: Some(id),
-            etag: None,
+            subscription_id: SubscriptionId(0),
+            connection_id: ConnectionId(connection_id),
             received_at: now,
             request_id: format!("sweep-{connection_id}-{sweep}"),
-            data: serde_json::json!({ "id": id }),
+            event: Event::Clio(ClioEvent {
+                model,
+                event: UNLISTED.to_owned(),
+                record_id: Some(ClioId(id)),
+                etag: None,
+                data: serde_json::json!({ "id": id }),
+            }),
         };
         let raw = serde_json::to_value(&envelope).unwrap_or_default();
         sync_queue::push(

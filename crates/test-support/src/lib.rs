@@ -209,7 +209,7 @@ pub fn dead_letter(
         routing_key: format!("clio.{model}.{event}"),
         event_id: uuid::Uuid::new_v4().simple().to_string(),
         envelope: serde_json::json!({"version": 1, "event": event}),
-        model: Some(model.into()),
+        model: Some(matterhook_domain::Model::parse(model).expect("a model name")),
         event: Some(event.into()),
         connection_id: Some(connection_id),
         reason: reason.into(),

@@ -13,7 +13,7 @@ impl Handler for Journal {
     const NAME: &'static str = "journal";
 
     fn routing_keys(&self) -> Vec<String> {
-        vec!["clio.#".into()]
+        vec![format!("{}.#", matterhook_bus::SOURCE_CLIO)]
     }
 
     async fn handle(
@@ -21,20 +21,21 @@ impl Handler for Journal {
         envelope: &Envelope,
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
-        journal::insert(conn, &entry(envelope)).await?;
+        journal::insert(conn, &entry(envelope)?).await?;
         Ok(())
     }
 }
 
 /// The journal row of an event.
-fn entry(envelope: &Envelope) -> JournalEntry {
-    JournalEntry {
+fn entry(envelope: &Envelope) -> Result<JournalEntry, HandlerError> {
+    let event = envelope.clio()?;
+    Ok(JournalEntry {
         event_id: envelope.event_id.clone(),
-        subscription_id: envelope.subscription_id,
-        connection_id: envelope.connection_id,
-        model: envelope.model.clone(),
-        event: envelope.event.clone(),
-        record_id: envelope.record_id,
+        subscription_id: envelope.subscription_id.get(),
+        connection_id: envelope.connection_id.get(),
+        model: event.model,
+        event: event.event.clone(),
+        record_id: event.record_id.map(|id| id.get()),
         received_at: envelope.received_at,
-    }
+    })
 }

@@ -1,8 +1,10 @@
 //! What every worker binary does around its handler.
 
 use anyhow::Context;
+use clap::{CommandFactory, FromArgMatches};
 use matterhook_bus::{Handler, Runtime, RuntimeConfig};
-use matterhook_config::{AmqpArgs, DatabaseArgs};
+use matterhook_config::{AmqpArgs, DatabaseArgs, HealthListenArgs};
+use matterhook_telemetry::{health, Metrics, Readiness, Telemetry};
 use secrecy::ExposeSecret;
 
 /// The command line every worker takes.
@@ -12,6 +14,8 @@ pub struct WorkerArgs {
     pub(crate) db: DatabaseArgs,
     #[command(flatten)]
     pub(crate) amqp: AmqpArgs,
+    #[command(flatten)]
+    pub(crate) health: HealthListenArgs,
     /// Messages in flight at once.
     #[arg(long, env = "MATTERHOOK_WORKER_PREFETCH", default_value_t = 32)]
     prefetch: u16,
@@ -20,10 +24,24 @@ pub struct WorkerArgs {
     max_attempts: u32,
 }
 
+impl WorkerArgs {
+    /// Parses the command line of the binary `name`, whose `--help` starts with `about` and whose
+    /// `--version` is the workspace's.
+    pub fn parse_as(name: &'static str, about: &'static str) -> Self {
+        let matches = Self::command()
+            .name(name)
+            .about(about)
+            .version(env!("CARGO_PKG_VERSION"))
+            .get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
 /// Runs `handler` until SIGINT or SIGTERM: refuses an outdated schema, consumes its queue, records
-/// broker-level dead letters, and on the signal finishes what is in flight and returns.
+/// broker-level dead letters, serves its health and metrics, and on the signal finishes what is in
+/// flight and returns.
 pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Result<()> {
-    run_worker_alongside(handler, args, |_| async { Ok(()) }).await
+    run_worker_alongside(handler, args, Metrics::new(), |_| async { Ok(()) }).await
 }
 
 /// A shutdown signal a companion task can wait for.
@@ -34,11 +52,12 @@ pub async fn stopped(mut rx: Stopping) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-/// [`run_worker`], with `companion` running beside the consumer until the same signal (the sync
-/// worker's batcher, relay and sweeper).
+/// [`run_worker`], recording into `metrics`, with `companion` running beside the consumer until
+/// the same signal (the sync worker's batcher, relay and sweeper).
 pub async fn run_worker_alongside<H, F, Fut>(
     handler: H,
     args: WorkerArgs,
+    metrics: Metrics,
     companion: F,
 ) -> anyhow::Result<()>
 where
@@ -56,18 +75,32 @@ where
         prefetch: args.prefetch,
         max_attempts: args.max_attempts,
         names: names.clone(),
+        metrics: metrics.clone(),
         ..RuntimeConfig::default()
     };
     let runtime = Runtime::new(handler, pool.clone(), amqp_url, config)
         .await
         .context("connecting to RabbitMQ")?;
+    let connected = runtime.connected();
+    let telemetry = Telemetry::new(
+        metrics,
+        Readiness::new()
+            .broker(move || connected.get())
+            .database(pool.clone()),
+    );
+    let listener = std::net::TcpListener::bind(args.health.addr)
+        .with_context(|| format!("listening on {}", args.health.addr))?;
+    let health_addr = listener.local_addr()?;
+    let health = health::serve(listener, telemetry)?;
+    let health_handle = health.handle();
+    let health_task = tokio::spawn(health);
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         matterhook_config::shutdown::signal().await;
         let _ = stop.send(true);
     });
-    tracing::info!(worker = H::NAME, "worker ready");
-    tokio::try_join!(
+    tracing::info!(worker = H::NAME, %health_addr, "worker ready");
+    let ran = tokio::try_join!(
         companion(stopping.clone()),
         async {
             runtime
@@ -85,7 +118,10 @@ where
             .await
             .map_err(anyhow::Error::from)
         },
-    )?;
+    );
+    health_handle.stop(true).await;
+    let _ = health_task.await;
+    ran?;
     tracing::info!("stopped");
     Ok(())
 }

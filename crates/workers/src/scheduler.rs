@@ -2,17 +2,24 @@
 //! webhook subscriptions alive (see `matterhook_connections::schedule`), and sends parked work of
 //! reconnected connections back to its queues. Run one or several: one pass runs at a time.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
-use matterhook_config::{AmqpArgs, ClioArgs, DatabaseArgs, PublicArgs};
+use matterhook_config::{AmqpArgs, ClioArgs, DatabaseArgs, HealthListenArgs, PublicArgs};
 use matterhook_connections::Connections;
+use matterhook_telemetry::{health, Metrics, Readiness, Telemetry};
 use secrecy::ExposeSecret;
 
 /// The scheduled task.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    name = "matterhook-scheduler",
+    version,
+    about = "Keeps every connection's tokens fresh and its webhook subscriptions alive, and sends \
+             parked work back once its connection is reconnected. Run one or several: one pass \
+             runs at a time."
+)]
 pub struct SchedulerArgs {
     #[command(flatten)]
     db: DatabaseArgs,
@@ -22,6 +29,8 @@ pub struct SchedulerArgs {
     clio: ClioArgs,
     #[command(flatten)]
     public: PublicArgs,
+    #[command(flatten)]
+    health: HealthListenArgs,
     /// Seconds between passes.
     #[arg(long, env = "MATTERHOOK_SCHEDULER_INTERVAL_SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -33,19 +42,43 @@ pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
     let url = args.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(url).await?;
     let pool = matterhook_store::connect_pool(url, 4).context("database pool")?;
-    let connections = Connections::from_config(pool.clone(), &args.clio, &args.public)?;
+    let metrics = Metrics::new();
+    let observer = metrics.clone();
+    let connections =
+        Connections::from_config_with(pool.clone(), &args.clio, &args.public, move |mut c| {
+            c.observer = Some(Arc::new(observer));
+            c
+        })?;
     // Parked work goes back to its queues through the broker.
     let broker =
         matterhook_bus::connect(args.amqp.amqp_url.expose_secret(), "matterhook-scheduler")
             .await
             .context("connecting to RabbitMQ")?;
     let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
+    let broker = Arc::new(broker);
+    let telemetry = Telemetry::new(
+        metrics.clone(),
+        Readiness::new()
+            .broker(move || broker.status().connected())
+            .database(pool.clone()),
+    );
+    let listener = std::net::TcpListener::bind(args.health.addr)
+        .with_context(|| format!("listening on {}", args.health.addr))?;
+    let health_addr = listener.local_addr()?;
+    let health = health::serve(listener, telemetry)?;
+    let health_handle = health.handle();
+    tokio::spawn(health);
     let interval = Duration::from_secs(args.interval_secs);
-    tracing::info!(interval_secs = args.interval_secs, "scheduler ready");
+    tracing::info!(interval_secs = args.interval_secs, %health_addr, "scheduler ready");
     let shutdown = matterhook_config::shutdown::signal();
     tokio::pin!(shutdown);
     loop {
-        match connections.scheduled_pass().await {
+        let started = std::time::Instant::now();
+        let pass = connections.scheduled_pass().await;
+        if matches!(pass, Ok(Some(_))) {
+            metrics.scheduler_pass(started.elapsed().as_secs_f64());
+        }
+        match pass {
             Ok(Some(report)) => {
                 let s = &report.subscriptions;
                 tracing::info!(
@@ -66,18 +99,21 @@ pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(events = n, "sent parked work back"),
                     Err(e) => {
-                        tracing::warn!(error = %e, "could not send parked work back; will try again")
+                        tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not send parked work back; will try again")
                     }
                 }
             }
             Ok(None) => tracing::debug!("another scheduler is mid-pass"),
-            Err(e) => tracing::error!(error = %e, "scheduled pass failed; will try again"),
+            Err(e) => {
+                tracing::error!(error = %matterhook_telemetry::Chain(&e), "scheduled pass failed; will try again")
+            }
         }
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
             () = &mut shutdown => break,
         }
     }
+    health_handle.stop(true).await;
     tracing::info!("scheduler stopped");
     Ok(())
 }

@@ -3,21 +3,29 @@
 //! the outbox, and the sweeper catches what webhooks missed. Run several: batches and sweeps
 //! share work through row locks and leases.
 
-use std::time::Duration;
+use std::{future::Future, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
 use matterhook_bus::topology::WorkerQueue;
 use matterhook_config::{ClioArgs, PublicArgs};
 use matterhook_connections::Connections;
+use matterhook_store::{outbox, sync_queue, PgPool};
 use matterhook_sync::{relay, SyncConfig, SyncHandler, SyncStage};
+use matterhook_telemetry::Metrics;
 use secrecy::ExposeSecret;
 
 use crate::{run_worker_alongside, stopped, WorkerArgs};
 
 /// The sync worker's command line.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    name = "matterhook-worker-sync",
+    version,
+    about = "Mirrors each firm's Clio matters, contacts, bills, users and custom fields: re-reads \
+             what webhooks point at in batches, sweeps for what they missed, and publishes the \
+             domain events the changes imply."
+)]
 pub struct SyncArgs {
     #[command(flatten)]
     worker: WorkerArgs,
@@ -72,9 +80,12 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
     // Each batch holds one connection for its transaction and may need one more for a token.
     let pool =
         matterhook_store::connect_pool(&url, concurrency * 2 + 4).context("database pool")?;
+    let metrics = Metrics::new();
+    let observer = metrics.clone();
     let connections = Connections::from_config_with(pool.clone(), &args.clio, &args.public, |c| {
         let mut c = c;
         c.max_pacing_wait = MAX_PACING_WAIT;
+        c.observer = Some(Arc::new(observer));
         c
     })?;
     let stage = SyncStage::new(
@@ -92,13 +103,50 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
         window: Duration::from_millis(args.window_ms),
     };
     let tick = Duration::from_secs(args.sweep_tick_secs);
-    run_worker_alongside(handler, args.worker, move |stopping| async move {
+    let sampled = (pool.clone(), metrics.clone());
+    run_worker_alongside(handler, args.worker, metrics, move |stopping| async move {
         tokio::join!(
             stage.run_batches(stopped(stopping.clone())),
             stage.run_sweeps(tick, stopped(stopping.clone())),
-            relay::run_relay(pool, amqp_url, names, downstream(), stopped(stopping)),
+            relay::run_relay(
+                pool,
+                amqp_url,
+                names,
+                downstream(),
+                stopped(stopping.clone())
+            ),
+            sample_backlogs(sampled.0, sampled.1, stopped(stopping)),
         );
         Ok(())
     })
     .await
+}
+
+/// How often the sync queue's depth and the outbox's lag are read into the metrics.
+const SAMPLE_EVERY: Duration = Duration::from_secs(5);
+
+/// Reads the two backlogs that live in PostgreSQL into the metrics until `shutdown`.
+async fn sample_backlogs(pool: PgPool, metrics: Metrics, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        let sampled: Result<(), Box<dyn std::error::Error + Send + Sync>> = async {
+            let mut conn = pool.get().await?;
+            let depth = sync_queue::depth(&mut conn).await?;
+            let (pending, oldest) = outbox::backlog(&mut conn).await?;
+            metrics.sync_queue_depth(depth);
+            let lag = oldest.map_or(0.0, |at| {
+                (chrono::Utc::now() - at).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            metrics.outbox(pending, lag);
+            Ok(())
+        }
+        .await;
+        if let Err(e) = sampled {
+            tracing::debug!(error = %matterhook_telemetry::Chain(&*e), "cannot sample the backlogs now");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(SAMPLE_EVERY) => {}
+            () = &mut shutdown => return,
+        }
+    }
 }

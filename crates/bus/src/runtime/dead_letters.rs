@@ -38,7 +38,7 @@ pub(crate) async fn drain(
                 s
             }
             Err(error) => {
-                tracing::warn!(%error, "cannot reach the broker for dead letters; retrying");
+                tracing::warn!(error = %matterhook_telemetry::Chain(&error), "cannot reach the broker for dead letters; retrying");
                 tokio::select! {
                     () = &mut shutdown => return Ok(()),
                     () = tokio::time::sleep(backoff) => {}
@@ -93,7 +93,7 @@ async fn settle(pool: &PgPool, delivery: Delivery) {
             let _ = delivery.ack(BasicAckOptions::default()).await;
         }
         Err(e) => {
-            tracing::warn!(error = %e, "cannot record a broker dead letter now");
+            tracing::warn!(error = %matterhook_telemetry::Chain(&*e), "cannot record a broker dead letter now");
             // Back-pressure while the database is away, instead of spinning on the message.
             tokio::time::sleep(Duration::from_secs(1)).await;
             let _ = delivery
@@ -106,7 +106,10 @@ async fn settle(pool: &PgPool, delivery: Delivery) {
     }
 }
 
-async fn record(pool: &PgPool, delivery: &Delivery) -> Result<(), String> {
+async fn record(
+    pool: &PgPool,
+    delivery: &Delivery,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let envelope: Option<Envelope> = serde_json::from_slice(&delivery.data).ok();
     let queue = headers::text(delivery, "x-first-death-queue").unwrap_or_else(|| "unknown".into());
     let error = format!(
@@ -124,9 +127,7 @@ async fn record(pool: &PgPool, delivery: &Delivery) -> Result<(), String> {
             tag: "broker",
         },
     );
-    let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-    matterhook_store::dead_letters::record(&mut conn, &letter)
-        .await
-        .map(drop)
-        .map_err(|e| e.to_string())
+    let mut conn = pool.get().await?;
+    matterhook_store::dead_letters::record(&mut conn, &letter).await?;
+    Ok(())
 }

@@ -103,14 +103,11 @@ impl From<diesel::result::Error> for HandlerError {
     }
 }
 
-/// The cause chain as one line: `outer: inner: innermost`.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
+impl From<crate::WrongEvent> for HandlerError {
+    /// A message bound to the wrong consumer will not become right by retrying.
+    fn from(e: crate::WrongEvent) -> Self {
+        Self::permanent(e)
     }
-    text
 }
+
+pub(crate) use matterhook_telemetry::chain;

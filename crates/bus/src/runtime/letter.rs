@@ -58,9 +58,9 @@ pub(crate) fn letter(
             .unwrap_or_else(|| {
                 serde_json::Value::String(String::from_utf8_lossy(&delivery.data).into_owned())
             }),
-        model: envelope.map(|e| e.model.clone()),
-        event: envelope.map(|e| e.event.clone()),
-        connection_id: envelope.map(|e| e.connection_id),
+        model: envelope.map(Envelope::model),
+        event: envelope.map(|e| e.event_name().to_owned()),
+        connection_id: envelope.map(|e| e.connection_id.get()),
         reason: failure.reason.to_owned(),
         error: failure.error.to_owned(),
         attempts: i32::try_from(failure.attempts).unwrap_or(i32::MAX),

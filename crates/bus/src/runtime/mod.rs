@@ -43,6 +43,8 @@ pub struct RuntimeConfig {
     pub names: topology::Names,
     /// The retry tiers, shortest first ([`topology::TIERS`]; tests use [`topology::TEST_TIERS`]).
     pub tiers: Vec<topology::Tier>,
+    /// Where the runtime counts messages and times handlers.
+    pub metrics: matterhook_telemetry::Metrics,
 }
 
 impl Default for RuntimeConfig {
@@ -52,6 +54,7 @@ impl Default for RuntimeConfig {
             max_attempts: 6,
             names: topology::Names::default(),
             tiers: topology::TIERS.to_vec(),
+            metrics: matterhook_telemetry::Metrics::default(),
         }
     }
 }
@@ -61,6 +64,22 @@ pub struct Runtime<H: Handler> {
     shared: Arc<process::Shared<H>>,
     amqp_url: String,
     session: Option<Session>,
+    connected: Connected,
+}
+
+/// Whether a runtime holds a live broker connection now: what its binary's `/readyz` reports.
+#[derive(Debug, Clone, Default)]
+pub struct Connected(Arc<std::sync::atomic::AtomicBool>);
+
+impl Connected {
+    /// Whether the broker connection is up.
+    pub fn get(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set(&self, up: bool) {
+        self.0.store(up, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// One connection's worth of consuming: rebuilt from scratch whenever the connection is lost.
@@ -73,8 +92,8 @@ struct Session {
 enum Ended {
     /// Shutdown was asked for.
     Shutdown,
-    /// The broker went away.
-    Lost(String),
+    /// The broker went away (with lapin's error, when it gave one).
+    Lost(Option<lapin::Error>),
 }
 
 /// Waits between reconnection attempts, doubling up to this.
@@ -101,9 +120,16 @@ impl<H: Handler> Runtime<H> {
             shared,
             amqp_url: amqp_url.to_owned(),
             session: None,
+            connected: Connected::default(),
         };
         runtime.session = Some(runtime.open().await?);
+        runtime.connected.set(true);
         Ok(runtime)
+    }
+
+    /// The runtime's broker connection state, for readiness.
+    pub fn connected(&self) -> Connected {
+        self.connected.clone()
     }
 
     /// A fresh connection with the topology declared. The runtime supervises it itself rather
@@ -144,12 +170,13 @@ impl<H: Handler> Runtime<H> {
                     };
                     match opened {
                         Ok(s) => {
+                            self.connected.set(true);
                             tracing::info!("reconnected to the broker");
                             backoff = Duration::from_millis(500);
                             s
                         }
                         Err(error) => {
-                            tracing::warn!(%error, wait_ms = backoff.as_millis() as u64, "cannot reach the broker; retrying");
+                            tracing::warn!(error = %matterhook_telemetry::Chain(&error), wait_ms = backoff.as_millis() as u64, "cannot reach the broker; retrying");
                             tokio::select! {
                                 () = &mut shutdown => return Ok(()),
                                 () = tokio::time::sleep(backoff) => {}
@@ -160,14 +187,21 @@ impl<H: Handler> Runtime<H> {
                     }
                 }
             };
-            match self.consume(&session, &mut shutdown).await {
+            let ended = self.consume(&session, &mut shutdown).await;
+            self.connected.set(false);
+            match ended {
                 Ok(Ended::Shutdown) => {
                     let _ = session.connection.close(200, "shutdown".into()).await;
                     return Ok(());
                 }
-                Ok(Ended::Lost(error)) => tracing::warn!(%error, "lost the broker; reconnecting"),
+                Ok(Ended::Lost(Some(error))) => {
+                    tracing::warn!(error = %matterhook_telemetry::Chain(&error), "lost the broker; reconnecting")
+                }
+                Ok(Ended::Lost(None)) => {
+                    tracing::warn!("the broker cancelled the consumer; reconnecting")
+                }
                 Err(error) => {
-                    tracing::warn!(%error, "the session failed; reconnecting");
+                    tracing::warn!(error = %matterhook_telemetry::Chain(&error), "the session failed; reconnecting");
                     let _ = session.connection.close(200, "reconnecting".into()).await;
                 }
             }
@@ -202,8 +236,8 @@ impl<H: Handler> Runtime<H> {
                         let (shared, publisher) = (self.shared.clone(), session.publisher.clone());
                         in_flight.spawn(async move { shared.process(delivery, &publisher).await });
                     }
-                    Some(Err(error)) => break Ended::Lost(error.to_string()),
-                    None => break Ended::Lost("the broker cancelled the consumer".into()),
+                    Some(Err(error)) => break Ended::Lost(Some(error)),
+                    None => break Ended::Lost(None),
                 },
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             }

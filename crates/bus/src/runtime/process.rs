@@ -10,7 +10,9 @@ use lapin::{
     options::{BasicAckOptions, BasicNackOptions},
     BasicProperties,
 };
+use matterhook_domain::sync_events::DOMAIN_EVENT_VERSION;
 use matterhook_store::{processed, PgPool};
+use matterhook_telemetry::QueueOutcome;
 use tracing::Instrument;
 
 use super::{
@@ -38,6 +40,11 @@ fn parse(body: &[u8]) -> Result<Envelope, String> {
     if envelope.version != ENVELOPE_VERSION {
         return Err(format!("unknown envelope version {}", envelope.version));
     }
+    if let crate::Event::Sync(d) = &envelope.event {
+        if d.version != DOMAIN_EVENT_VERSION {
+            return Err(format!("unknown domain event version {}", d.version));
+        }
+    }
     Ok(envelope)
 }
 
@@ -56,11 +63,15 @@ impl<H: Handler> Shared<H> {
             .unwrap_or(1)
             .max(1);
         let envelope = parse(&delivery.data);
+        // The receiver sets the correlation id to its request id; a message published without
+        // one (a domain event relayed from the outbox) still carries it in its envelope.
         let request_id = delivery
             .properties
             .correlation_id()
             .as_ref()
             .map(|c| c.as_str().to_owned())
+            .filter(|c| !c.is_empty())
+            .or_else(|| envelope.as_ref().ok().map(|e| e.request_id.clone()))
             .unwrap_or_default();
         let event_id = envelope
             .as_ref()
@@ -80,6 +91,9 @@ impl<H: Handler> Shared<H> {
         attempt: u32,
         publisher: &Publisher,
     ) {
+        let metrics = &self.config.metrics;
+        metrics.queue_message(&self.queue, QueueOutcome::Consumed);
+        let started = std::time::Instant::now();
         let (outcome, error) = match &envelope {
             Err(e) => (Outcome::Permanent, e.clone()),
             Ok(env) => match AssertUnwindSafe(self.apply(env)).catch_unwind().await {
@@ -97,6 +111,7 @@ impl<H: Handler> Shared<H> {
                 ),
             },
         };
+        metrics.handler_time(&self.queue, started.elapsed().as_secs_f64());
         let decision = decide(
             outcome,
             attempt,
@@ -105,12 +120,17 @@ impl<H: Handler> Shared<H> {
             &mut rand::thread_rng(),
         );
         let settled = match decision {
-            Decision::Ack => Ok(()),
+            Decision::Ack => {
+                tracing::debug!("handled");
+                metrics.queue_message(&self.queue, QueueOutcome::Acked);
+                Ok(())
+            }
             Decision::Retry {
                 tier,
                 expiration_ms,
             } => {
                 tracing::warn!(%error, tier = tier.name, "failed; retrying later");
+                metrics.queue_message(&self.queue, QueueOutcome::Retried);
                 self.retry(
                     publisher,
                     &delivery,
@@ -123,6 +143,7 @@ impl<H: Handler> Shared<H> {
             }
             Decision::DeadLetter { reason } => {
                 tracing::error!(%error, reason, "failed; dead-lettered");
+                metrics.queue_message(&self.queue, QueueOutcome::DeadLettered);
                 self.dead_letter(
                     publisher,
                     &delivery,
@@ -138,11 +159,11 @@ impl<H: Handler> Shared<H> {
             Ok(()) => {
                 if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
                     // The broker will redeliver it; idempotency makes that harmless.
-                    tracing::warn!(error = %e, "could not ack");
+                    tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not ack");
                 }
             }
             Err(e) => {
-                tracing::warn!(error = %e, "could not hand the message on; returning it to the queue");
+                tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not hand the message on; returning it to the queue");
                 let _ = delivery
                     .nack(BasicNackOptions {
                         requeue: true,
@@ -229,18 +250,17 @@ impl<H: Handler> Shared<H> {
                 tag: &tag,
             },
         );
-        let recorded = async {
-            let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            matterhook_store::dead_letters::record(&mut conn, &letter)
-                .await
-                .map_err(|e| e.to_string())
+        let recorded: Result<bool, Box<dyn std::error::Error + Send + Sync>> = async {
+            let mut conn = self.pool.get().await?;
+            Ok(matterhook_store::dead_letters::record(&mut conn, &letter).await?)
         }
         .await;
         match recorded {
             Ok(_) => Ok(()),
             Err(e) => {
-                tracing::warn!(error = %e, "cannot record the dead letter now; parking the message");
-                let parked = format!("{error} (then recording the dead letter failed: {e})");
+                let cause = chain(&*e);
+                tracing::warn!(error = %cause, "cannot record the dead letter now; parking the message");
+                let parked = format!("{error} (then recording the dead letter failed: {cause})");
                 let tiers = &self.config.tiers;
                 let Some(&park) = tiers.get(1).or(tiers.first()) else {
                     return Err(PublishError::Nacked);

@@ -1,7 +1,7 @@
 //! Bills.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::{common::lenient_id, Contact, Matter};
 
@@ -39,55 +39,4 @@ pub struct Bill {
     pub updated_at: Option<DateTime<FixedOffset>>,
 }
 
-/// A bill's state. States Clio may add later are kept as text rather than refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BillState {
-    /// draft
-    Draft,
-    /// awaiting_approval
-    AwaitingApproval,
-    /// awaiting_payment
-    AwaitingPayment,
-    /// paid
-    Paid,
-    /// void
-    Void,
-    /// deleted
-    Deleted,
-    /// Anything else Clio sends.
-    Other(String),
-}
-
-impl BillState {
-    /// Clio's spelling.
-    pub fn as_str(&self) -> &str {
-        match self {
-            BillState::Draft => "draft",
-            BillState::AwaitingApproval => "awaiting_approval",
-            BillState::AwaitingPayment => "awaiting_payment",
-            BillState::Paid => "paid",
-            BillState::Void => "void",
-            BillState::Deleted => "deleted",
-            BillState::Other(s) => s,
-        }
-    }
-
-    /// Parses Clio's spelling (any case).
-    pub fn parse(s: &str) -> Self {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "draft" => BillState::Draft,
-            "awaiting_approval" => BillState::AwaitingApproval,
-            "awaiting_payment" => BillState::AwaitingPayment,
-            "paid" => BillState::Paid,
-            "void" => BillState::Void,
-            "deleted" => BillState::Deleted,
-            other => BillState::Other(other.to_owned()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for BillState {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(BillState::parse(&String::deserialize(d)?))
-    }
-}
+pub use matterhook_domain::BillState;

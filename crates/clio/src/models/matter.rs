@@ -1,7 +1,7 @@
 //! Matters.
 
 use chrono::{DateTime, FixedOffset, NaiveDate};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::{common::lenient_id, Contact, CustomFieldValue, NamedRef, User};
 
@@ -52,52 +52,7 @@ pub struct Matter {
     pub custom_field_values: Option<Vec<CustomFieldValue>>,
 }
 
-/// A matter's status. A status Clio may add later is kept as text rather than failing the
-/// whole page it arrives in.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum MatterStatus {
-    /// Open.
-    Open,
-    /// Pending.
-    Pending,
-    /// Closed.
-    Closed,
-    /// Anything else Clio sends.
-    Other(String),
-}
-
-impl MatterStatus {
-    /// The lowercase form that filters and PATCH bodies take.
-    pub fn as_filter(&self) -> String {
-        self.as_str().to_ascii_lowercase()
-    }
-
-    /// The capitalised form Clio reads back.
-    pub fn as_str(&self) -> &str {
-        match self {
-            MatterStatus::Open => "Open",
-            MatterStatus::Pending => "Pending",
-            MatterStatus::Closed => "Closed",
-            MatterStatus::Other(s) => s,
-        }
-    }
-
-    /// Parses either case; anything unknown is kept as [`MatterStatus::Other`].
-    pub fn parse(s: &str) -> Self {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "open" => MatterStatus::Open,
-            "pending" => MatterStatus::Pending,
-            "closed" => MatterStatus::Closed,
-            _ => MatterStatus::Other(s.trim().to_owned()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for MatterStatus {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(MatterStatus::parse(&String::deserialize(d)?))
-    }
-}
+pub use matterhook_domain::MatterStatus;
 
 #[cfg(test)]
 mod tests {
