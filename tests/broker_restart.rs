@@ -6,8 +6,13 @@
 use std::{process::Command, time::Duration};
 
 use clio_sim::Kind;
-use matterhook_e2e::{ingest::Pipeline, PATIENCE};
+use matterhook_e2e::{
+    binaries::Service,
+    ingest::{eventually, Pipeline},
+    PATIENCE,
+};
 use matterhook_store::journal;
+use matterhook_test_support::amqp_url;
 use matterhook_workers::journal::Journal;
 use serde_json::json;
 
@@ -30,6 +35,22 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
         .await;
     let worker = p.start_worker(Journal, 6).await;
     let contacts = p.world.firm.contact_ids.clone();
+    // A worker binary too, in a namespace of its own, to watch its readiness through the outage.
+    let binary_prefix = format!("{}-bin", p.names.prefix());
+    let journal_binary = Service::start(
+        "matterhook-worker-journal",
+        "MATTERHOOK_HEALTH_ADDR",
+        &[
+            ("DATABASE_URL", p.db.url().to_owned()),
+            ("AMQP_URL", amqp_url()),
+            ("MATTERHOOK_AMQP_PREFIX", binary_prefix.clone()),
+        ],
+    );
+    assert_eq!(
+        journal_binary.ready_is(200).await,
+        Some(json!({"broker": true, "database": true})),
+        "the worker binary is ready before the outage"
+    );
 
     // Changes before, during and after the restart.
     let mut changed = Vec::new();
@@ -97,8 +118,23 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
         Some(()),
         "every change during the outage was refused with a 503"
     );
+    // Neither the receiver nor a worker says it is ready while the broker is away.
+    let broker_down = Some(json!({"broker": false, "database": true}));
+    assert_eq!(journal_binary.ready_is(503).await, broker_down, "worker");
+    assert_eq!(
+        receiver_ready(&p.receiver_url, 503).await,
+        broker_down,
+        "receiver"
+    );
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
+    let broker_up = Some(json!({"broker": true, "database": true}));
+    assert_eq!(journal_binary.ready_is(200).await, broker_up, "worker");
+    assert_eq!(
+        receiver_ready(&p.receiver_url, 200).await,
+        broker_up,
+        "receiver"
+    );
 
     // Every change reaches the journal: those accepted before the restart were durable, and
     // those refused during it (503) were retried by Clio until accepted.
@@ -147,5 +183,31 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
         "each refused change was accepted on a later retry"
     );
     worker.stop().await.expect("clean stop");
+    drop(journal_binary);
+    if let Ok(channel) = p.broker.create_channel().await {
+        let names = matterhook_bus::topology::Names::new(&binary_prefix);
+        for queue in names.queues(&["journal"]) {
+            let _ = channel
+                .queue_delete(queue.as_str().into(), Default::default())
+                .await;
+        }
+        for exchange in [names.events_exchange(), names.dead_exchange()] {
+            let _ = channel
+                .exchange_delete(exchange.as_str().into(), Default::default())
+                .await;
+        }
+    }
     p.stop().await;
+}
+
+/// Waits until the receiver at `url` answers `/readyz` with `status`; the body then.
+async fn receiver_ready(url: &str, status: u16) -> Option<serde_json::Value> {
+    eventually(|| async {
+        let response = reqwest::get(format!("{url}/readyz")).await.ok()?;
+        if response.status().as_u16() != status {
+            return None;
+        }
+        response.json().await.ok()
+    })
+    .await
 }

@@ -266,9 +266,23 @@ impl Pipeline {
 
     /// A signed delivery of `body` to a subscription, as Clio would send it.
     pub async fn deliver(&self, sub: &Subscribed, body: &serde_json::Value) -> reqwest::Response {
+        self.deliver_with(sub, body, &[]).await
+    }
+
+    /// [`Pipeline::deliver`] with extra headers (an `X-Request-Id`, say).
+    pub async fn deliver_with(
+        &self,
+        sub: &Subscribed,
+        body: &serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> reqwest::Response {
         let bytes = body.to_string();
-        reqwest::Client::new()
-            .post(format!("{}/webhooks/clio/{}", self.receiver_url, sub.token))
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/webhooks/clio/{}", self.receiver_url, sub.token));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request
             .header(
                 "X-Hook-Signature",
                 clio_sim::sign(&sub.secret, bytes.as_bytes()),

@@ -34,6 +34,9 @@ pub mod sync;
 #[path = "referrals_support.rs"]
 pub mod referrals;
 
+#[path = "binaries_support.rs"]
+pub mod binaries;
+
 /// How long a test waits for something asynchronous before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 

@@ -46,14 +46,16 @@ target/debug/matterhook-receiver &
 pids+=($!)
 wait_http "http://$MATTERHOOK_RECEIVER_ADDR/readyz" receiver
 
+# Each worker and the scheduler serve /healthz, /readyz and /metrics on a port of their own.
 say "starting the journal worker"
-target/debug/matterhook-worker-journal &
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9101 target/debug/matterhook-worker-journal &
 pids+=($!)
 
 # Sweeps are looked for every few seconds here (a minute by default), so the demo firm's
 # mirror fills as soon as it is connected.
 say "starting the sync worker (the mirror of each firm's Clio data)"
-MATTERHOOK_SYNC_SWEEP_TICK_SECS="${MATTERHOOK_SYNC_SWEEP_TICK_SECS:-5}" target/debug/matterhook-worker-sync &
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9102 \
+  MATTERHOOK_SYNC_SWEEP_TICK_SECS="${MATTERHOOK_SYNC_SWEEP_TICK_SECS:-5}" target/debug/matterhook-worker-sync &
 pids+=($!)
 
 export MATTERHOOK_API_ADDR="${MATTERHOOK_API_ADDR:-127.0.0.1:8081}"
@@ -61,9 +63,9 @@ export MATTERHOOK_API_URL="${MATTERHOOK_API_URL:-http://$MATTERHOOK_API_ADDR}"
 export CLIO_REDIRECT_URI="${CLIO_REDIRECT_URI:-$MATTERHOOK_API_URL/oauth/clio/callback}"
 
 say "starting the referral workers (matching, status)"
-target/debug/matterhook-worker-matching &
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9103 target/debug/matterhook-worker-matching &
 pids+=($!)
-target/debug/matterhook-worker-status &
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9104 target/debug/matterhook-worker-status &
 pids+=($!)
 
 say "starting the API"
@@ -72,7 +74,7 @@ pids+=($!)
 wait_http "$MATTERHOOK_API_URL/healthz" API
 
 say "starting the scheduler (tokens and webhook subscriptions)"
-target/debug/matterhook-scheduler &
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9105 target/debug/matterhook-scheduler &
 pids+=($!)
 
 say "connecting the demo firm: /connect/clio -> the simulator's consent page -> our callback"
@@ -98,7 +100,8 @@ cat <<INFO
   matterhook is running (Ctrl-C stops it)
 
   receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
-  API              $MATTERHOOK_API_URL   (OpenAPI: $MATTERHOOK_API_URL/openapi.json)
+  API              $MATTERHOOK_API_URL   (/healthz /readyz /metrics; OpenAPI: $MATTERHOOK_API_URL/openapi.json)
+  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler)
     as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
     connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
   scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list

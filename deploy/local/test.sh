@@ -27,5 +27,8 @@ if command -v rabbitmqctl >/dev/null; then
   fi
 fi
 
+# The telemetry tests start every binary as a process: build them first.
+say "building the binaries"
+cargo build --locked --workspace --bins
 say "running every test"
 cargo test --locked --workspace "$@"

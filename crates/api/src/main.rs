@@ -7,7 +7,12 @@ use secrecy::ExposeSecret;
 
 /// matterhook's HTTP API.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    name = "matterhook-api",
+    version,
+    about = "matterhook's HTTP API: users connect their Clio accounts and use the products; \
+             support staff inspect and replay dead letters. OpenAPI at /openapi.json."
+)]
 struct Cli {
     #[command(flatten)]
     db: DatabaseArgs,

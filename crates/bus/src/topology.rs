@@ -52,6 +52,11 @@ impl Names {
         }
     }
 
+    /// The namespace's prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Where the receiver publishes Clio events (and workers, later, domain events).
     pub fn events_exchange(&self) -> String {
         format!("{}.events", self.prefix)

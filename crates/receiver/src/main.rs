@@ -9,7 +9,12 @@ use secrecy::ExposeSecret;
 
 /// The webhook receiver.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    name = "matterhook-receiver",
+    version,
+    about = "Receives Clio's signed webhooks and answers 2xx only once each event is durable in \
+             RabbitMQ (a publisher confirm)."
+)]
 struct Cli {
     #[command(flatten)]
     db: DatabaseArgs,

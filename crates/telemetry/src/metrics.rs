@@ -137,6 +137,18 @@ struct StatusLabel {
     status: ClioCallStatus,
 }
 
+/// Every way a Clio call can end.
+const CLIO_CALL_STATUSES: [ClioCallStatus; 8] = [
+    ClioCallStatus::Ok,
+    ClioCallStatus::NotModified,
+    ClioCallStatus::Refused,
+    ClioCallStatus::NotFound,
+    ClioCallStatus::RateLimited,
+    ClioCallStatus::ClientError,
+    ClioCallStatus::ServerError,
+    ClioCallStatus::Network,
+];
+
 /// Upper bounds, in seconds, for latencies from half a millisecond to five seconds.
 const LATENCY_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
@@ -218,6 +230,9 @@ impl Metrics {
             handler_seconds.clone(),
         );
         let clio_calls = Family::<StatusLabel, Counter>::default();
+        for status in CLIO_CALL_STATUSES {
+            drop(clio_calls.get_or_create(&StatusLabel { status }));
+        }
         registry.register(
             "matterhook_clio_calls",
             "Calls to Clio's API by how they ended",
@@ -279,6 +294,25 @@ impl Metrics {
     /// Records one publish's time to confirm.
     pub fn receiver_publish(&self, seconds: f64) {
         self.0.receiver_publish.observe(seconds);
+    }
+
+    /// Shows `queue`'s series at zero before its first message, so a dashboard's rates exist
+    /// from the start (the consumer runtime calls it when it starts).
+    pub fn consuming(&self, queue: &str) {
+        for outcome in [
+            QueueOutcome::Consumed,
+            QueueOutcome::Acked,
+            QueueOutcome::Retried,
+            QueueOutcome::DeadLettered,
+        ] {
+            drop(self.0.queue_messages.get_or_create(&QueueLabels {
+                queue: queue.to_owned(),
+                outcome,
+            }));
+        }
+        drop(self.0.handler_seconds.get_or_create(&QueueLabel {
+            queue: queue.to_owned(),
+        }));
     }
 
     /// Counts a message of `queue` by what became of it.
