@@ -63,7 +63,11 @@ async fn the_oauth_round_trip_connects_subscribes_and_deliveries_arrive() {
     let mut models: Vec<&str> = live.iter().map(|l| l.model.as_str()).collect();
     models.sort_unstable();
     assert_eq!(models, ["bill", "contact", "matter"]);
-    assert!(live.iter().all(|l| l.status == "active"), "{live:?}");
+    assert!(
+        live.iter()
+            .all(|l| l.status == matterhook_domain::SubscriptionStatus::Active),
+        "{live:?}"
+    );
     let hooks = hooks_at(&s, &s.p.receiver_url);
     assert_eq!(hooks.len(), 3);
     assert!(hooks.iter().all(|h| h.status == "enabled"));
@@ -411,9 +415,10 @@ async fn disconnect_revokes_deletes_the_webhooks_and_keeps_the_data() {
         .expect("list");
     drop(conn);
     assert_eq!(all.len(), tokens_before.len());
-    assert!(all
-        .iter()
-        .all(|x| x.status == "deleted" && x.deleted_reason.as_deref() == Some("disconnected")));
+    assert!(all.iter().all(
+        |x| x.status == matterhook_domain::SubscriptionStatus::Deleted
+            && x.deleted_reason.as_deref() == Some("disconnected")
+    ));
     let listed = s.api_get(&bob, "/api/connections").await;
     assert_eq!(listed[0]["status"], "disconnected");
 

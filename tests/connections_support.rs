@@ -270,6 +270,7 @@ impl Stack {
             .expect("connection")
             .expect("exists")
             .status
+            .to_string()
     }
 
     /// How many connections a user has.

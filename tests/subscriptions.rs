@@ -112,7 +112,9 @@ async fn a_suspended_or_deleted_webhook_is_replaced_and_its_gap_swept() {
     s.wait_enabled(id).await;
     let now_live = live_subscriptions(&s, id).await;
     assert_eq!(now_live.len(), 3);
-    assert!(now_live.iter().all(|l| l.status == "active"));
+    assert!(now_live
+        .iter()
+        .all(|l| l.status == matterhook_domain::SubscriptionStatus::Active));
     assert!(!now_live
         .iter()
         .any(|l| l.id == contact.id || l.id == matter.id));
@@ -174,7 +176,8 @@ async fn a_new_public_url_moves_every_subscription_make_before_break() {
     assert!(live_subscriptions(&s, id)
         .await
         .iter()
-        .all(|l| l.public_url == new_url && l.status == "active"));
+        .all(|l| l.public_url == new_url
+            && l.status == matterhook_domain::SubscriptionStatus::Active));
     assert_eq!(
         sweep_requests(&s, id).await.len(),
         3,

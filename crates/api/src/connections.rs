@@ -192,7 +192,7 @@ impl From<store::Connection> for ConnectionBody {
     fn from(c: store::Connection) -> Self {
         Self {
             id: c.id,
-            status: c.status,
+            status: c.status.to_string(),
             status_reason: c.status_reason,
             region: c.region,
             account_name: c.account_name,

@@ -8,6 +8,7 @@
 //! the refresh grant marks the connection `needs_reauth` and notifies its user; callers get
 //! [`TokenError::NeedsReauth`] and park their work.
 
+use matterhook_domain::ConnectionStatus;
 use matterhook_telemetry::chain;
 use std::{future::Future, sync::Arc};
 
@@ -279,10 +280,10 @@ impl Connections {
 
     /// The row's token, if the connection is usable.
     fn current(&self, row: &Connection) -> Result<Current, TokenError> {
-        match row.status.as_str() {
-            store::CONNECTED => {}
-            store::NEEDS_REAUTH => return Err(TokenError::NeedsReauth(row.id)),
-            _ => return Err(TokenError::Disconnected(row.id)),
+        match row.status {
+            ConnectionStatus::Connected => {}
+            ConnectionStatus::NeedsReauth => return Err(TokenError::NeedsReauth(row.id)),
+            ConnectionStatus::Disconnected => return Err(TokenError::Disconnected(row.id)),
         }
         let sealed = row
             .access_token_enc

@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use matterhook_config::{ClioArgs, DatabaseArgs, PublicArgs};
 use matterhook_connections::Connections;
+use matterhook_domain::ConnectionStatus;
 use matterhook_store::{connections as store, subscriptions};
 use secrecy::ExposeSecret;
 
@@ -13,9 +14,9 @@ pub enum ConnectionsCommand {
     List {
         #[command(flatten)]
         db: DatabaseArgs,
-        /// Only connected, needs_reauth or disconnected.
-        #[arg(long, value_parser = ["connected", "needs_reauth", "disconnected"])]
-        status: Option<String>,
+        /// Only connections in this status.
+        #[arg(long, value_enum)]
+        status: Option<ConnectionStatus>,
     },
 }
 
@@ -78,7 +79,7 @@ pub async fn run_connections(command: ConnectionsCommand) -> anyhow::Result<()> 
     let ConnectionsCommand::List { db, status } = command;
     let pool = matterhook_store::connect_pool(db.database_url.expose_secret(), 1)?;
     let mut conn = pool.get().await?;
-    let rows = store::list(&mut conn, status.as_deref()).await?;
+    let rows = store::list(&mut conn, status).await?;
     println!(
         "{:>6} {:>6} {:<3} {:<28} {:<22} {:<13} {:<17} {:<17}",
         "id", "user", "rgn", "account", "clio user", "status", "token expires", "last synced"

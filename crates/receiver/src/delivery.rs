@@ -90,6 +90,17 @@ fn answer(
     response
 }
 
+/// 503 with `Retry-After`: we could not make the event durable now, so Clio retries it later.
+fn unavailable(state: &AppState, request_id: &str) -> HttpResponse {
+    answer(
+        state,
+        StatusCode::SERVICE_UNAVAILABLE,
+        Outcome::Unavailable,
+        request_id,
+        "try again later",
+    )
+}
+
 /// The same event redelivered by Clio has the same id: it is derived from the subscription and the
 /// exact bytes Clio signed.
 pub(crate) fn event_id(subscription_id: i64, body: &[u8]) -> String {
@@ -128,13 +139,7 @@ pub(crate) async fn receive(
         Ok(None) => return refuse(StatusCode::NOT_FOUND, "unknown webhook"),
         Err(e) => {
             tracing::error!(error = %Chain(&*e), "cannot look up the subscription");
-            return answer(
-                &state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Outcome::Unavailable,
-                &request_id,
-                "try again later",
-            );
+            return unavailable(&state, &request_id);
         }
     };
     if subscription.status == store::DELETED {
@@ -187,13 +192,7 @@ pub(crate) async fn receive(
         );
         // Not worth caching: the next attempt reads the row again.
         state.subscriptions.forget(&token).await;
-        return answer(
-            &state,
-            StatusCode::SERVICE_UNAVAILABLE,
-            Outcome::Unavailable,
-            &request_id,
-            "try again later",
-        );
+        return unavailable(&state, &request_id);
     };
     if webhook_id != parsed.meta.webhook_id {
         return refuse(
@@ -284,13 +283,7 @@ async fn handshake(
         Ok(false) => refused(),
         Err(e) => {
             tracing::error!(error = %Chain(&*e), "cannot store the handshake secret");
-            answer(
-                state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Outcome::Unavailable,
-                request_id,
-                "try again later",
-            )
+            unavailable(state, request_id)
         }
     }
 }
@@ -300,13 +293,7 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %matterhook_telemetry::Chain(&e), "cannot encode an envelope");
-            return answer(
-                state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Outcome::Unavailable,
-                envelope.request_id,
-                "try again later",
-            );
+            return unavailable(state, envelope.request_id);
         }
     };
     let properties = lapin::BasicProperties::default()
@@ -338,13 +325,7 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
             } else {
                 tracing::error!(error = %Chain(&e), "broker did not take the event");
             }
-            answer(
-                state,
-                StatusCode::SERVICE_UNAVAILABLE,
-                Outcome::Unavailable,
-                envelope.request_id,
-                "try again later",
-            )
+            unavailable(state, envelope.request_id)
         }
     }
 }

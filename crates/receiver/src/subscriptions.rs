@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use matterhook_crypto::Cipher;
-use matterhook_domain::Model;
+use matterhook_domain::{Model, SubscriptionStatus};
 use matterhook_store::{subscriptions, PgPool};
 use moka::future::Cache;
 use secrecy::SecretString;
@@ -23,7 +23,7 @@ pub struct Subscription {
     /// Subscribed events.
     pub events: Vec<String>,
     /// awaiting_handshake, active or deleted.
-    pub status: String,
+    pub status: SubscriptionStatus,
     /// The handshake secret, decrypted.
     pub secret: Option<SecretString>,
 }

@@ -3,15 +3,16 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use matterhook_domain::ConnectionStatus;
 
 use crate::schema::connections as c;
 
 /// `connections.status`: the connection works.
-pub const CONNECTED: &str = "connected";
+pub const CONNECTED: ConnectionStatus = ConnectionStatus::Connected;
 /// `connections.status`: Clio refused a refresh; the user must connect again.
-pub const NEEDS_REAUTH: &str = "needs_reauth";
+pub const NEEDS_REAUTH: ConnectionStatus = ConnectionStatus::NeedsReauth;
 /// `connections.status`: the user disconnected.
-pub const DISCONNECTED: &str = "disconnected";
+pub const DISCONNECTED: ConnectionStatus = ConnectionStatus::Disconnected;
 
 /// A connection row. The token columns hold ciphertext only.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -40,7 +41,7 @@ pub struct Connection {
     /// Bumped whenever the access token changes.
     pub token_version: i64,
     /// [`CONNECTED`], [`NEEDS_REAUTH`] or [`DISCONNECTED`].
-    pub status: String,
+    pub status: ConnectionStatus,
     /// Why the status is what it is.
     pub status_reason: Option<String>,
     /// Last successful sync.
@@ -199,11 +200,11 @@ pub async fn for_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult
 /// Every connection, optionally only those with `status`, oldest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,
-    status: Option<&str>,
+    status: Option<ConnectionStatus>,
 ) -> QueryResult<Vec<Connection>> {
     let mut q = c::table.into_boxed();
     if let Some(s) = status {
-        q = q.filter(c::status.eq(s.to_owned()));
+        q = q.filter(c::status.eq(s));
     }
     q.order(c::id.asc())
         .select(Connection::as_select())

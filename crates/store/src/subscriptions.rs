@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use matterhook_domain::Model;
+use matterhook_domain::{Model, SubscriptionStatus};
 
 use crate::schema::webhook_subscriptions as ws;
 
@@ -28,7 +28,7 @@ pub struct Subscription {
     /// The sealed handshake secret.
     pub secret_enc: Option<Vec<u8>>,
     /// awaiting_handshake, active or deleted.
-    pub status: String,
+    pub status: SubscriptionStatus,
     /// When Clio stops delivering.
     pub expires_at: Option<DateTime<Utc>>,
     /// Created.
@@ -60,11 +60,11 @@ pub struct NewSubscription {
 }
 
 /// `status`: created, its handshake not yet seen.
-pub const AWAITING_HANDSHAKE: &str = "awaiting_handshake";
+pub const AWAITING_HANDSHAKE: SubscriptionStatus = SubscriptionStatus::AwaitingHandshake;
 /// `status`: confirmed; deliveries are accepted.
-pub const ACTIVE: &str = "active";
+pub const ACTIVE: SubscriptionStatus = SubscriptionStatus::Active;
 /// `status`: gone; its URL answers 410.
-pub const DELETED: &str = "deleted";
+pub const DELETED: SubscriptionStatus = SubscriptionStatus::Deleted;
 
 /// The encryption context of a subscription's secret: a sealed secret opens only for its row.
 pub fn secret_context(id: i64) -> String {

@@ -13,5 +13,6 @@ mod statuses;
 pub use ids::{AccountId, ClioId, ConnectionId, SubscriptionId, UserId};
 pub use model::{Model, UnknownModel};
 pub use statuses::{
-    BillState, DeadLetterState, Direction, MatterStatus, ReferralStatus, UnknownValue,
+    BillState, ConnectionStatus, DeadLetterState, Direction, MatterStatus, ReferralStatus,
+    SubscriptionStatus, UnknownValue,
 };

@@ -8,7 +8,10 @@ use diesel::{
 };
 use std::io::Write;
 
-use super::{BillState, DeadLetterState, Direction, MatterStatus, Model, ReferralStatus};
+use super::{
+    BillState, ConnectionStatus, DeadLetterState, Direction, MatterStatus, Model, ReferralStatus,
+    SubscriptionStatus,
+};
 
 fn write_text(s: &str, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
     out.write_all(s.as_bytes())?;
@@ -34,7 +37,14 @@ macro_rules! text_sql {
     )+};
 }
 
-text_sql!(Model, ReferralStatus, Direction, DeadLetterState);
+text_sql!(
+    Model,
+    ReferralStatus,
+    Direction,
+    DeadLetterState,
+    ConnectionStatus,
+    SubscriptionStatus
+);
 
 /// Open vocabularies: every text parses.
 macro_rules! open_text_sql {

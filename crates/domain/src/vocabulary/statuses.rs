@@ -224,6 +224,30 @@ closed_text_enum!(
     }
 );
 
+closed_text_enum!(
+    /// Where a user's connection to Clio stands.
+    ConnectionStatus, "connection status" {
+        /// Its tokens work.
+        Connected,
+        /// Clio refused a refresh: the user must connect again; its work is parked.
+        NeedsReauth,
+        /// The user disconnected.
+        Disconnected,
+    }
+);
+
+closed_text_enum!(
+    /// Where a webhook subscription stands.
+    SubscriptionStatus, "subscription status" {
+        /// Created in Clio; its handshake not yet seen.
+        AwaitingHandshake,
+        /// Confirmed: deliveries are accepted.
+        Active,
+        /// Gone: its URL answers 410.
+        Deleted,
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use strum::VariantArray;
@@ -272,6 +296,17 @@ mod tests {
         for s in Direction::VARIANTS {
             assert_eq!(Direction::parse(s.as_str()), Ok(*s));
         }
+        for s in ConnectionStatus::VARIANTS {
+            assert_eq!(ConnectionStatus::parse(s.as_str()), Ok(*s));
+        }
+        for s in SubscriptionStatus::VARIANTS {
+            assert_eq!(SubscriptionStatus::parse(s.as_str()), Ok(*s));
+        }
+        assert_eq!(ConnectionStatus::NeedsReauth.as_str(), "needs_reauth");
+        assert_eq!(
+            SubscriptionStatus::AwaitingHandshake.as_str(),
+            "awaiting_handshake"
+        );
         assert_eq!(
             ReferralStatus::parse("maybe")
                 .expect_err("not a status")
