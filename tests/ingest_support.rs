@@ -46,6 +46,8 @@ pub struct Pipeline {
 
 /// A worker running in-process.
 pub struct Worker {
+    /// What its runtime counted.
+    pub metrics: matterhook_telemetry::Metrics,
     stop: watch::Sender<bool>,
     task: JoinHandle<Result<(), matterhook_bus::BusError>>,
 }
@@ -207,13 +209,15 @@ impl Pipeline {
         let (stop, stopped) = watch::channel(false);
         let (pool, names) = (self.pool.clone(), self.names.clone());
         let (ready, declared) = tokio::sync::oneshot::channel::<()>();
+        let metrics = matterhook_telemetry::Metrics::new();
+        let counted = metrics.clone();
         let task = tokio::spawn(async move {
             let config = RuntimeConfig {
                 prefetch: 8,
                 max_attempts,
                 names,
                 tiers: matterhook_bus::topology::TEST_TIERS.to_vec(),
-                metrics: matterhook_telemetry::Metrics::new(),
+                metrics: counted,
             };
             let runtime = Runtime::new(handler, pool, &amqp_url(), config).await?;
             let _ = ready.send(());
@@ -225,7 +229,11 @@ impl Pipeline {
                 .await
         });
         let _ = declared.await;
-        Worker { stop, task }
+        Worker {
+            metrics,
+            stop,
+            task,
+        }
     }
 
     /// Stops a worker once everything in its queue has been handled. A stopped worker has finished

@@ -157,9 +157,15 @@ fn flow_error(e: FlowError) -> ApiError {
         FlowError::Denied => StatusCode::FORBIDDEN,
         FlowError::Failed(ConnectionError::OAuth(o)) if o.is_transient() => StatusCode::BAD_GATEWAY,
         FlowError::Failed(ConnectionError::Clio(c)) if c.is_transient() => StatusCode::BAD_GATEWAY,
-        FlowError::Failed(ConnectionError::Database(_)) => return internal(e),
+        FlowError::Failed(ConnectionError::Database(_) | ConnectionError::Pool(_)) => {
+            return internal(e)
+        }
         _ => StatusCode::BAD_REQUEST,
     };
+    if status.is_server_error() {
+        // The answer names the failure; the log keeps its cause.
+        tracing::warn!(error = %matterhook_telemetry::Chain(&e), "Clio failed the connect flow");
+    }
     ApiError::Rejected {
         status,
         code: e.code(),
@@ -264,6 +270,7 @@ pub(crate) async fn disconnect(
         Ok(d) => Ok(HttpResponse::Ok().json(DisconnectedBody::from(d))),
         Err(ConnectionError::NotFound) => Err(ApiError::NotFound),
         Err(e @ (ConnectionError::Clio(_) | ConnectionError::Token(_))) => {
+            tracing::warn!(error = %matterhook_telemetry::Chain(&e), "Clio failed the disconnect");
             Err(ApiError::Rejected {
                 status: actix_web::http::StatusCode::BAD_GATEWAY,
                 code: "clio_unavailable",

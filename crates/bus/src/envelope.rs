@@ -90,7 +90,49 @@ pub struct WrongEvent {
     pub routing_key: String,
 }
 
+/// Why a message is not an envelope this version reads.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// Not JSON, or not an envelope's shape.
+    #[error("not a valid envelope")]
+    Json(#[from] serde_json::Error),
+    /// A version this code does not know (a newer producer).
+    #[error("unknown envelope version {0}")]
+    Version(u64),
+    /// A version-1 envelope that cannot be upgraded.
+    #[error(transparent)]
+    V1(#[from] crate::envelope_v1::V1Error),
+    /// A domain event of a version this code does not know.
+    #[error("unknown domain event version {0}")]
+    DomainVersion(u32),
+}
+
 impl Envelope {
+    /// Reads a message: this version, or the first (upgraded, so what was written before an
+    /// upgrade is not lost).
+    pub fn decode(body: &[u8]) -> Result<Self, DecodeError> {
+        Self::decode_value(serde_json::from_slice(body)?)
+    }
+
+    /// [`Envelope::decode`] of JSON already parsed (a sync queue or dead-letter row).
+    pub fn decode_value(value: serde_json::Value) -> Result<Self, DecodeError> {
+        let version = value
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        let envelope = match version {
+            1 => crate::envelope_v1::upgrade(value)?,
+            v if v == u64::from(ENVELOPE_VERSION) => serde_json::from_value::<Self>(value)?,
+            other => return Err(DecodeError::Version(other)),
+        };
+        if let Event::Sync(d) = &envelope.event {
+            if d.version != matterhook_domain::sync_events::DOMAIN_EVENT_VERSION {
+                return Err(DecodeError::DomainVersion(d.version));
+            }
+        }
+        Ok(envelope)
+    }
+
     /// This event's routing key: `clio.{model}.{event}` or `sync.{model}.{name}`.
     pub fn routing_key(&self) -> String {
         match &self.event {
@@ -216,6 +258,22 @@ mod tests {
             wrong.to_string(),
             "expected a Clio event, got the event sync.matter.status_changed"
         );
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_and_the_first_is_upgraded() {
+        let newer = serde_json::json!({"version": 3, "event_id": "x"});
+        assert!(matches!(
+            Envelope::decode_value(newer),
+            Err(DecodeError::Version(3))
+        ));
+        let v1 = serde_json::json!({
+            "version": 1, "source": "sync", "event_id": "x", "subscription_id": 0,
+            "connection_id": 1, "model": "bill", "event": "paid", "record_id": 2, "etag": null,
+            "received_at": "2026-01-01T00:00:00Z", "request_id": "", "data": {"clio_account_id": 5}
+        });
+        let upgraded = Envelope::decode_value(v1).expect("upgraded");
+        assert_eq!(upgraded.routing_key(), "sync.bill.paid");
     }
 
     #[test]

@@ -12,6 +12,7 @@
 mod connect;
 pub mod dead_letters;
 mod envelope;
+mod envelope_v1;
 mod publisher;
 pub mod retry;
 pub mod runtime;
@@ -19,7 +20,7 @@ pub mod topology;
 
 pub use connect::{connect, connect_supervised, BusError};
 pub use envelope::{
-    clio_binding, domain_binding, routing_key, ClioEvent, Envelope, Event, WrongEvent,
+    clio_binding, domain_binding, routing_key, ClioEvent, DecodeError, Envelope, Event, WrongEvent,
     ENVELOPE_VERSION, SOURCE_CLIO, SOURCE_SYNC,
 };
 pub use publisher::{PublishError, Publisher};

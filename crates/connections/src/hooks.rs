@@ -180,8 +180,9 @@ impl Connections {
                 match self.create(connection_id, spec).await {
                     Ok(_) => report.created += 1,
                     Err(e) => report.errors.push(format!(
-                        "creating the {} subscription of connection {connection_id}: {e}",
-                        spec.model
+                        "creating the {} subscription of connection {connection_id}: {}",
+                        spec.model,
+                        Chain(&e)
                     )),
                 }
             }

@@ -1,10 +1,13 @@
 //! matterhook's PostgreSQL store.
 //!
-//! - [`schema`]: the Diesel schema of every table (kept in step with `migrations/` by the
-//!   round-trip tests in `tests/store.rs`).
+//! - [`schema`]: the Diesel schema of every table (`diesel.toml`), held to `migrations/` by a
+//!   test that compares every table, column, type, nullability and primary key with the migrated
+//!   database (`tests/store.rs`).
 //! - [`migrations`]: the embedded migrations, `matterhook migrate`'s work, and the check every
 //!   service binary makes at start: it refuses an outdated schema.
-//! - [`pool`]: the async connection pool.
+//! - [`pool`]: the async connection pool, with a wait timeout and a statement timeout.
+//! - [`advisory`]: every advisory lock key, in one place.
+//! - [`users`]: matterhook's own users and their API tokens.
 //!
 //! Query functions take `&mut AsyncPgConnection` rather than the pool, so callers decide where a
 //! transaction begins and ends.

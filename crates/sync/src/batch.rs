@@ -17,7 +17,7 @@ use matterhook_store::{
     processed,
     sync_queue::{self, Queued},
 };
-use matterhook_telemetry::chain;
+use matterhook_telemetry::{chain, QueueOutcome};
 use tokio::task::JoinSet;
 
 use std::sync::Mutex;
@@ -278,6 +278,12 @@ impl SyncStage {
             let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
             sync_queue::defer(conn, ids, due, Some(message)).await?;
         }
+        let queue = self.config().names.worker_queue(crate::WORKER);
+        for _ in by_wait.values().flatten() {
+            self.config()
+                .metrics
+                .queue_message(&queue, QueueOutcome::Retried);
+        }
         if dead.is_empty() {
             return Ok(BatchOutcome::Retrying {
                 attempt: by_wait.keys().copied().max().unwrap_or(1),
@@ -329,6 +335,9 @@ impl SyncStage {
                 last_failed_at: now,
             };
             dead_letters::record(conn, &letter).await?;
+            self.config()
+                .metrics
+                .queue_message(&queue, QueueOutcome::DeadLettered);
         }
         let event_ids: Vec<String> = rows.iter().map(|r| r.event_id.clone()).collect();
         processed::forget(conn, crate::WORKER, &event_ids).await?;
@@ -347,7 +356,7 @@ const PARKED_PAUSE: chrono::Duration = chrono::Duration::minutes(1);
 /// The Clio event a queued row came from (every row is one: the sync handler and the unlisted
 /// sweep queue Clio events only).
 fn envelope_of(row: &Queued) -> Option<Envelope> {
-    serde_json::from_value(row.envelope.clone()).ok()
+    Envelope::decode_value(row.envelope.clone()).ok()
 }
 
 /// Whether the row's event was Clio's `deleted`.

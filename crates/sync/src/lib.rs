@@ -64,6 +64,9 @@ pub struct SyncConfig {
     pub sweep_lease: Duration,
     /// The AMQP namespace (dead letters name the sync queue).
     pub names: Names,
+    /// Where the batcher counts records it retries and dead-letters (under the sync queue's
+    /// name, beside the consumer's own counts).
+    pub metrics: matterhook_telemetry::Metrics,
 }
 
 impl Default for SyncConfig {
@@ -77,6 +80,7 @@ impl Default for SyncConfig {
             full_sweep_interval: Duration::from_secs(7 * 24 * 3600),
             sweep_lease: Duration::from_secs(15 * 60),
             names: Names::default(),
+            metrics: matterhook_telemetry::Metrics::default(),
         }
     }
 }

@@ -96,6 +96,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
             sweep_interval: Duration::from_secs(args.sweep_interval_secs),
             full_sweep_interval: Duration::from_secs(args.full_sweep_interval_secs),
             names: names.clone(),
+            metrics: metrics.clone(),
             ..SyncConfig::default()
         },
     );

@@ -110,7 +110,7 @@ async fn record(
     pool: &PgPool,
     delivery: &Delivery,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let envelope: Option<Envelope> = serde_json::from_slice(&delivery.data).ok();
+    let envelope = Envelope::decode(&delivery.data).ok();
     let queue = headers::text(delivery, "x-first-death-queue").unwrap_or_else(|| "unknown".into());
     let error = format!(
         "the broker gave up after {} deliveries that were never settled (the consumer crashed or hung on it)",

@@ -10,7 +10,6 @@ use lapin::{
     options::{BasicAckOptions, BasicNackOptions},
     BasicProperties,
 };
-use matterhook_domain::sync_events::DOMAIN_EVENT_VERSION;
 use matterhook_store::{processed, PgPool};
 use matterhook_telemetry::QueueOutcome;
 use tracing::Instrument;
@@ -24,7 +23,7 @@ use super::{
 use crate::{
     retry::{decide, Decision, Outcome},
     topology::Tier,
-    Envelope, PublishError, Publisher, ENVELOPE_VERSION,
+    Envelope, PublishError, Publisher,
 };
 
 pub(crate) struct Shared<H> {
@@ -34,18 +33,9 @@ pub(crate) struct Shared<H> {
     pub queue: String,
 }
 
+/// The message's envelope; the error, as the dead letter records it, when there is none.
 fn parse(body: &[u8]) -> Result<Envelope, String> {
-    let envelope: Envelope =
-        serde_json::from_slice(body).map_err(|e| format!("not a valid envelope: {e}"))?;
-    if envelope.version != ENVELOPE_VERSION {
-        return Err(format!("unknown envelope version {}", envelope.version));
-    }
-    if let crate::Event::Sync(d) = &envelope.event {
-        if d.version != DOMAIN_EVENT_VERSION {
-            return Err(format!("unknown domain event version {}", d.version));
-        }
-    }
-    Ok(envelope)
+    Envelope::decode(body).map_err(|e| chain(&e))
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
