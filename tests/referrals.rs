@@ -428,3 +428,49 @@ async fn a_user_whose_connection_needs_reauthorizing_still_gets_matches() {
     }
     r.stop().await;
 }
+
+/// A matter opened and closed before the sync stage read it (a short webhook lapse is enough) is
+/// first seen closed: it still reaches matching, and its referral is linked and won at once.
+#[tokio::test]
+async fn a_matter_first_seen_closed_is_still_linked_and_won() {
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    let jane = create(
+        &r,
+        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
+    )
+    .await;
+    let mut matter = 0;
+    sync(&mut r, 1, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "status": "closed", "description": "Settled already"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let won = eventually(|| async {
+        let r = referral(&r, jane).await;
+        (r.matter_id == Some(matter) && r.status == ReferralStatus::Won).then_some(())
+    })
+    .await;
+    assert_eq!(won, Some(()), "linked to the closed matter and won");
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let timeline: Vec<String> = referrals::timeline(&mut conn, jane)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
+    assert!(
+        timeline
+            .iter()
+            .any(|m| m == "Status changed to won (synced from Clio)"),
+        "{timeline:?}"
+    );
+    drop(conn);
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}

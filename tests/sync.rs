@@ -334,3 +334,51 @@ async fn a_due_batch_takes_the_fresh_events_behind_it_but_not_those_backing_off(
     drop(conn);
     r.stop().await;
 }
+
+/// "Last synced" is when a sync of the connection's data last completed: the baseline sweep
+/// sets it, a later batch moves it on, and the user sees it in `GET /api/connections`.
+#[tokio::test]
+async fn last_synced_is_set_by_a_sweep_and_moved_on_by_a_batch() {
+    let mut r = Rig::start().await;
+    let synced_at = |r: &Rig| {
+        let pool = r.s.p.pool.clone();
+        let id = r.id;
+        async move {
+            let mut conn = pool.get().await.expect("conn");
+            matterhook_store::connections::get(&mut conn, id)
+                .await
+                .expect("connection")
+                .expect("exists")
+                .last_synced_at
+        }
+    };
+    assert_eq!(synced_at(&r).await, None, "never synced yet");
+    r.baseline().await;
+    let after_sweep = synced_at(&r).await.expect("set by the baseline sweep");
+
+    let contact = r.s.p.world.firm.contact_ids[0];
+    let mark = r.deliveries();
+    r.s.p
+        .world
+        .sim
+        .update(Kind::Contact, contact, json!({"title": "Partner"}))
+        .expect("update");
+    r.settle(mark, 1).await;
+    r.stage.drain().await.expect("drain");
+    let after_batch = synced_at(&r).await.expect("still set");
+    assert!(
+        after_batch > after_sweep,
+        "{after_batch} after {after_sweep}"
+    );
+
+    let listed = r.s.api_get(&r.bob, "/api/connections").await;
+    let shown = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|c| c["id"] == r.id))
+        .map(|c| c["last_synced_at"].clone())
+        .expect("the connection is listed");
+    let shown: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(shown).expect("a time, not null");
+    assert_eq!(shown, after_batch);
+    r.stop().await;
+}

@@ -25,7 +25,8 @@ pub const DOMAIN_EVENT_VERSION: u32 = 1;
     doc = "Which change, without its data: what a consumer binds to."
 )]
 pub enum Change {
-    /// A matter was created, or first seen open or pending.
+    /// A matter was created, or seen for the first time (in any status: a matter opened and
+    /// closed before the sync stage read it must still reach matching, then its status).
     MatterOpened,
     /// A matter's status changed.
     MatterStatusChanged {
@@ -133,7 +134,7 @@ pub fn matter(
         return Vec::new();
     };
     match before {
-        None if read == Read::Live && to.is_open_or_pending() => vec![Change::MatterOpened],
+        None if read == Read::Live => vec![Change::MatterOpened],
         None => Vec::new(),
         Some(Before { state: Some(from) }) if from != to => vec![Change::MatterStatusChanged {
             from: from.clone(),
@@ -183,12 +184,14 @@ mod tests {
     }
 
     #[test]
-    fn a_matter_first_seen_open_or_pending_is_opened_live_but_not_in_the_baseline() {
+    fn a_matter_first_seen_live_in_any_status_is_opened_but_not_in_the_baseline() {
         let (open, pending, closed) = (status("Open"), status("Pending"), status("Closed"));
         assert_eq!(matter(None, Some(&open), Live), vec![MatterOpened]);
         assert_eq!(matter(None, Some(&pending), Live), vec![MatterOpened]);
-        assert_eq!(matter(None, Some(&closed), Live), vec![]);
+        // Opened and closed before the sync read it: matching must still see it.
+        assert_eq!(matter(None, Some(&closed), Live), vec![MatterOpened]);
         assert_eq!(matter(None, Some(&open), Baseline), vec![]);
+        assert_eq!(matter(None, Some(&closed), Baseline), vec![]);
         assert_eq!(matter(None, None, Live), vec![]);
     }
 

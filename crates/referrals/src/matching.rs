@@ -73,6 +73,9 @@ impl Handler for Matching {
                 Decision::Nothing => {}
                 Decision::Link(id) => {
                     if referrals::link(conn, id, account, matter_id, "match").await? {
+                        // The matter may be past open already (first seen closed): its status
+                        // applies at once, as when a user links by hand.
+                        crate::status::sync_status(conn, account, matter_id).await?;
                         let partner = by_id(id).map_or("", |r| r.partner_name.as_str());
                         referrals::add_event(
                             conn,

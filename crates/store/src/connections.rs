@@ -300,3 +300,21 @@ pub async fn accounts_of_user(conn: &mut AsyncPgConnection, user_id: i64) -> Que
         .load(conn)
         .await
 }
+
+/// Records that a sync of the connection's data (a batch or a sweep) completed at `at`: what
+/// "last synced" shows. An older time never replaces a newer one.
+pub async fn mark_synced(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(
+        c::table
+            .find(id)
+            .filter(c::last_synced_at.is_null().or(c::last_synced_at.lt(at))),
+    )
+    .set(c::last_synced_at.eq(at))
+    .execute(conn)
+    .await
+    .map(drop)
+}

@@ -211,6 +211,7 @@ impl SyncStage {
                     read::write(conn, &target, &reread, ReadKind::Live, &causes).await?;
                 applied += apply::absent(conn, &target, model, &gone).await?;
                 sync_queue::delete(conn, &row_ids).await?;
+                connections::mark_synced(conn, connection_id, Utc::now()).await?;
                 return Ok(BatchOutcome::Done {
                     records: ids.len(),
                     applied,

@@ -130,6 +130,7 @@ impl SyncStage {
             // it leaves the cursor's place alone.
             Ok(report) if matches!(mode, SweepMode::Since(_)) => {
                 sync_cursors::release(&mut conn, connection_id, model).await?;
+                connections::mark_synced(&mut conn, connection_id, Utc::now()).await?;
                 Ok(report)
             }
             Ok(report) => {
@@ -145,6 +146,7 @@ impl SyncStage {
                 if mode == SweepMode::Full || report.baseline {
                     sync_cursors::mark_full(&mut conn, connection_id, model, started).await?;
                 }
+                connections::mark_synced(&mut conn, connection_id, Utc::now()).await?;
                 Ok(report)
             }
             Err(e) => {
