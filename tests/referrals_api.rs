@@ -93,6 +93,29 @@ async fn the_referral_api_as_a_user_drives_it() {
             .get(Kind::Matter, weis_matter)
             .expect("matter")["status"]
             .clone();
+    // The link shows the matter as a person knows it: number, description, status.
+    let in_clio =
+        r.s.p
+            .world
+            .sim
+            .get(Kind::Matter, weis_matter)
+            .expect("matter");
+    assert!(in_clio["display_number"].is_string(), "{in_clio}");
+    assert_eq!(
+        (
+            &linked["link"]["display_number"],
+            &linked["link"]["description"],
+            &linked["link"]["matter_status"],
+            &linked["link"]["matter_deleted"],
+        ),
+        (
+            &in_clio["display_number"],
+            &in_clio["description"],
+            &clio_status,
+            &json!(false)
+        ),
+        "{linked}"
+    );
     let expected = if clio_status == "Closed" {
         "won"
     } else {

@@ -8,7 +8,11 @@ use matterhook_referrals::{
     candidates::{self, Candidates, MatterBrief},
     service::{self, CommissionInput, ReferralError, ReferralInput},
 };
-use matterhook_store::referrals::{self as store, Referral, TimelineEntry};
+use matterhook_store::{
+    mirror::{self, MatterRow},
+    referrals::{self as store, Referral, TimelineEntry},
+    AsyncPgConnection,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -106,7 +110,7 @@ pub(crate) struct ReferralBody {
     created_at: DateTime<Utc>,
 }
 
-/// A referral's link to a Clio matter.
+/// A referral's link to a Clio matter, with what a person recognises it by.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct LinkBody {
     clio_account_id: i64,
@@ -114,10 +118,19 @@ pub(crate) struct LinkBody {
     linked_at: Option<DateTime<Utc>>,
     /// `match` (by the client's email) or `user`.
     linked_by: Option<String>,
+    /// The matter's number, such as `00012-Smith` (null when the mirror lacks the matter).
+    display_number: Option<String>,
+    /// The matter's description.
+    description: Option<String>,
+    /// The matter's status in Clio: `Open`, `Pending` or `Closed` (what the status pill shows).
+    matter_status: Option<String>,
+    /// Whether the matter was deleted in Clio (the link stays, for the record).
+    matter_deleted: bool,
 }
 
-impl From<Referral> for ReferralBody {
-    fn from(r: Referral) -> Self {
+impl ReferralBody {
+    /// The referral as the API shows it, its link described from `matter` (the mirror's row).
+    fn new(r: Referral, matter: Option<&MatterRow>) -> Self {
         let link = r
             .clio_account_id
             .zip(r.matter_id)
@@ -126,6 +139,10 @@ impl From<Referral> for ReferralBody {
                 matter_id,
                 linked_at: r.linked_at,
                 linked_by: r.linked_by.clone(),
+                display_number: matter.and_then(|m| m.display_number.clone()),
+                description: matter.and_then(|m| m.description.clone()),
+                matter_status: matter.and_then(|m| m.status.as_ref().map(|s| s.to_string())),
+                matter_deleted: matter.is_some_and(|m| m.deleted_at.is_some()),
             });
         Self {
             id: r.id,
@@ -143,6 +160,37 @@ impl From<Referral> for ReferralBody {
             created_at: r.created_at,
         }
     }
+}
+
+/// Referrals as the API shows them, each link described from the mirror (one query per firm).
+async fn described_all(
+    conn: &mut AsyncPgConnection,
+    rows: Vec<Referral>,
+) -> Result<Vec<ReferralBody>, ApiError> {
+    let keys: Vec<(i64, i64)> = rows
+        .iter()
+        .filter_map(|r| r.clio_account_id.zip(r.matter_id))
+        .collect();
+    let matters = mirror::matters_by_keys(conn, &keys).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let matter = matters.iter().find(|m| {
+                Some(m.clio_account_id) == r.clio_account_id && Some(m.clio_id) == r.matter_id
+            });
+            ReferralBody::new(r, matter)
+        })
+        .collect())
+}
+
+/// One referral as the API shows it.
+pub(crate) async fn described(
+    conn: &mut AsyncPgConnection,
+    r: Referral,
+) -> Result<ReferralBody, ApiError> {
+    let mut one = described_all(conn, vec![r]).await?;
+    one.pop()
+        .ok_or_else(|| internal("a referral went missing while described"))
 }
 
 /// One timeline entry.
@@ -202,7 +250,7 @@ pub(crate) async fn create(
     };
     let mut conn = deps.pool.get().await?;
     let created = service::create(&mut conn, caller.id, input).await?;
-    Ok(HttpResponse::Created().json(ReferralBody::from(created)))
+    Ok(HttpResponse::Created().json(described(&mut conn, created).await?))
 }
 
 /// Paging of `GET /api/referrals`.
@@ -233,8 +281,7 @@ pub(crate) async fn list(
     }
     let mut conn = deps.pool.get().await?;
     let rows = store::list(&mut conn, caller.id, q.before, limit).await?;
-    let body: Vec<ReferralBody> = rows.into_iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(body))
+    Ok(HttpResponse::Ok().json(described_all(&mut conn, rows).await?))
 }
 
 /// One referral with its link, status and timeline.
@@ -254,7 +301,7 @@ pub(crate) async fn show(
     let mut conn = deps.pool.get().await?;
     let (r, timeline) = service::detail(&mut conn, caller.id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(ReferralDetailBody {
-        referral: r.into(),
+        referral: described(&mut conn, r).await?,
         timeline: timeline.into_iter().map(Into::into).collect(),
     }))
 }
@@ -367,7 +414,7 @@ pub(crate) async fn set_status(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = deps.pool.get().await?;
     let r = service::set_status(&mut conn, caller.id, id.into_inner(), &body.status).await?;
-    Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
+    Ok(HttpResponse::Ok().json(described(&mut conn, r).await?))
 }
 
 /// `POST /api/referrals/{id}/link` body.
@@ -396,7 +443,7 @@ pub(crate) async fn link(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = deps.pool.get().await?;
     let r = service::link(&mut conn, caller.id, id.into_inner(), body.matter_id).await?;
-    Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
+    Ok(HttpResponse::Ok().json(described(&mut conn, r).await?))
 }
 
 /// Removes a referral's link; the referral, its timeline and the matter stay.
@@ -415,5 +462,5 @@ pub(crate) async fn unlink(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = deps.pool.get().await?;
     let r = service::unlink(&mut conn, caller.id, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
+    Ok(HttpResponse::Ok().json(described(&mut conn, r).await?))
 }

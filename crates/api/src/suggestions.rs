@@ -7,7 +7,13 @@ use matterhook_store::suggestions::Suggestion;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::{auth::Caller, connections::ErrorBody, error::ApiError, referrals::ReferralBody, Deps};
+use crate::{
+    auth::Caller,
+    connections::ErrorBody,
+    error::ApiError,
+    referrals::{self, ReferralBody},
+    Deps,
+};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -67,7 +73,7 @@ pub(crate) async fn confirm(
 ) -> Result<HttpResponse, ApiError> {
     let mut conn = deps.pool.get().await?;
     let r = service::confirm_suggestion(&mut conn, caller.id, id.into_inner()).await?;
-    Ok(HttpResponse::Ok().json(ReferralBody::from(r)))
+    Ok(HttpResponse::Ok().json(referrals::described(&mut conn, r).await?))
 }
 
 /// Dismisses a possible match: the matter is not the referral's. It is not offered again, its

@@ -23,7 +23,7 @@ pub use contacts::{
     ContactRow, PhoneRow,
 };
 pub use firm::{upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
-pub use search::{matters_for_client, recent_matters, search_matters};
+pub use search::{matters_by_keys, matters_for_client, recent_matters, search_matters};
 
 /// What the mirror holds of one record's version; `S` is the matter's status or the bill's state
 /// (`()` for contacts, which have neither).

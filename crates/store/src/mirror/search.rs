@@ -104,6 +104,30 @@ pub async fn recent_matters(
         .await
 }
 
+/// The mirrored matters with these (firm, Clio id) keys, deleted ones included (a link keeps
+/// showing what its matter was): what a list of linked referrals shows of each matter.
+pub async fn matters_by_keys(
+    conn: &mut AsyncPgConnection,
+    keys: &[(i64, i64)],
+) -> QueryResult<Vec<MatterRow>> {
+    let mut by_account: std::collections::BTreeMap<i64, Vec<i64>> = Default::default();
+    for (account, id) in keys {
+        by_account.entry(*account).or_default().push(*id);
+    }
+    let mut rows = Vec::new();
+    for (account, ids) in by_account {
+        rows.extend(
+            m::table
+                .filter(m::clio_account_id.eq(account))
+                .filter(m::clio_id.eq_any(ids))
+                .select(MatterRow::as_select())
+                .load(conn)
+                .await?,
+        );
+    }
+    Ok(rows)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
