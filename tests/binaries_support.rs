@@ -8,8 +8,6 @@ use std::{
     process::{Child, Command, Stdio},
 };
 
-use crate::ingest::eventually;
-
 /// A binary of the workspace, started with its configuration in the environment; killed when
 /// dropped.
 pub struct Service {
@@ -77,11 +75,28 @@ impl Service {
 
     /// Waits until `/readyz` answers `status`; its body then.
     pub async fn ready_is(&self, status: u16) -> Option<serde_json::Value> {
-        eventually(|| async {
-            let (got, body) = self.get("/readyz").await?;
-            (got == status).then(|| serde_json::from_str(&body).ok())?
-        })
-        .await
+        self.ready_within(status, crate::PATIENCE).await
+    }
+
+    /// [`Service::ready_is`], waiting up to `patience` (a worker reconnecting after an outage
+    /// waits out its backoff, up to 30 s).
+    pub async fn ready_within(
+        &self,
+        status: u16,
+        patience: std::time::Duration,
+    ) -> Option<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + patience;
+        loop {
+            if let Some((got, body)) = self.get("/readyz").await {
+                if got == status {
+                    return serde_json::from_str(&body).ok();
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 }
 

@@ -6,11 +6,7 @@
 use std::{process::Command, time::Duration};
 
 use clio_sim::Kind;
-use matterhook_e2e::{
-    binaries::Service,
-    ingest::{eventually, Pipeline},
-    PATIENCE,
-};
+use matterhook_e2e::{binaries::Service, ingest::Pipeline, PATIENCE};
 use matterhook_store::journal;
 use matterhook_test_support::amqp_url;
 use matterhook_workers::journal::Journal;
@@ -129,7 +125,14 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
     rabbitmqctl(&["start_app"]);
     rabbitmqctl(&["await_startup"]);
     let broker_up = Some(json!({"broker": true, "database": true}));
-    assert_eq!(journal_binary.ready_is(200).await, broker_up, "worker");
+    // The worker reconnects when its backoff (at most 30 s) next tries.
+    assert_eq!(
+        journal_binary
+            .ready_within(200, Duration::from_secs(60))
+            .await,
+        broker_up,
+        "worker"
+    );
     assert_eq!(
         receiver_ready(&p.receiver_url, 200).await,
         broker_up,
@@ -200,14 +203,19 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
     p.stop().await;
 }
 
-/// Waits until the receiver at `url` answers `/readyz` with `status`; the body then.
+/// Waits (up to a minute: the broker client's recovery has its own pace) until the receiver at
+/// `url` answers `/readyz` with `status`; the body then.
 async fn receiver_ready(url: &str, status: u16) -> Option<serde_json::Value> {
-    eventually(|| async {
-        let response = reqwest::get(format!("{url}/readyz")).await.ok()?;
-        if response.status().as_u16() != status {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(response) = reqwest::get(format!("{url}/readyz")).await {
+            if response.status().as_u16() == status {
+                return response.json().await.ok();
+            }
+        }
+        if tokio::time::Instant::now() > deadline {
             return None;
         }
-        response.json().await.ok()
-    })
-    .await
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
