@@ -474,3 +474,94 @@ async fn a_matter_first_seen_closed_is_still_linked_and_won() {
     }
     r.stop().await;
 }
+
+/// A matter's second paid bill gets a draft of its own that names it and says what has been paid
+/// on the matter so far; the first bill's draft names only itself.
+#[tokio::test]
+async fn a_second_paid_bill_names_itself_and_the_running_total() {
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    let jane = create(
+        &r,
+        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
+    )
+    .await;
+    let mut matter = 0;
+    sync(&mut r, 1, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Lease dispute"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let linked =
+        eventually(|| async { referral(&r, jane).await.matter_id.filter(|m| *m == matter) }).await;
+    assert_eq!(linked, Some(matter));
+    let mut bills = Vec::new();
+    for total in [1500.0, 1000.0] {
+        let mut bill = 0;
+        sync(&mut r, 1, |sim| {
+            bill = sim
+                .create(Kind::Bill, firm.account_id,
+                    json!({"client": {"id": firm.contact_ids[1]}, "matters": [{"id": matter}], "total": total, "state": "awaiting_payment"}))
+                .expect("bill")
+                .id;
+        })
+        .await;
+        sync(&mut r, 1, |sim| {
+            sim.pay_bill(bill).expect("paid");
+        })
+        .await;
+        // Each draft is queued before the next bill is paid.
+        let queued = bills.len() + 1;
+        let drafts = eventually(|| async {
+            let mut conn = r.s.p.pool.get().await.ok()?;
+            let q = referrals::action_queue(&mut conn, r.bob.id, true)
+                .await
+                .ok()?;
+            (q.len() == queued).then_some(q)
+        })
+        .await;
+        assert!(drafts.is_some(), "draft {queued} queued");
+        bills.push(bill);
+    }
+    let number = |bill: i64| {
+        r.s.p.world.sim.get(Kind::Bill, bill).expect("bill")["number"]
+            .as_str()
+            .expect("a number")
+            .to_owned()
+    };
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let drafts = referrals::action_queue(&mut conn, r.bob.id, true)
+        .await
+        .expect("queue");
+    drop(conn);
+    let of = |bill: i64| {
+        drafts
+            .iter()
+            .find(|d| d.bill_id == bill)
+            .map(|d| d.body.clone())
+            .expect("a draft for the bill")
+    };
+    let (first, second) = (of(bills[0]), of(bills[1]));
+    assert!(
+        first.contains(&format!("that bill {} (matter", number(bills[0]))),
+        "{first}"
+    );
+    assert!(!first.contains("so far"), "{first}");
+    assert!(
+        second.contains(&format!("that bill {} (matter", number(bills[1]))),
+        "{second}"
+    );
+    assert!(
+        second.contains(
+            "With the 1 bill paid before it, $2,500.00 has been paid on the matter so far."
+        ),
+        "{second}"
+    );
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}

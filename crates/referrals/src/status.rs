@@ -6,7 +6,7 @@ use diesel_async::AsyncPgConnection;
 use matterhook_bus::{domain_binding, Envelope, Handler, HandlerError};
 use matterhook_domain::{
     referrals::{
-        drafts::{thank_you, Commission, Paid},
+        drafts::{thank_you, Commission, Earlier, Paid},
         status,
     },
     sync_events::ChangeKind,
@@ -84,6 +84,29 @@ pub async fn sync_status(
     Ok(changed)
 }
 
+/// The matter's other paid bills that were paid before `bill` (by Clio's paid time; by id when a
+/// time is missing), however the events' order arrived.
+async fn paid_before(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    matter_id: i64,
+    bill: &mirror::BillRow,
+) -> diesel::QueryResult<Earlier> {
+    let before = |other: &mirror::BillRow| match (other.paid_at, bill.paid_at) {
+        (Some(o), Some(b)) if o != b => o < b,
+        _ => other.clio_id < bill.clio_id,
+    };
+    let earlier: Vec<_> = mirror::paid_bills_of_matter(conn, account, matter_id)
+        .await?
+        .into_iter()
+        .filter(|other| other.clio_id != bill.clio_id && before(other))
+        .collect();
+    Ok(Earlier {
+        bills: earlier.len(),
+        total_cents: earlier.iter().filter_map(|b| b.total_cents).sum(),
+    })
+}
+
 async fn queue_thanks(
     conn: &mut AsyncPgConnection,
     account: i64,
@@ -101,6 +124,7 @@ async fn queue_thanks(
             continue;
         }
         let facts = client::facts(conn, account, *matter_id).await?;
+        let earlier = paid_before(conn, account, *matter_id, &bill).await?;
         for r in linked {
             let client_name = match (&r.client_first_name, &r.client_last_name) {
                 (Some(f), Some(l)) => format!("{f} {l}"),
@@ -119,6 +143,8 @@ async fn queue_thanks(
                     .as_ref()
                     .and_then(|f| f.matter.display_number.as_deref()),
                 bill_total_cents: bill.total_cents,
+                bill_number: bill.number.as_deref(),
+                earlier: Some(earlier),
                 commission,
             });
             let queued = referrals::queue_draft(

@@ -263,6 +263,23 @@ pub async fn upsert_bill(conn: &mut AsyncPgConnection, row: &BillRow) -> QueryRe
         .map(drop)
 }
 
+/// The firm's live paid bills covering `matter_id`.
+pub async fn paid_bills_of_matter(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    matter_id: i64,
+) -> QueryResult<Vec<BillRow>> {
+    b::table
+        .filter(b::clio_account_id.eq(account))
+        .filter(b::matter_ids.contains(vec![matter_id]))
+        .filter(b::state.eq(BillState::Paid))
+        .filter(b::deleted_at.is_null())
+        .select(BillRow::as_select())
+        .order(b::clio_id.asc())
+        .load(conn)
+        .await
+}
+
 /// A mirrored bill.
 pub async fn bill(
     conn: &mut AsyncPgConnection,

@@ -21,8 +21,21 @@ pub struct Paid<'a> {
     pub matter: Option<&'a str>,
     /// The bill's total, in cents.
     pub bill_total_cents: Option<i64>,
+    /// The bill's number, when Clio gave one.
+    pub bill_number: Option<&'a str>,
+    /// The matter's bills paid before this one, when there were any.
+    pub earlier: Option<Earlier>,
     /// The referral's commission.
     pub commission: Option<Commission>,
+}
+
+/// Bills of the same matter paid before this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Earlier {
+    /// How many.
+    pub bills: usize,
+    /// Their total, in cents.
+    pub total_cents: i64,
 }
 
 /// A draft message.
@@ -77,11 +90,23 @@ pub fn thank_you(paid: &Paid<'_>) -> Draft {
     let about = paid
         .matter
         .map_or_else(String::new, |m| format!(" (matter {m})"));
+    let bill = paid
+        .bill_number
+        .map_or_else(|| "a bill".to_owned(), |n| format!("bill {n}"));
     let mut body = format!(
-        "Dear {},\n\nThank you for referring {} to us. We are glad to let you know that the \
-         first bill{about} has been paid.",
+        "Dear {},\n\nThank you for referring {} to us. We are glad to let you know that \
+         {bill}{about} has been paid.",
         paid.partner_name, paid.client_name
     );
+    if let Some(earlier) = paid.earlier.filter(|e| e.bills > 0) {
+        let so_far = earlier.total_cents + paid.bill_total_cents.unwrap_or(0);
+        let plural = if earlier.bills == 1 { "" } else { "s" };
+        body.push_str(&format!(
+            " With the {} bill{plural} paid before it, {} has been paid on the matter so far.",
+            earlier.bills,
+            money(so_far)
+        ));
+    }
     if let Some(line) = commission_line(paid) {
         body.push(' ');
         body.push_str(&line);
@@ -103,8 +128,47 @@ mod tests {
             client_name: "Jane Doe",
             matter: Some("00012-Doe"),
             bill_total_cents: Some(1_234_500),
+            bill_number: Some("7"),
+            earlier: None,
             commission,
         }
+    }
+
+    #[test]
+    fn a_draft_names_its_bill_and_a_later_one_the_running_total() {
+        let first = thank_you(&paid(None));
+        assert!(
+            first
+                .body
+                .contains("that bill 7 (matter 00012-Doe) has been paid."),
+            "{}",
+            first.body
+        );
+        assert!(!first.body.contains("so far"));
+        let second = thank_you(&Paid {
+            bill_number: Some("8"),
+            bill_total_cents: Some(100_000),
+            earlier: Some(Earlier {
+                bills: 1,
+                total_cents: 1_234_500,
+            }),
+            ..paid(None)
+        });
+        assert!(second.body.contains("that bill 8 (matter 00012-Doe)"));
+        assert!(
+            second.body.contains(
+                "With the 1 bill paid before it, $13,345.00 has been paid on the matter so far."
+            ),
+            "{}",
+            second.body
+        );
+        let unnumbered = thank_you(&Paid {
+            bill_number: None,
+            ..paid(None)
+        });
+        assert!(unnumbered
+            .body
+            .contains("that a bill (matter 00012-Doe) has been paid"));
     }
 
     #[test]
