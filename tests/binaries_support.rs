@@ -85,18 +85,28 @@ impl Service {
         status: u16,
         patience: std::time::Duration,
     ) -> Option<serde_json::Value> {
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            if let Some((got, body)) = self.get("/readyz").await {
-                if got == status {
-                    return serde_json::from_str(&body).ok();
-                }
+        ready_within(&self.base_url, status, patience).await
+    }
+}
+
+/// Waits up to `patience` until the service at `base_url` answers `/readyz` with `status`; the
+/// body then.
+pub async fn ready_within(
+    base_url: &str,
+    status: u16,
+    patience: std::time::Duration,
+) -> Option<serde_json::Value> {
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        if let Ok(response) = reqwest::get(format!("{base_url}/readyz")).await {
+            if response.status().as_u16() == status {
+                return response.json().await.ok();
             }
-            if tokio::time::Instant::now() > deadline {
-                return None;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        if tokio::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 

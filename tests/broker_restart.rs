@@ -6,7 +6,11 @@
 use std::{process::Command, time::Duration};
 
 use clio_sim::Kind;
-use matterhook_e2e::{binaries::Service, ingest::Pipeline, PATIENCE};
+use matterhook_e2e::{
+    binaries::{ready_within, Service},
+    ingest::{delete_namespace, Pipeline},
+    PATIENCE,
+};
 use matterhook_store::journal;
 use matterhook_test_support::amqp_url;
 use matterhook_workers::journal::Journal;
@@ -187,35 +191,13 @@ async fn no_accepted_event_is_lost_across_a_broker_restart() {
     );
     worker.stop().await.expect("clean stop");
     drop(journal_binary);
-    if let Ok(channel) = p.broker.create_channel().await {
-        let names = matterhook_bus::topology::Names::new(&binary_prefix);
-        for queue in names.queues(&["journal"]) {
-            let _ = channel
-                .queue_delete(queue.as_str().into(), Default::default())
-                .await;
-        }
-        for exchange in [names.events_exchange(), names.dead_exchange()] {
-            let _ = channel
-                .exchange_delete(exchange.as_str().into(), Default::default())
-                .await;
-        }
-    }
+    let binary_names = matterhook_bus::topology::Names::new(&binary_prefix);
+    delete_namespace(&p.broker, &binary_names, &["journal"]).await;
     p.stop().await;
 }
 
 /// Waits (up to a minute: the broker client's recovery has its own pace) until the receiver at
 /// `url` answers `/readyz` with `status`; the body then.
 async fn receiver_ready(url: &str, status: u16) -> Option<serde_json::Value> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(response) = reqwest::get(format!("{url}/readyz")).await {
-            if response.status().as_u16() == status {
-                return response.json().await.ok();
-            }
-        }
-        if tokio::time::Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    ready_within(url, status, Duration::from_secs(60)).await
 }

@@ -302,21 +302,67 @@ impl Pipeline {
             .expect("receiver answers")
     }
 
+    /// A copy of every event whose routing key matches `binding`, from now on (an exclusive
+    /// queue of the test's own, gone with its channel).
+    pub async fn tap(&self, binding: &str) -> lapin::Consumer {
+        let channel = self.broker.create_channel().await.expect("channel");
+        let copy = channel
+            .queue_declare(
+                "".into(),
+                lapin::options::QueueDeclareOptions {
+                    exclusive: true,
+                    auto_delete: true,
+                    ..Default::default()
+                },
+                Default::default(),
+            )
+            .await
+            .expect("queue");
+        channel
+            .queue_bind(
+                copy.name().as_str().into(),
+                self.names.events_exchange().as_str().into(),
+                binding.into(),
+                Default::default(),
+                Default::default(),
+            )
+            .await
+            .expect("bind");
+        channel
+            .basic_consume(
+                copy.name().as_str().into(),
+                "tap".into(),
+                lapin::options::BasicConsumeOptions {
+                    no_ack: true,
+                    ..Default::default()
+                },
+                Default::default(),
+            )
+            .await
+            .expect("consume")
+    }
+
     /// Deletes this test's queues and exchanges, and stops the receiver.
     pub async fn stop(self) {
         self.receiver.stop(true).await;
-        if let Ok(channel) = self.broker.create_channel().await {
-            for queue in self.names.queues(&self.workers) {
-                let _ = channel
-                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                    .await;
-            }
-            for exchange in [self.names.events_exchange(), self.names.dead_exchange()] {
-                let _ = channel
-                    .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
-                    .await;
-            }
-        }
+        delete_namespace(&self.broker, &self.names, &self.workers).await;
+    }
+}
+
+/// Deletes a test namespace: its workers' queues, the dead-letter queue and the exchanges.
+pub async fn delete_namespace(broker: &lapin::Connection, names: &Names, workers: &[&str]) {
+    let Ok(channel) = broker.create_channel().await else {
+        return;
+    };
+    for queue in names.queues(workers) {
+        let _ = channel
+            .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+            .await;
+    }
+    for exchange in [names.events_exchange(), names.dead_exchange()] {
+        let _ = channel
+            .exchange_delete(exchange.as_str().into(), ExchangeDeleteOptions::default())
+            .await;
     }
 }
 

@@ -5,7 +5,7 @@ use clio_sim::Kind;
 use matterhook_domain::ReferralStatus;
 use matterhook_e2e::{
     ingest::eventually,
-    referrals::{create, notes, received, referral, start, sync},
+    referrals::{create, jane_and_a_new_matter, notes, received, referral, start, sync},
 };
 use matterhook_referrals::service;
 use matterhook_store::referrals;
@@ -434,21 +434,7 @@ async fn a_user_whose_connection_needs_reauthorizing_still_gets_matches() {
 #[tokio::test]
 async fn a_matter_first_seen_closed_is_still_linked_and_won() {
     let (mut r, workers) = start().await;
-    let firm = r.s.p.world.firm.clone();
-    let jane = create(
-        &r,
-        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
-    )
-    .await;
-    let mut matter = 0;
-    sync(&mut r, 1, |sim| {
-        matter = sim
-            .create(Kind::Matter, firm.account_id,
-                json!({"client": {"id": firm.contact_ids[1]}, "status": "closed", "description": "Settled already"}))
-            .expect("matter")
-            .id;
-    })
-    .await;
+    let (jane, matter) = jane_and_a_new_matter(&mut r, "closed", "Settled already").await;
     let won = eventually(|| async {
         let r = referral(&r, jane).await;
         (r.matter_id == Some(matter) && r.status == ReferralStatus::Won).then_some(())
@@ -480,21 +466,8 @@ async fn a_matter_first_seen_closed_is_still_linked_and_won() {
 #[tokio::test]
 async fn a_second_paid_bill_names_itself_and_the_running_total() {
     let (mut r, workers) = start().await;
+    let (jane, matter) = jane_and_a_new_matter(&mut r, "open", "Lease dispute").await;
     let firm = r.s.p.world.firm.clone();
-    let jane = create(
-        &r,
-        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
-    )
-    .await;
-    let mut matter = 0;
-    sync(&mut r, 1, |sim| {
-        matter = sim
-            .create(Kind::Matter, firm.account_id,
-                json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Lease dispute"}))
-            .expect("matter")
-            .id;
-    })
-    .await;
     let linked =
         eventually(|| async { referral(&r, jane).await.matter_id.filter(|m| *m == matter) }).await;
     assert_eq!(linked, Some(matter));

@@ -75,3 +75,27 @@ pub async fn sync(r: &mut Rig, events: usize, change: impl FnOnce(&clio_sim::Sim
         .await
         .expect("relay");
 }
+
+/// Jane Doe's received referral from Priya Shah, and a new matter for Jane in Clio in `status`,
+/// carried through the sync stage: the referral's id and the matter's.
+pub async fn jane_and_a_new_matter(r: &mut Rig, status: &str, description: &str) -> (i64, i64) {
+    let firm = r.s.p.world.firm.clone();
+    let jane = create(
+        r,
+        received("Priya Shah", "Jane", "Doe", Some("jane.doe@example.com")),
+    )
+    .await;
+    let mut matter = 0;
+    sync(r, 1, |sim| {
+        matter = sim
+            .create(
+                clio_sim::Kind::Matter,
+                firm.account_id,
+                serde_json::json!({"client": {"id": firm.contact_ids[1]}, "status": status, "description": description}),
+            )
+            .expect("matter")
+            .id;
+    })
+    .await;
+    (jane, matter)
+}

@@ -11,10 +11,9 @@ use std::{
 };
 
 use futures::StreamExt;
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
 use matterhook_e2e::{
     binaries::{binary, Service},
-    ingest::{eventually, Pipeline},
+    ingest::{delete_namespace, eventually, Pipeline},
     PATIENCE,
 };
 use matterhook_store::journal;
@@ -92,41 +91,7 @@ async fn one_request_id_follows_an_event_from_the_receivers_log_through_the_enve
         .subscribe("contact", &["updated"], "id,etag,first_name")
         .await;
     // A copy of every contact event, to read the envelope the receiver published.
-    let channel = p.broker.create_channel().await.expect("channel");
-    let copy = channel
-        .queue_declare(
-            "".into(),
-            QueueDeclareOptions {
-                exclusive: true,
-                auto_delete: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("queue");
-    channel
-        .queue_bind(
-            copy.name().as_str().into(),
-            p.names.events_exchange().as_str().into(),
-            "clio.contact.#".into(),
-            QueueBindOptions::default(),
-            Default::default(),
-        )
-        .await
-        .expect("bind");
-    let mut copies = channel
-        .basic_consume(
-            copy.name().as_str().into(),
-            "copy".into(),
-            BasicConsumeOptions {
-                no_ack: true,
-                ..Default::default()
-            },
-            Default::default(),
-        )
-        .await
-        .expect("consume");
+    let mut copies = p.tap("clio.contact.#").await;
     let worker = p.start_worker(Journal, 6).await;
 
     let id = "trace-e2e-4711";
@@ -387,16 +352,6 @@ async fn every_binary_answers_health_readiness_and_metrics_and_says_what_it_is()
     let broker = matterhook_bus::connect(&amqp_url(), "telemetry-test")
         .await
         .expect("broker");
-    let channel = broker.create_channel().await.expect("channel");
     let names = matterhook_bus::topology::Names::new(&prefix);
-    for queue in names.queues(&["journal", "sync", "matching", "status"]) {
-        let _ = channel
-            .queue_delete(queue.as_str().into(), Default::default())
-            .await;
-    }
-    for exchange in [names.events_exchange(), names.dead_exchange()] {
-        let _ = channel
-            .exchange_delete(exchange.as_str().into(), Default::default())
-            .await;
-    }
+    delete_namespace(&broker, &names, &["journal", "sync", "matching", "status"]).await;
 }

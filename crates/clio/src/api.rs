@@ -318,14 +318,7 @@ impl Api {
         &self,
         parent_type: &str,
     ) -> impl Stream<Item = Result<CustomField, ClioError>> + Send + 'static {
-        let fields = Fields::new().with([
-            "id",
-            "etag",
-            "name",
-            "parent_type",
-            "field_type",
-            "picklist_options",
-        ]);
+        let fields = Fields::selector(crate::selectors::CUSTOM_FIELD);
         self.list(
             "custom_fields.json",
             Query::new()

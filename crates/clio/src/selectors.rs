@@ -3,6 +3,9 @@
 //! the webhook lists has changed. A subscription listing fewer fields than the mirror holds would
 //! miss changes to the rest.
 
+/// What a custom field definition is read with.
+pub const CUSTOM_FIELD: &str = "id,etag,name,parent_type,field_type,picklist_options";
+
 /// A matter: status and dates, client, attorneys and staff, practice area, stage, custom values.
 pub const MATTER: &str = "id,etag,display_number,description,status,open_date,pending_date,\
 close_date,created_at,updated_at,\

@@ -75,11 +75,12 @@ async fn publish_later(
     cause: Option<&String>,
 ) -> diesel::QueryResult<usize> {
     let count = changes.len();
+    // The record's version names the change it saw.
+    let version = etag
+        .map(str::to_owned)
+        .or_else(|| updated.map(|t| t.to_rfc3339()))
+        .unwrap_or_default();
     for change in changes {
-        let version = etag
-            .map(str::to_owned)
-            .or_else(|| updated.map(|t| t.to_rfc3339()))
-            .unwrap_or_default();
         let envelope = Envelope {
             version: ENVELOPE_VERSION,
             // The same change always yields the same id: a republished event is a duplicate.

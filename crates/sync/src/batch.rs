@@ -186,17 +186,32 @@ impl SyncStage {
         }
         let latest = latest_per_record(&rows);
         let ids: Vec<i64> = latest.keys().copied().collect();
-        let causes: Causes = latest
+        // Each record's latest event, read once: its request id follows the record into the
+        // domain events, and a `deleted` event confirms an absence.
+        let events: Vec<(i64, Option<Envelope>)> = latest
             .iter()
-            .map(|(id, row)| (*id, request_id(row)))
+            .map(|(id, row)| (*id, envelope_of(row)))
+            .collect();
+        let causes: Causes = events
+            .iter()
+            .map(|(id, e)| {
+                (
+                    *id,
+                    e.as_ref().map(|e| e.request_id.clone()).unwrap_or_default(),
+                )
+            })
             .collect();
         let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let read = async {
             let target = self.target(connection_id).await?;
             let reread = self.reread(&target, model, &ids).await?;
-            let deleted = latest
+            let deleted = events
                 .iter()
-                .filter(|(_, row)| is_deleted_event(row))
+                .filter(|(_, e)| {
+                    e.as_ref()
+                        .and_then(|e| e.clio().ok())
+                        .is_some_and(|c| c.event == "deleted")
+                })
                 .map(|(id, _)| *id)
                 .collect();
             let gone = self
@@ -279,11 +294,9 @@ impl SyncStage {
             let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
             sync_queue::defer(conn, ids, due, Some(message)).await?;
         }
-        let queue = self.config().names.worker_queue(crate::WORKER);
+        let counted = self.queue_metrics();
         for _ in by_wait.values().flatten() {
-            self.config()
-                .metrics
-                .queue_message(&queue, QueueOutcome::Retried);
+            counted.count(QueueOutcome::Retried);
         }
         if dead.is_empty() {
             return Ok(BatchOutcome::Retrying {
@@ -301,6 +314,15 @@ impl SyncStage {
             .await
     }
 
+    /// The sync queue's series, for the batcher's own retries and dead letters (a failure path:
+    /// resolving them here costs nothing that matters).
+    fn queue_metrics(&self) -> matterhook_telemetry::QueueMetrics {
+        let config = self.config();
+        config
+            .metrics
+            .queue(&config.names.worker_queue(crate::WORKER))
+    }
+
     /// Gives up on the rows: one dead letter per record (its latest event, replayable to the sync
     /// queue), the rows deleted, and the events' idempotency marks forgotten so a replay applies.
     async fn dead_letter(
@@ -313,6 +335,7 @@ impl SyncStage {
     ) -> Result<BatchOutcome, SyncError> {
         let latest = latest_per_record(rows);
         let queue = self.config().names.worker_queue(crate::WORKER);
+        let counted = self.queue_metrics();
         let now = Utc::now();
         for row in latest.values() {
             let attempt = attempts.get(&row.record_id).copied().unwrap_or(1);
@@ -336,9 +359,7 @@ impl SyncStage {
                 last_failed_at: now,
             };
             dead_letters::record(conn, &letter).await?;
-            self.config()
-                .metrics
-                .queue_message(&queue, QueueOutcome::DeadLettered);
+            counted.count(QueueOutcome::DeadLettered);
         }
         let event_ids: Vec<String> = rows.iter().map(|r| r.event_id.clone()).collect();
         processed::forget(conn, crate::WORKER, &event_ids).await?;
@@ -360,14 +381,6 @@ fn envelope_of(row: &Queued) -> Option<Envelope> {
     Envelope::decode_value(row.envelope.clone()).ok()
 }
 
-/// Whether the row's event was Clio's `deleted`.
-fn is_deleted_event(row: &Queued) -> bool {
-    envelope_of(row)
-        .as_ref()
-        .and_then(|e| e.clio().ok())
-        .is_some_and(|c| c.event == "deleted")
-}
-
 /// The newest row of each record.
 fn latest_per_record(rows: &[Queued]) -> BTreeMap<i64, &Queued> {
     let mut latest: BTreeMap<i64, &Queued> = BTreeMap::new();
@@ -380,10 +393,6 @@ fn latest_per_record(rows: &[Queued]) -> BTreeMap<i64, &Queued> {
         }
     }
     latest
-}
-
-fn request_id(row: &Queued) -> String {
-    envelope_of(row).map(|e| e.request_id).unwrap_or_default()
 }
 
 fn log(connection_id: i64, outcome: &Result<BatchOutcome, SyncError>) {

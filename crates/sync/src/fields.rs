@@ -32,12 +32,5 @@ pub fn user() -> Fields {
 
 /// A custom field definition.
 pub fn custom_field() -> Fields {
-    Fields::new().with([
-        "id",
-        "etag",
-        "name",
-        "parent_type",
-        "field_type",
-        "picklist_options",
-    ])
+    Fields::selector(selectors::CUSTOM_FIELD)
 }

@@ -129,6 +129,26 @@ pub fn routes(telemetry: Telemetry) -> impl FnOnce(&mut web::ServiceConfig) + Cl
     }
 }
 
+/// A health listener running in the background.
+#[derive(Debug)]
+pub struct Listening {
+    /// Where it listens (the port chosen, when asked for port 0).
+    pub addr: std::net::SocketAddr,
+    /// Stops it.
+    pub handle: actix_web::dev::ServerHandle,
+}
+
+/// Binds `addr` and serves the three routes there in the background (workers and the
+/// scheduler), until the returned handle stops it.
+pub fn spawn(addr: std::net::SocketAddr, telemetry: Telemetry) -> std::io::Result<Listening> {
+    let listener = TcpListener::bind(addr)?;
+    let addr = listener.local_addr()?;
+    let server = serve(listener, telemetry)?;
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(Listening { addr, handle })
+}
+
 /// Serves the three routes alone on `listener` (workers and the scheduler): one thread, no
 /// signal handling of its own (the binary's shutdown stops it through the returned handle).
 pub fn serve(

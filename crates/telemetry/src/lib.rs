@@ -18,4 +18,4 @@ pub mod request;
 
 pub use errors::{chain, Chain};
 pub use health::{Readiness, Telemetry};
-pub use metrics::{ClioCallStatus, Metrics, QueueOutcome, ReceiverOutcome};
+pub use metrics::{ClioCallStatus, Metrics, QueueMetrics, QueueOutcome, ReceiverOutcome};

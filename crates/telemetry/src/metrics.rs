@@ -137,6 +137,34 @@ struct StatusLabel {
     status: ClioCallStatus,
 }
 
+/// Every queue outcome, in the order of [`QueueOutcome`]'s variants (its index).
+const QUEUE_OUTCOMES: [QueueOutcome; 4] = [
+    QueueOutcome::Consumed,
+    QueueOutcome::Acked,
+    QueueOutcome::Retried,
+    QueueOutcome::DeadLettered,
+];
+
+/// One queue's series: counting a message is an atomic increment, with no label lookup or
+/// allocation on the consumer's path.
+#[derive(Debug, Clone)]
+pub struct QueueMetrics {
+    counters: [Counter; 4],
+    handler: Histogram,
+}
+
+impl QueueMetrics {
+    /// Counts a message by what became of it.
+    pub fn count(&self, outcome: QueueOutcome) {
+        self.counters[outcome as usize].inc();
+    }
+
+    /// Records a handler's time on one message.
+    pub fn handler_time(&self, seconds: f64) {
+        self.handler.observe(seconds);
+    }
+}
+
 /// Every way a Clio call can end.
 const CLIO_CALL_STATUSES: [ClioCallStatus; 8] = [
     ClioCallStatus::Ok,
@@ -296,44 +324,28 @@ impl Metrics {
         self.0.receiver_publish.observe(seconds);
     }
 
-    /// Shows `queue`'s series at zero before its first message, so a dashboard's rates exist
-    /// from the start (the consumer runtime calls it when it starts).
-    pub fn consuming(&self, queue: &str) {
-        for outcome in [
-            QueueOutcome::Consumed,
-            QueueOutcome::Acked,
-            QueueOutcome::Retried,
-            QueueOutcome::DeadLettered,
-        ] {
-            drop(self.0.queue_messages.get_or_create(&QueueLabels {
-                queue: queue.to_owned(),
-                outcome,
-            }));
+    /// `queue`'s series, resolved once (and shown at zero before its first message, so a
+    /// dashboard's rates exist from the start). The consumer runtime takes it when it starts.
+    pub fn queue(&self, queue: &str) -> QueueMetrics {
+        let counter = |outcome| {
+            self.0
+                .queue_messages
+                .get_or_create(&QueueLabels {
+                    queue: queue.to_owned(),
+                    outcome,
+                })
+                .clone()
+        };
+        QueueMetrics {
+            counters: QUEUE_OUTCOMES.map(counter),
+            handler: self
+                .0
+                .handler_seconds
+                .get_or_create(&QueueLabel {
+                    queue: queue.to_owned(),
+                })
+                .clone(),
         }
-        drop(self.0.handler_seconds.get_or_create(&QueueLabel {
-            queue: queue.to_owned(),
-        }));
-    }
-
-    /// Counts a message of `queue` by what became of it.
-    pub fn queue_message(&self, queue: &str, outcome: QueueOutcome) {
-        self.0
-            .queue_messages
-            .get_or_create(&QueueLabels {
-                queue: queue.to_owned(),
-                outcome,
-            })
-            .inc();
-    }
-
-    /// Records a handler's time on one message of `queue`.
-    pub fn handler_time(&self, queue: &str, seconds: f64) {
-        self.0
-            .handler_seconds
-            .get_or_create(&QueueLabel {
-                queue: queue.to_owned(),
-            })
-            .observe(seconds);
     }
 
     /// Counts a call to Clio.
@@ -421,7 +433,8 @@ mod tests {
         m.receiver_request(ReceiverOutcome::Accepted);
         m.receiver_request(ReceiverOutcome::Accepted);
         m.receiver_publish(0.003);
-        m.queue_message("matterhook.journal", QueueOutcome::DeadLettered);
+        m.queue("matterhook.journal")
+            .count(QueueOutcome::DeadLettered);
         m.clio_call(ClioCallStatus::of(429));
         m.outbox(3, 1.5);
         let text = m.render();

@@ -88,18 +88,14 @@ where
             .broker(move || connected.get())
             .database(pool.clone()),
     );
-    let listener = std::net::TcpListener::bind(args.health.addr)
+    let health = health::spawn(args.health.addr, telemetry)
         .with_context(|| format!("listening on {}", args.health.addr))?;
-    let health_addr = listener.local_addr()?;
-    let health = health::serve(listener, telemetry)?;
-    let health_handle = health.handle();
-    let health_task = tokio::spawn(health);
     let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {
         matterhook_config::shutdown::signal().await;
         let _ = stop.send(true);
     });
-    tracing::info!(worker = H::NAME, %health_addr, "worker ready");
+    tracing::info!(worker = H::NAME, health_addr = %health.addr, "worker ready");
     let ran = tokio::try_join!(
         companion(stopping.clone()),
         async {
@@ -119,8 +115,7 @@ where
             .map_err(anyhow::Error::from)
         },
     );
-    health_handle.stop(true).await;
-    let _ = health_task.await;
+    health.handle.stop(true).await;
     ran?;
     tracing::info!("stopped");
     Ok(())

@@ -62,14 +62,10 @@ pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
             .broker(move || broker.status().connected())
             .database(pool.clone()),
     );
-    let listener = std::net::TcpListener::bind(args.health.addr)
+    let health = health::spawn(args.health.addr, telemetry)
         .with_context(|| format!("listening on {}", args.health.addr))?;
-    let health_addr = listener.local_addr()?;
-    let health = health::serve(listener, telemetry)?;
-    let health_handle = health.handle();
-    tokio::spawn(health);
     let interval = Duration::from_secs(args.interval_secs);
-    tracing::info!(interval_secs = args.interval_secs, %health_addr, "scheduler ready");
+    tracing::info!(interval_secs = args.interval_secs, health_addr = %health.addr, "scheduler ready");
     let shutdown = matterhook_config::shutdown::signal();
     tokio::pin!(shutdown);
     loop {
@@ -113,7 +109,7 @@ pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
             () = &mut shutdown => break,
         }
     }
-    health_handle.stop(true).await;
+    health.handle.stop(true).await;
     tracing::info!("scheduler stopped");
     Ok(())
 }

@@ -110,10 +110,10 @@ impl<H: Handler> Runtime<H> {
         config: RuntimeConfig,
     ) -> Result<Self, BusError> {
         let queue = config.names.worker_queue(H::NAME);
-        config.metrics.consuming(&queue);
         let shared = Arc::new(process::Shared {
             handler,
             pool,
+            metrics: config.metrics.queue(&queue),
             config,
             queue,
         });

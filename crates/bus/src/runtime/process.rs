@@ -31,6 +31,8 @@ pub(crate) struct Shared<H> {
     pub pool: PgPool,
     pub config: RuntimeConfig,
     pub queue: String,
+    /// The queue's series, resolved once.
+    pub metrics: matterhook_telemetry::QueueMetrics,
 }
 
 /// The message's envelope; the error, as the dead letter records it, when there is none.
@@ -81,8 +83,8 @@ impl<H: Handler> Shared<H> {
         attempt: u32,
         publisher: &Publisher,
     ) {
-        let metrics = &self.config.metrics;
-        metrics.queue_message(&self.queue, QueueOutcome::Consumed);
+        let metrics = &self.metrics;
+        metrics.count(QueueOutcome::Consumed);
         let started = std::time::Instant::now();
         let (outcome, error) = match &envelope {
             Err(e) => (Outcome::Permanent, e.clone()),
@@ -101,7 +103,7 @@ impl<H: Handler> Shared<H> {
                 ),
             },
         };
-        metrics.handler_time(&self.queue, started.elapsed().as_secs_f64());
+        metrics.handler_time(started.elapsed().as_secs_f64());
         let decision = decide(
             outcome,
             attempt,
@@ -112,7 +114,7 @@ impl<H: Handler> Shared<H> {
         let settled = match decision {
             Decision::Ack => {
                 tracing::debug!("handled");
-                metrics.queue_message(&self.queue, QueueOutcome::Acked);
+                metrics.count(QueueOutcome::Acked);
                 Ok(())
             }
             Decision::Retry {
@@ -120,7 +122,7 @@ impl<H: Handler> Shared<H> {
                 expiration_ms,
             } => {
                 tracing::warn!(%error, tier = tier.name, "failed; retrying later");
-                metrics.queue_message(&self.queue, QueueOutcome::Retried);
+                metrics.count(QueueOutcome::Retried);
                 self.retry(
                     publisher,
                     &delivery,
@@ -133,7 +135,7 @@ impl<H: Handler> Shared<H> {
             }
             Decision::DeadLetter { reason } => {
                 tracing::error!(%error, reason, "failed; dead-lettered");
-                metrics.queue_message(&self.queue, QueueOutcome::DeadLettered);
+                metrics.count(QueueOutcome::DeadLettered);
                 self.dead_letter(
                     publisher,
                     &delivery,

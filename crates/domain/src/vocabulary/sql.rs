@@ -18,8 +18,32 @@ fn write_text(s: &str, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
     Ok(IsNull::No)
 }
 
-/// Text columns read through `parse`: an open vocabulary (`Ok` always) or a closed one (an error
-/// names the value, so a corrupt row fails loudly instead of reading as a default).
+/// What reading a stored text into a vocabulary gives: a closed vocabulary's `parse` can fail
+/// (the error names the value, so a corrupt row fails loudly instead of reading as a default),
+/// an open one's cannot.
+trait Parsed<T> {
+    fn into_result(self) -> deserialize::Result<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Parsed<T> for Result<T, E> {
+    fn into_result(self) -> deserialize::Result<T> {
+        Ok(self?)
+    }
+}
+
+impl Parsed<MatterStatus> for MatterStatus {
+    fn into_result(self) -> deserialize::Result<MatterStatus> {
+        Ok(self)
+    }
+}
+
+impl Parsed<BillState> for BillState {
+    fn into_result(self) -> deserialize::Result<BillState> {
+        Ok(self)
+    }
+}
+
+/// Text columns: written as `as_str`, read through `parse`.
 macro_rules! text_sql {
     ($($t:ty),+) => {$(
         impl ToSql<Text, Pg> for $t {
@@ -31,7 +55,7 @@ macro_rules! text_sql {
         impl FromSql<Text, Pg> for $t {
             fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
                 let text = <String as FromSql<Text, Pg>>::from_sql(bytes)?;
-                Ok(<$t>::parse(&text)?)
+                <$t>::parse(&text).into_result()
             }
         }
     )+};
@@ -43,27 +67,10 @@ text_sql!(
     Direction,
     DeadLetterState,
     ConnectionStatus,
-    SubscriptionStatus
+    SubscriptionStatus,
+    MatterStatus,
+    BillState
 );
-
-/// Open vocabularies: every text parses.
-macro_rules! open_text_sql {
-    ($($t:ty),+) => {$(
-        impl ToSql<Text, Pg> for $t {
-            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-                write_text(self.as_str(), out)
-            }
-        }
-
-        impl FromSql<Text, Pg> for $t {
-            fn from_sql(bytes: PgValue<'_>) -> deserialize::Result<Self> {
-                Ok(<$t>::parse(&<String as FromSql<Text, Pg>>::from_sql(bytes)?))
-            }
-        }
-    )+};
-}
-
-open_text_sql!(MatterStatus, BillState);
 
 /// BIGINT columns holding an id newtype.
 macro_rules! bigint_sql {
