@@ -404,12 +404,21 @@ pub struct Subscribed {
 
 /// Polls `check` until it returns `Some` or [`PATIENCE`] runs out: for effects that land in the
 /// database from another task, with no event to wait on.
-pub async fn eventually<T, F, Fut>(mut check: F) -> Option<T>
+pub async fn eventually<T, F, Fut>(check: F) -> Option<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, check).await
+}
+
+/// [`eventually`], with the patience a promise names ("within two minutes").
+pub async fn eventually_within<T, F, Fut>(patience: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(v) = check().await {
             return Some(v);

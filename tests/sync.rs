@@ -316,14 +316,39 @@ async fn a_due_batch_takes_the_fresh_events_behind_it_but_not_those_backing_off(
         .load(&mut conn)
         .await
         .expect("ids");
-    sync_queue::defer(
+    sync_queue::retry(
         &mut conn,
         &failed,
         now + chrono::Duration::seconds(60),
-        Some("read failed"),
+        1,
+        "read failed",
     )
     .await
     .expect("deferred");
+
+    // A new event for the record backing off joins its retry: it does not make the record due
+    // (nor, so, count another attempt sooner).
+    sync_queue::push(
+        &mut conn,
+        &sync_queue::NewWork {
+            connection_id: r.id,
+            model: Model::Contact,
+            record_id: 9_003,
+            event_id: "e-9003-again",
+            envelope: &envelope,
+            due_at: now - chrono::Duration::seconds(1),
+        },
+    )
+    .await
+    .expect("queued");
+    let waits: Vec<chrono::DateTime<chrono::Utc>> = q::table
+        .filter(q::record_id.eq(9_003))
+        .select(q::due_at)
+        .load(&mut conn)
+        .await
+        .expect("due");
+    assert_eq!(waits.len(), 2);
+    assert_eq!(waits[0], waits[1], "the new event waits with the retry");
 
     let taken = sync_queue::take(&mut conn, r.id, Model::Contact, chrono::Utc::now(), 200)
         .await

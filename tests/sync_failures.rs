@@ -236,3 +236,103 @@ async fn custom_fields_clio_forbids_are_recorded_and_the_rest_syncs() {
     drop(conn);
     r.stop().await;
 }
+
+/// The chaos run's defect: during a burst of Clio 500s under steady load, each new webhook for a
+/// failing record used to retry it at once, so records ran out of attempts within seconds and
+/// were dead-lettered (or parked for up to an hour) while the sync stage kept calling Clio at
+/// full rate. Now a failing connection's reads pause and probe, new events wait with their
+/// record's retry, and once Clio answers the waiting records are read at once: nothing is
+/// dead-lettered and the mirror equals Clio within two minutes of the outage's end.
+#[tokio::test]
+async fn twenty_seconds_of_clio_500s_under_load_lose_nothing_and_pause_reads() {
+    use std::time::Duration;
+
+    use clio_sim::ApiOutage;
+    use matterhook_e2e::ingest::eventually_within;
+    use matterhook_sync::{SyncConfig, SyncStage};
+
+    // A budget the load fits in: what is measured is the outage, not Clio's rate limit.
+    let r = Rig::start_tuned(matterhook_e2e::sync::handler(), |sim| {
+        sim.configure(|c| c.rate_limit = 100_000);
+    })
+    .await;
+    let sim = r.s.p.world.sim.clone();
+    // Three busy records, changed every tenth of a second, and 200 quiet ones changed in turn.
+    let busy = r.s.p.world.firm.contact_ids[..3].to_vec();
+    let quiet = clio_sim::seed::bulk_contacts(&sim, r.account, 200).expect("contacts");
+    r.baseline().await;
+    r.stage.drain().await.expect("the creations' events");
+    // The production stage (its backoff, attempts and circuit), batching on its own.
+    let stage = SyncStage::new(
+        r.s.p.pool.clone(),
+        r.s.connections.clone(),
+        SyncConfig {
+            names: r.s.p.names.clone(),
+            ..SyncConfig::default()
+        },
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let batcher = tokio::spawn(async move {
+        stage
+            .run_batches(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+
+    // 30 s of load; Clio fails every call from the 5th second to the 25th.
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    let mut calls_at_outage = 0;
+    for n in 0..300_usize {
+        tick.tick().await;
+        if n == 50 {
+            calls_at_outage = r.clio_calls();
+            sim.inject_outage(ApiOutage {
+                kind: ApiFaultKind::ServerError,
+                for_ms: 20_000,
+                token: None,
+                retry_after_secs: 1,
+            });
+        }
+        if n == 250 {
+            // The outage ends about now: what it cost in calls.
+            let during = r.clio_calls() - calls_at_outage;
+            assert!(
+                during <= 20,
+                "{during} calls to Clio during a 20 s outage: reads were not paused"
+            );
+        }
+        let change = json!({"title": format!("Change {n}")});
+        for id in [busy[n % busy.len()], quiet[n % quiet.len()]] {
+            sim.update(Kind::Contact, id, change.clone())
+                .expect("update");
+        }
+    }
+
+    let contacts: Vec<i64> = busy.iter().chain(&quiet).copied().collect();
+    let in_step = eventually_within(Duration::from_secs(120), || async {
+        for &id in &contacts {
+            let clio = sim.get(Kind::Contact, id).expect("in Clio");
+            let mirrored = r.contact(id).await?;
+            if mirrored.title.as_deref() != clio["title"].as_str() {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+    let _ = stop.send(());
+    batcher.await.expect("batcher");
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let letters = dead_letters::list(&mut conn, &dead_letters::Filter::default(), 0, 10)
+        .await
+        .expect("list");
+    assert!(letters.is_empty(), "dead-lettered: {letters:?}");
+    assert_eq!(
+        in_step,
+        Some(()),
+        "the mirror is not Clio's state two minutes after the outage"
+    );
+    drop(conn);
+    r.stop().await;
+}

@@ -37,11 +37,13 @@ pub fn handler() -> SyncHandler {
     }
 }
 
-/// The stage's configuration in tests: quick retries, three attempts.
+/// The stage's configuration in tests: quick retries, three attempts, a circuit that probes at
+/// once.
 pub fn config(s: &Stack) -> SyncConfig {
     SyncConfig {
         max_attempts: 3,
         backoff: vec![Duration::ZERO],
+        circuit_pauses: vec![Duration::ZERO],
         names: s.p.names.clone(),
         ..SyncConfig::default()
     }

@@ -1,6 +1,9 @@
 //! Injected faults: API calls that fail, and deliveries that misbehave.
 
-use std::{collections::VecDeque, time::Duration};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant},
+};
 
 use serde::Deserialize;
 
@@ -38,6 +41,22 @@ fn default_retry_after() -> u64 {
     1
 }
 
+/// "Every call (of `token`, or of anyone) fails like this for the next `for_ms`": an outage
+/// bounded in time rather than in calls, for load that keeps calling through it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiOutage {
+    /// What happens.
+    pub kind: ApiFaultKind,
+    /// How long, from when it is injected, in milliseconds.
+    pub for_ms: u64,
+    /// Only calls made with this access token; every token when absent.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The `Retry-After` of a rate-limit outage, in seconds.
+    #[serde(default = "default_retry_after")]
+    pub retry_after_secs: u64,
+}
+
 /// How deliveries should misbehave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,6 +85,7 @@ pub struct DeliveryFault {
 #[derive(Debug, Default)]
 pub(crate) struct Faults {
     api: VecDeque<ApiFault>,
+    outages: Vec<(ApiOutage, Instant)>,
     pub duplicate: u32,
     pub delay: (u32, Duration),
     pub reorder: u32,
@@ -88,8 +108,28 @@ impl Faults {
         }
     }
 
-    /// Takes one use of the first fault that applies to `token`.
+    pub fn push_outage(&mut self, outage: ApiOutage) {
+        let ends = Instant::now() + Duration::from_millis(outage.for_ms);
+        self.outages.push((outage, ends));
+    }
+
+    /// Takes one use of the first fault that applies to `token`: an outage under way first.
     pub fn take_api(&mut self, token: &str) -> Option<ApiFault> {
+        let now = Instant::now();
+        self.outages.retain(|(_, ends)| *ends > now);
+        if let Some((outage, _)) = self
+            .outages
+            .iter()
+            .find(|(o, _)| o.token.as_deref().is_none_or(|t| t == token))
+        {
+            return Some(ApiFault {
+                kind: outage.kind,
+                count: 1,
+                token: outage.token.clone(),
+                retry_after_secs: outage.retry_after_secs,
+                after: 0,
+            });
+        }
         let pos = self
             .api
             .iter()

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 
 pub use config::SimConfig;
 pub use delivery::{sign, Attempt, DeliveryLog};
-pub use faults::{ApiFault, ApiFaultKind, DeliveryFault, DeliveryFaultKind};
+pub use faults::{ApiFault, ApiFaultKind, ApiOutage, DeliveryFault, DeliveryFaultKind};
 pub use records::WriteError;
 pub use state::{CallStats, Hook, Kind};
 
@@ -177,6 +177,11 @@ impl Sim {
     /// Queues an API fault.
     pub fn inject_fault(&self, fault: ApiFault) {
         self.inner.state.lock().faults.push_api(fault);
+    }
+
+    /// Starts an outage: every call fails for its duration.
+    pub fn inject_outage(&self, outage: ApiOutage) {
+        self.inner.state.lock().faults.push_outage(outage);
     }
 
     /// Queues a delivery fault.

@@ -88,6 +88,12 @@ impl ClioError {
         )
     }
 
+    /// Whether Clio itself failed to answer (a 5xx, no answer at all), as in an outage: the
+    /// same call for any record would likely fail too.
+    pub fn is_outage(&self) -> bool {
+        matches!(self, ClioError::Server { .. } | ClioError::Network(_))
+    }
+
     /// The wait Clio asked for, when it asked for one.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

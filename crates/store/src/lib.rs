@@ -28,6 +28,7 @@ pub mod schema;
 pub mod subscriptions;
 pub mod suggestions;
 pub mod sweeps;
+pub mod sync_circuit;
 pub mod sync_cursors;
 pub mod sync_queue;
 pub mod users;

@@ -53,10 +53,12 @@ diesel::table! {
         status_reason -> Nullable<Text>,
         /// When the user disconnected.
         disconnected_at -> Nullable<Timestamptz>,
-        /// A 429 holds this connection's sync work until then.
+        /// A 429 or an open circuit holds this connection's sync work until then.
         sync_not_before -> Nullable<Timestamptz>,
         /// When Clio refused to show custom field definitions (403).
         custom_fields_forbidden_at -> Nullable<Timestamptz>,
+        /// Consecutive failed reads of this connection (the sync circuit).
+        sync_failures -> Int4,
     }
 }
 

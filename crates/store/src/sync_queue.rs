@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Text, Timestamptz},
+    sql_types::{BigInt, Jsonb, Text, Timestamptz},
     QueryResult,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -34,20 +34,25 @@ pub struct NewWork<'a> {
     pub due_at: DateTime<Utc>,
 }
 
-/// Appends work.
+/// Appends work. A record waiting out a failed read keeps waiting: the new row is due no
+/// sooner than the record's retry, so a new event for it never brings its next read forward
+/// (nor, with it, its next attempt).
 pub async fn push(conn: &mut AsyncPgConnection, work: &NewWork<'_>) -> QueryResult<()> {
-    diesel::insert_into(q::table)
-        .values((
-            q::connection_id.eq(work.connection_id),
-            q::model.eq(work.model),
-            q::record_id.eq(work.record_id),
-            q::event_id.eq(work.event_id),
-            q::envelope.eq(work.envelope),
-            q::due_at.eq(work.due_at),
-        ))
-        .execute(conn)
-        .await
-        .map(drop)
+    diesel::sql_query(
+        "INSERT INTO sync_queue (connection_id, model, record_id, event_id, envelope, due_at) \
+         SELECT $1, $2, $3, $4, $5, greatest($6, ( \
+             SELECT max(due_at) FROM sync_queue \
+             WHERE connection_id = $1 AND model = $2 AND record_id = $3 AND attempts > 0))",
+    )
+    .bind::<BigInt, _>(work.connection_id)
+    .bind::<Text, _>(work.model)
+    .bind::<BigInt, _>(work.record_id)
+    .bind::<Text, _>(work.event_id)
+    .bind::<Jsonb, _>(work.envelope)
+    .bind::<Timestamptz, _>(work.due_at)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A taken row.
@@ -94,8 +99,9 @@ pub async fn due_groups(
 /// until the transaction ends; rows another worker holds are skipped. Due rows come first, then
 /// fresh rows whose window has not ended yet: once the oldest event of a group has waited its
 /// window, whatever arrived since joins its batch (a debounce per group, so a burst fills
-/// batches instead of trickling out as each event's own window ends). Rows waiting out a failed
-/// read (`attempts > 0`) join only when due.
+/// batches instead of trickling out as each event's own window ends). A record waiting out a
+/// failed read (a row with `attempts > 0` not yet due) is not taken at all, whatever arrived for
+/// it since: its next read, and so its next attempt, comes when its backoff ends.
 pub async fn take(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
@@ -110,6 +116,10 @@ pub async fn take(
         "WITH picked AS ( \
              SELECT record_id FROM sync_queue \
              WHERE connection_id = $1 AND model = $2 AND (due_at <= $3 OR attempts = 0) \
+               AND NOT EXISTS (SELECT 1 FROM sync_queue w \
+                   WHERE w.connection_id = $1 AND w.model = $2 \
+                     AND w.record_id = sync_queue.record_id \
+                     AND w.attempts > 0 AND w.due_at > $3) \
              ORDER BY due_at, id LIMIT $4 * 4 FOR UPDATE SKIP LOCKED), \
          records AS (SELECT DISTINCT record_id FROM picked LIMIT $4) \
          SELECT id, record_id, event_id, envelope, enqueued_at, attempts, first_failed_at \
@@ -133,35 +143,59 @@ pub async fn delete(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<us
         .await
 }
 
-/// Puts rows back until `due_at`; `failed` counts an attempt and records the error.
+/// Puts rows back until `due_at`, their attempts unchanged (a 429, a parked connection).
 pub async fn defer(
     conn: &mut AsyncPgConnection,
     ids: &[i64],
     due_at: DateTime<Utc>,
-    failed: Option<&str>,
 ) -> QueryResult<usize> {
-    let rows = q::table.filter(q::id.eq_any(ids));
-    match failed {
-        None => {
-            diesel::update(rows)
-                .set(q::due_at.eq(due_at))
-                .execute(conn)
-                .await
-        }
-        Some(error) => {
-            diesel::update(rows)
-                .set((
-                    q::due_at.eq(due_at),
-                    q::attempts.eq(q::attempts + 1),
-                    q::first_failed_at.eq(diesel::dsl::sql::<
-                        diesel::sql_types::Nullable<Timestamptz>,
-                    >("coalesce(first_failed_at, now())")),
-                    q::last_error.eq(error),
-                ))
-                .execute(conn)
-                .await
-        }
-    }
+    diesel::update(q::table.filter(q::id.eq_any(ids)))
+        .set(q::due_at.eq(due_at))
+        .execute(conn)
+        .await
+}
+
+/// A failed read of a record: its rows wait until `due_at`, all marked with the record's
+/// `attempt` (failed reads of the record so far, however many events it has queued) and the
+/// error.
+pub async fn retry(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    due_at: DateTime<Utc>,
+    attempt: i32,
+    error: &str,
+) -> QueryResult<usize> {
+    diesel::update(q::table.filter(q::id.eq_any(ids)))
+        .set((
+            q::due_at.eq(due_at),
+            q::attempts.eq(attempt),
+            q::first_failed_at.eq(
+                diesel::dsl::sql::<diesel::sql_types::Nullable<Timestamptz>>(
+                    "coalesce(first_failed_at, now())",
+                ),
+            ),
+            q::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await
+}
+
+/// Brings forward every record of a connection waiting out a failed read: Clio answers again,
+/// so what failed while it did not is read now rather than after its backoff (up to an hour).
+pub async fn retry_now(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    now: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::update(
+        q::table
+            .filter(q::connection_id.eq(connection_id))
+            .filter(q::attempts.gt(0))
+            .filter(q::due_at.gt(now)),
+    )
+    .set(q::due_at.eq(now))
+    .execute(conn)
+    .await
 }
 
 /// Holds a connection's sync work until `until` (Clio's 429 for its token).

@@ -15,6 +15,7 @@ use matterhook_store::{
     connections,
     dead_letters::{self, NewDeadLetter},
     processed,
+    sync_circuit::{self, Admission},
     sync_queue::{self, Queued},
 };
 use matterhook_telemetry::{chain, QueueOutcome};
@@ -41,6 +42,9 @@ pub enum BatchOutcome {
     },
     /// Clio's rate limit: this connection's work waits until then.
     Throttled(DateTime<Utc>),
+    /// Clio kept failing this connection's reads: its circuit is open (or another worker is
+    /// probing), so nothing was read.
+    Paused,
     /// The connection needs its user; the work stays parked in the queue.
     Parked,
     /// Failed; tried again later.
@@ -145,10 +149,19 @@ impl SyncStage {
     /// what the failure means for them. All in one transaction.
     pub async fn batch(&self, connection_id: i64, model: Model) -> Result<BatchOutcome, SyncError> {
         let mut conn = self.pool().get().await?;
+        // Admitted outside the batch's transaction: a probe's claim must be seen by other workers
+        // while it reads, and the connection's row must not stay locked across a call to Clio
+        // (a token refresh writes it).
+        let records = match self.admit(&mut conn, connection_id).await? {
+            Admission::Open => return Ok(BatchOutcome::Paused),
+            Admission::Probe => 1,
+            Admission::Closed => self.config().batch_records,
+        };
         let taken = Mutex::new(Vec::new());
         let result = conn
             .transaction::<_, SyncError, _>(async |conn| {
-                self.batch_in(conn, connection_id, model, &taken).await
+                self.batch_in(conn, connection_id, model, records, &taken)
+                    .await
             })
             .await;
         let taken = taken.into_inner().unwrap_or_default();
@@ -168,16 +181,38 @@ impl SyncStage {
         }
     }
 
+    /// Whether the connection's circuit lets this batch read, and how much.
+    async fn admit(
+        &self,
+        conn: &mut AsyncPgConnection,
+        connection_id: i64,
+    ) -> Result<Admission, SyncError> {
+        let now = Utc::now();
+        let config = self.config();
+        let admission = sync_circuit::admit(
+            conn,
+            connection_id,
+            now,
+            i32::try_from(config.circuit_threshold).unwrap_or(i32::MAX),
+            now + chrono::Duration::from_std(config.probe_hold).unwrap_or_default(),
+        )
+        .await?;
+        if admission == Admission::Probe {
+            tracing::info!(connection_id, "probing Clio with one record");
+        }
+        Ok(admission)
+    }
+
     async fn batch_in(
         &self,
         conn: &mut AsyncPgConnection,
         connection_id: i64,
         model: Model,
+        records: i64,
         taken: &Mutex<Vec<Queued>>,
     ) -> Result<BatchOutcome, SyncError> {
         let now = Utc::now();
-        let rows =
-            sync_queue::take(conn, connection_id, model, now, self.config().batch_records).await?;
+        let rows = sync_queue::take(conn, connection_id, model, now, records).await?;
         if rows.is_empty() {
             return Ok(BatchOutcome::Empty);
         }
@@ -226,7 +261,16 @@ impl SyncStage {
                     read::write(conn, &target, &reread, ReadKind::Live, &causes).await?;
                 applied += apply::absent(conn, &target, model, &gone).await?;
                 sync_queue::delete(conn, &row_ids).await?;
-                connections::mark_synced(conn, connection_id, Utc::now()).await?;
+                let done = Utc::now();
+                connections::mark_synced(conn, connection_id, done).await?;
+                let brought_forward = sync_circuit::succeeded(conn, connection_id, done).await?;
+                if brought_forward > 0 {
+                    tracing::info!(
+                        connection_id,
+                        rows = brought_forward,
+                        "Clio answers again: records waiting out failed reads are due now"
+                    );
+                }
                 return Ok(BatchOutcome::Done {
                     records: ids.len(),
                     applied,
@@ -238,7 +282,7 @@ impl SyncStage {
             Verdict::Throttled(wait) => {
                 let until = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
                 sync_queue::hold_connection(conn, connection_id, until).await?;
-                sync_queue::defer(conn, &row_ids, until, None).await?;
+                sync_queue::defer(conn, &row_ids, until).await?;
                 Ok(BatchOutcome::Throttled(until))
             }
             Verdict::Parked => {
@@ -249,13 +293,45 @@ impl SyncStage {
                     .await?
                     .is_some_and(|c| c.status == connections::CONNECTED);
                 if still_connected {
-                    sync_queue::defer(conn, &row_ids, now + PARKED_PAUSE, None).await?;
+                    sync_queue::defer(conn, &row_ids, now + PARKED_PAUSE).await?;
                 }
                 Ok(BatchOutcome::Parked)
             }
-            Verdict::Transient => self.failed(conn, &rows, &chain(&error), false).await,
+            Verdict::Transient => {
+                let outcome = self.failed(conn, &rows, &chain(&error), false).await?;
+                if error.is_clio_outage() {
+                    self.trip(conn, connection_id).await?;
+                }
+                Ok(outcome)
+            }
             Verdict::Permanent => self.failed(conn, &rows, &chain(&error), true).await,
         }
+    }
+
+    /// Counts a read Clio failed to answer against the connection's circuit; at the threshold,
+    /// the connection's reads pause.
+    async fn trip(
+        &self,
+        conn: &mut AsyncPgConnection,
+        connection_id: i64,
+    ) -> Result<(), SyncError> {
+        let config = self.config();
+        let threshold = i32::try_from(config.circuit_threshold).unwrap_or(i32::MAX);
+        let pauses = &config.circuit_pauses;
+        let opened = sync_circuit::failed(conn, connection_id, Utc::now(), threshold, |past| {
+            let pause = pauses
+                .get(past as usize)
+                .or(pauses.last())
+                .copied()
+                .unwrap_or(Duration::from_secs(30));
+            chrono::Duration::from_std(pause).unwrap_or_default()
+        })
+        .await?;
+        if let Some(until) = opened {
+            config.metrics.sync_circuit_opened();
+            tracing::warn!(connection_id, %until, "Clio keeps failing this connection's reads: paused");
+        }
+        Ok(())
     }
 
     /// A failed attempt on `rows`: each record that has used up its attempts (all of them, when
@@ -292,7 +368,8 @@ impl SyncStage {
                 .copied()
                 .unwrap_or(Duration::from_secs(10));
             let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            sync_queue::defer(conn, ids, due, Some(message)).await?;
+            let attempt = i32::try_from(*attempt).unwrap_or(i32::MAX);
+            sync_queue::retry(conn, ids, due, attempt, message).await?;
         }
         let counted = self.queue_metrics();
         for _ in by_wait.values().flatten() {
@@ -409,6 +486,7 @@ fn log(connection_id: i64, outcome: &Result<BatchOutcome, SyncError>) {
         Ok(BatchOutcome::Throttled(until)) => {
             tracing::warn!(connection_id, %until, "Clio rate limit: this connection waits")
         }
+        Ok(BatchOutcome::Paused) => {}
         Ok(BatchOutcome::Parked) => {
             tracing::warn!(
                 connection_id,

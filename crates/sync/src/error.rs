@@ -58,6 +58,11 @@ pub enum Verdict {
 }
 
 impl SyncError {
+    /// Whether Clio failed to answer (5xx, timeout): counted by the connection's circuit.
+    pub fn is_clio_outage(&self) -> bool {
+        matches!(self, SyncError::Clio(c) if c.is_outage())
+    }
+
     /// What should happen to the work.
     pub fn verdict(&self) -> Verdict {
         match self {

@@ -15,7 +15,10 @@
 //!
 //! Failures: a 429 holds only that connection's work; a connection that needs reauthorization
 //! keeps its work parked in the queue until it is reconnected; other failures retry with backoff
-//! and are dead-lettered (replayable) after the last attempt.
+//! (an attempt is a failed read of the record, however many events it gathered meanwhile) and
+//! are dead-lettered (replayable) after the last attempt. When Clio keeps failing a connection's
+//! reads (5xx, timeouts), a circuit pauses them, then probes with one record; the first read
+//! Clio answers closes it and brings the connection's waiting records forward.
 
 pub mod apply;
 mod batch;
@@ -52,6 +55,15 @@ pub struct SyncConfig {
     pub max_attempts: u32,
     /// Waits after the 1st, 2nd, ... failed read (the last repeats).
     pub backoff: Vec<Duration>,
+    /// Consecutive failed reads of a connection (Clio's 5xx, timeouts) that pause its reads.
+    pub circuit_threshold: u32,
+    /// How long the reads pause after the threshold, then after each failed probe (the last
+    /// repeats). The first read after Clio answers again brings every record waiting out a failed
+    /// read forward, so the longest pause bounds how late they are re-read.
+    pub circuit_pauses: Vec<Duration>,
+    /// How long a probe holds the connection against other workers' reads (the Clio client's
+    /// timeout, and some).
+    pub probe_hold: Duration,
     /// Batches in flight at once (each for a different connection and model).
     pub concurrency: usize,
     /// A connection is swept when its last sweep is older than this.
@@ -75,6 +87,9 @@ impl Default for SyncConfig {
             batch_records: matterhook_clio::MAX_PAGE_SIZE as i64,
             max_attempts: 6,
             backoff: [10, 60, 600, 3600].map(Duration::from_secs).to_vec(),
+            circuit_threshold: 3,
+            circuit_pauses: [5, 10, 20, 30].map(Duration::from_secs).to_vec(),
+            probe_hold: Duration::from_secs(45),
             concurrency: 4,
             sweep_interval: Duration::from_secs(12 * 3600),
             full_sweep_interval: Duration::from_secs(7 * 24 * 3600),

@@ -200,6 +200,7 @@ struct Inner {
     outbox_pending: Gauge,
     outbox_lag: Gauge<f64, AtomicU64>,
     sync_queue_depth: Gauge,
+    sync_circuit_opened: Counter,
     scheduler_pass: Histogram,
 }
 
@@ -290,6 +291,12 @@ impl Metrics {
             "Records waiting to be re-read from Clio",
             sync_queue_depth.clone(),
         );
+        let sync_circuit_opened = Counter::default();
+        registry.register(
+            "matterhook_sync_circuit_opened",
+            "Times a connection's reads were paused because Clio kept failing them",
+            sync_circuit_opened.clone(),
+        );
         let scheduler_pass = Histogram::new(PASS_BUCKETS);
         registry.register(
             "matterhook_scheduler_pass_seconds",
@@ -307,6 +314,7 @@ impl Metrics {
             outbox_pending,
             outbox_lag,
             sync_queue_depth,
+            sync_circuit_opened,
             scheduler_pass,
         }))
     }
@@ -370,6 +378,11 @@ impl Metrics {
     /// Sets the sync queue's depth.
     pub fn sync_queue_depth(&self, rows: i64) {
         self.0.sync_queue_depth.set(rows);
+    }
+
+    /// Counts a connection's reads paused by its circuit (a failed probe pauses them again).
+    pub fn sync_circuit_opened(&self) {
+        self.0.sync_circuit_opened.inc();
     }
 
     /// Records one scheduler pass.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::errors::{clio_error, ApiError, Reply};
-use crate::{seed, ApiFault, DeliveryFault, Kind, Sim, WriteError};
+use crate::{seed, ApiFault, ApiOutage, DeliveryFault, Kind, Sim, WriteError};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -29,6 +29,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/webhooks", web::get().to(webhooks))
     .route("/calls", web::get().to(calls))
     .route("/faults", web::post().to(fault))
+    .route("/outages", web::post().to(outage))
     .route("/delivery-faults", web::post().to(delivery_fault))
     .route("/clock", web::get().to(clock))
     .route("/clock/advance", web::post().to(advance_clock))
@@ -172,6 +173,11 @@ async fn calls(sim: web::Data<Sim>) -> HttpResponse {
 
 async fn fault(sim: web::Data<Sim>, body: web::Json<ApiFault>) -> HttpResponse {
     sim.inject_fault(body.into_inner());
+    HttpResponse::NoContent().finish()
+}
+
+async fn outage(sim: web::Data<Sim>, body: web::Json<ApiOutage>) -> HttpResponse {
+    sim.inject_outage(body.into_inner());
     HttpResponse::NoContent().finish()
 }
 
