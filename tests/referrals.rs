@@ -538,3 +538,178 @@ async fn a_second_paid_bill_names_itself_and_the_running_total() {
     }
     r.stop().await;
 }
+
+/// Carol disconnects while Bob, at the same firm, stays connected: the matter her referral is
+/// linked to closes and its bill is paid, and a new matter for another of her referred clients
+/// opens. Bob's referrals take all of it; none of it reaches hers. When she connects again, hers
+/// catch up: won, thanked, and the new matter linked.
+#[tokio::test]
+async fn a_disconnected_user_beside_a_connected_colleague_gets_nothing_until_reconnecting() {
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    let carol = r.s.user("carol@hartleyfinch.example").await;
+    let (_, answer) = r.s.connect_as(&carol, firm.partner_id, "allow").await;
+    assert_eq!(answer.status(), 200, "connected");
+    let body: serde_json::Value = answer.json().await.expect("json");
+    let hers = body["connection_id"].as_i64().expect("connection id");
+    r.s.wait_enabled(hers).await;
+
+    // Each of them was referred Jane and Tom.
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let mut referred = Vec::new();
+    for user in [r.bob.id, carol.id] {
+        for (first, last, email) in [
+            ("Jane", "Doe", "jane.doe@example.com"),
+            ("Tom", "Reyes", "tom.reyes@example.com"),
+        ] {
+            let id = service::create(
+                &mut conn,
+                user,
+                received("Priya Shah", first, last, Some(email)),
+            )
+            .await
+            .expect("created")
+            .id;
+            referred.push((user, id));
+        }
+    }
+    drop(conn);
+    let (bob_jane, bob_tom, carol_jane, carol_tom) =
+        (referred[0], referred[1], referred[2], referred[3]);
+    let pool = r.s.p.pool.clone();
+    let get = |(user, id): (i64, i64)| {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.get().await.expect("conn");
+            referrals::get(&mut conn, user, id)
+                .await
+                .expect("query")
+                .expect("exists")
+        }
+    };
+
+    // Jane's matter opens while both are connected (each change reaches both webhooks).
+    let mut matter = 0;
+    sync(&mut r, 2, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Lease"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    for who in [bob_jane, carol_jane] {
+        let linked =
+            eventually(|| async { get(who).await.matter_id.filter(|m| *m == matter) }).await;
+        assert_eq!(linked, Some(matter), "{who:?} linked");
+    }
+    let mut bill = 0;
+    sync(&mut r, 2, |sim| {
+        bill = sim
+            .create(Kind::Bill, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "matters": [{"id": matter}], "total": 1200.0, "state": "awaiting_payment"}))
+            .expect("bill")
+            .id;
+    })
+    .await;
+
+    let gone =
+        r.s.connections
+            .disconnect(hers, Some(carol.id))
+            .await
+            .expect("disconnected");
+    assert!(gone.webhooks_deleted > 0);
+
+    // While she is away: Jane's matter closes, its bill is paid, Tom becomes a client.
+    sync(&mut r, 1, |sim| {
+        sim.set_matter_status(matter, "closed").expect("closed");
+    })
+    .await;
+    sync(&mut r, 1, |sim| {
+        sim.pay_bill(bill).expect("paid");
+    })
+    .await;
+    let mut tom_matter = 0;
+    sync(&mut r, 2, |sim| {
+        let tom = sim
+            .create(
+                Kind::Contact,
+                firm.account_id,
+                json!({"type": "Person", "first_name": "Tom", "last_name": "Reyes",
+                       "email_addresses": [{"address": "tom.reyes@example.com", "primary": true}]}),
+            )
+            .expect("contact")
+            .id;
+        tom_matter = sim
+            .create(
+                Kind::Matter,
+                firm.account_id,
+                json!({"client": {"id": tom}, "status": "open", "description": "Estate"}),
+            )
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let drafts = |user: i64| {
+        let pool = pool.clone();
+        async move {
+            let mut conn = pool.get().await.expect("conn");
+            referrals::action_queue(&mut conn, user, true)
+                .await
+                .expect("queue")
+        }
+    };
+    // Bob's referrals took every change (the same events carry Carol's, when they would).
+    let bob_done = eventually(|| async {
+        let done = get(bob_jane).await.status == ReferralStatus::Won
+            && drafts(r.bob.id).await.len() == 1
+            && get(bob_tom).await.matter_id == Some(tom_matter);
+        done.then_some(())
+    })
+    .await;
+    assert_eq!(
+        bob_done,
+        Some(()),
+        "the connected colleague's referrals moved on"
+    );
+    assert_eq!(get(carol_jane).await.status, ReferralStatus::Open);
+    assert!(
+        drafts(carol.id).await.is_empty(),
+        "no draft while disconnected"
+    );
+    assert_eq!(
+        get(carol_tom).await.matter_id,
+        None,
+        "no link while disconnected"
+    );
+    assert_eq!(
+        get(carol_jane).await.matter_id,
+        Some(matter),
+        "her link stays"
+    );
+
+    // She connects again: her referrals catch up on what changed meanwhile.
+    let (_, answer) = r.s.connect_as(&carol, firm.partner_id, "allow").await;
+    assert_eq!(answer.status(), 200, "reconnected");
+    matterhook_sync::relay::relay_once(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names)
+        .await
+        .expect("relay");
+    let caught_up = eventually(|| async {
+        let done = get(carol_jane).await.status == ReferralStatus::Won
+            && drafts(carol.id).await.len() == 1
+            && get(carol_tom).await.matter_id == Some(tom_matter);
+        done.then_some(())
+    })
+    .await;
+    assert_eq!(
+        caught_up,
+        Some(()),
+        "won, thanked and linked after reconnecting"
+    );
+    let draft = &drafts(carol.id).await[0];
+    assert_eq!(draft.bill_id, bill);
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}

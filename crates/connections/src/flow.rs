@@ -207,6 +207,12 @@ impl Connections {
                     for model in Model::WEBHOOK {
                         sweeps::request(conn, id, model, since, "reconnected").await?;
                     }
+                    // The sweep catches up the mirror; a colleague's connection may have kept
+                    // it current, so the products catch up for this user from when they
+                    // disconnected (a connection waiting for reauthorization kept receiving).
+                    if let Some(disconnected_at) = before.disconnected_at {
+                        crate::resumed::announce(conn, id, &who, disconnected_at).await?;
+                    }
                 }
                 Ok((id, before.is_some()))
             })

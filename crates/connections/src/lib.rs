@@ -16,6 +16,7 @@ pub mod disconnect;
 mod error;
 pub mod flow;
 pub mod hooks;
+mod resumed;
 pub mod schedule;
 mod setup;
 pub mod tokens;

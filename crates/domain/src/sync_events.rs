@@ -11,7 +11,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::vocabulary::{AccountId, BillState, ClioId, MatterStatus, Model};
+use chrono::{DateTime, Utc};
+
+use crate::vocabulary::{AccountId, BillState, ClioId, MatterStatus, Model, UserId};
 
 /// The version of [`DomainEvent`]'s shape; a consumer refuses versions it does not know.
 pub const DOMAIN_EVENT_VERSION: u32 = 1;
@@ -39,6 +41,15 @@ pub enum Change {
     ContactChanged,
     /// A bill's state became `paid`.
     BillPaid,
+    /// One of our users connected to the firm again after disconnecting (the record is the Clio
+    /// user): what changed in the shared mirror meanwhile reached no product of theirs, and no
+    /// mirror change will announce it again, so the products catch up for that user.
+    ConnectionResumed {
+        /// Our user.
+        user: UserId,
+        /// When they disconnected.
+        since: DateTime<Utc>,
+    },
 }
 
 impl ChangeKind {
@@ -48,16 +59,18 @@ impl ChangeKind {
             ChangeKind::MatterOpened | ChangeKind::MatterStatusChanged => Model::Matter,
             ChangeKind::ContactChanged => Model::Contact,
             ChangeKind::BillPaid => Model::Bill,
+            ChangeKind::ConnectionResumed => Model::User,
         }
     }
 
-    /// Its name within the model: `opened`, `status_changed`, `changed`, `paid`.
+    /// Its name within the model: `opened`, `status_changed`, `changed`, `paid`, `resumed`.
     pub fn name(self) -> &'static str {
         match self {
             ChangeKind::MatterOpened => "opened",
             ChangeKind::MatterStatusChanged => "status_changed",
             ChangeKind::ContactChanged => "changed",
             ChangeKind::BillPaid => "paid",
+            ChangeKind::ConnectionResumed => "resumed",
         }
     }
 }

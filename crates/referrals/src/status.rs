@@ -9,14 +9,14 @@ use matterhook_domain::{
         drafts::{thank_you, Commission, Earlier, Paid},
         status,
     },
-    sync_events::ChangeKind,
+    sync_events::{Change, ChangeKind},
     BillState,
 };
 use matterhook_store::{mirror, referrals};
 
 use crate::{client, matching::account_of};
 
-/// Consumes `sync.matter.status_changed` and `sync.bill.paid`.
+/// Consumes `sync.matter.status_changed`, `sync.bill.paid` and `sync.user.resumed`.
 #[derive(Debug, Default, Clone)]
 pub struct StatusSync;
 
@@ -24,9 +24,13 @@ impl Handler for StatusSync {
     const NAME: &'static str = "status";
 
     fn routing_keys(&self) -> Vec<String> {
-        [ChangeKind::MatterStatusChanged, ChangeKind::BillPaid]
-            .map(domain_binding)
-            .to_vec()
+        [
+            ChangeKind::MatterStatusChanged,
+            ChangeKind::BillPaid,
+            ChangeKind::ConnectionResumed,
+        ]
+        .map(domain_binding)
+        .to_vec()
     }
 
     async fn handle(
@@ -35,19 +39,23 @@ impl Handler for StatusSync {
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
         let (account, record) = account_of(envelope)?;
-        match envelope.domain()?.change.kind() {
-            ChangeKind::MatterStatusChanged => {
+        match &envelope.domain()?.change {
+            Change::MatterStatusChanged { .. } => {
                 sync_status(conn, account, record).await?;
                 Ok(())
             }
-            ChangeKind::BillPaid => {
+            Change::BillPaid => {
                 queue_thanks(conn, account, record).await?;
                 Ok(())
             }
-            other @ (ChangeKind::MatterOpened | ChangeKind::ContactChanged) => {
+            Change::ConnectionResumed { user, since } => {
+                catch_up(conn, account, user.get(), *since).await?;
+                Ok(())
+            }
+            other @ (Change::MatterOpened | Change::ContactChanged) => {
                 Err(HandlerError::permanent(format!(
                     "the status worker does not handle {}",
-                    domain_binding(other)
+                    domain_binding(other.kind())
                 )))
             }
         }
@@ -82,6 +90,34 @@ pub async fn sync_status(
         }
     }
     Ok(changed)
+}
+
+/// A user's connection to the firm syncs again after a pause that began at `since`: their linked
+/// referrals take their matters' statuses as the mirror holds them now, and each bill of those
+/// matters paid during the pause queues its thank-you draft (a bill paid before it was announced
+/// while they were connected, and has its draft already).
+pub async fn catch_up(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    user_id: i64,
+    since: chrono::DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    let mut matters: Vec<i64> = referrals::linked_of_user(conn, user_id, account)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.matter_id)
+        .collect();
+    matters.sort_unstable();
+    matters.dedup();
+    for matter_id in matters {
+        sync_status(conn, account, matter_id).await?;
+        for bill in mirror::paid_bills_of_matter(conn, account, matter_id).await? {
+            if bill.paid_at.is_some_and(|paid| paid >= since) {
+                queue_thanks(conn, account, bill.clio_id).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The matter's other paid bills that were paid before `bill` (by Clio's paid time; by id when a

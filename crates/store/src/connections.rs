@@ -277,7 +277,9 @@ pub async fn set_custom_fields_forbidden(
 }
 
 /// Our users connected to a Clio account (firm), including those whose connection waits for
-/// them to authorize again: what they get from the firm's mirror needs no token of theirs.
+/// them to authorize again: what they get from the firm's mirror needs no token of theirs. A user
+/// who disconnected gets nothing from it (not through a colleague's connection either) until they
+/// connect again, when they catch up.
 pub async fn users_of_account(conn: &mut AsyncPgConnection, account: i64) -> QueryResult<Vec<i64>> {
     c::table
         .filter(

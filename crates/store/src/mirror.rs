@@ -280,6 +280,39 @@ pub async fn paid_bills_of_matter(
         .await
 }
 
+/// Live matters of a firm created in Clio at or after `since`, oldest first: what a user away
+/// since then has not been matched against. Clio's `created_at` decides (a matter back-dated to
+/// an earlier `open_date` still counts); without one, the open date does.
+pub async fn matters_created_since(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    since: DateTime<Utc>,
+) -> QueryResult<Vec<i64>> {
+    // A matter created since has changed since: the index-friendly filter first, then Clio's
+    // own creation time read from the record.
+    let changed: Vec<(i64, Option<NaiveDate>, Value)> = m::table
+        .filter(m::clio_account_id.eq(account))
+        .filter(m::clio_updated_at.ge(since))
+        .filter(m::deleted_at.is_null())
+        .select((m::clio_id, m::open_date, m::data))
+        .order(m::clio_id.asc())
+        .load(conn)
+        .await?;
+    Ok(changed
+        .into_iter()
+        .filter(|(_, open_date, data)| {
+            let created = data["created_at"]
+                .as_str()
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+            match created {
+                Some(created) => created >= since,
+                None => open_date.is_some_and(|d| d >= since.date_naive()),
+            }
+        })
+        .map(|(id, _, _)| id)
+        .collect())
+}
+
 /// A mirrored bill.
 pub async fn bill(
     conn: &mut AsyncPgConnection,

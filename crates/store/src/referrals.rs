@@ -5,7 +5,7 @@ use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use matterhook_domain::{Direction, ReferralStatus};
 
-use crate::schema::{action_items as a, referral_events as e, referrals as r};
+use crate::schema::{action_items as a, connections as c, referral_events as e, referrals as r};
 
 /// A referral row.
 #[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
@@ -221,7 +221,10 @@ pub async fn unlink(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<bool> 
     Ok(n == 1)
 }
 
-/// The referrals linked to a matter, locked until the transaction ends.
+/// The referrals linked to a matter whose users are connected to its firm (a connection waiting
+/// for reauthorization counts, as for matching), locked until the transaction ends. A user who
+/// disconnected gets no status or draft through a colleague's connection; they catch up when
+/// they connect again.
 pub async fn linked_to(
     conn: &mut AsyncPgConnection,
     account: i64,
@@ -233,9 +236,32 @@ pub async fn linked_to(
                 .eq(account)
                 .and(r::matter_id.eq(matter_id)),
         )
+        .filter(diesel::dsl::exists(
+            c::table
+                .filter(c::user_id.eq(r::user_id))
+                .filter(c::clio_account_id.eq(account))
+                .filter(c::status.ne(crate::connections::DISCONNECTED)),
+        ))
         .select(Referral::as_select())
         .order(r::id.asc())
         .for_update()
+        .load(conn)
+        .await
+}
+
+/// A user's referrals linked to matters of a firm: what catches up when their connection to it
+/// syncs again.
+pub async fn linked_of_user(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    account: i64,
+) -> QueryResult<Vec<Referral>> {
+    r::table
+        .filter(r::user_id.eq(user_id))
+        .filter(r::clio_account_id.eq(account))
+        .filter(r::matter_id.is_not_null())
+        .select(Referral::as_select())
+        .order(r::id.asc())
         .load(conn)
         .await
 }
