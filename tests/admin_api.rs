@@ -69,6 +69,7 @@ async fn support_staff_manage_dead_letters_over_http() {
             publisher: p.publisher.clone(),
             connections: matterhook_e2e::stack::connections(&p),
             metrics: matterhook_telemetry::Metrics::new(),
+            app: matterhook_api::AppLink::default(),
         },
     )
     .expect("api");

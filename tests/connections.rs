@@ -179,6 +179,106 @@ async fn denial_and_bad_reused_or_expired_states_store_nothing() {
     s.stop().await;
 }
 
+/// A browser's GET of the callback (what Clio's redirect makes), with `client`'s cookies.
+async fn browse(
+    client: &reqwest::Client,
+    url: &url::Url,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let answer = client
+        .get(url.as_str())
+        .header("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .expect("callback answers");
+    let status = answer.status().as_u16();
+    let headers = answer.headers().clone();
+    (status, headers, answer.text().await.expect("page"))
+}
+
+/// A person connects in a popup: the callback ends on a page that tells the app's window (at the
+/// configured origin only) and closes itself. A consent link followed in another browser (sent
+/// to someone, say) connects nothing and says why; so does an expired one.
+#[tokio::test]
+async fn the_connect_flow_ends_on_a_page_bound_to_the_browser_that_started_it() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let attorney = s.p.world.firm.attorney_id;
+
+    // Another browser follows Bob's consent link: refused, nothing stored, and his link is spent.
+    let authorize = s.start_connect(&bob).await;
+    let callback = matterhook_e2e::approve(&authorize, attorney, "allow").await;
+    let elsewhere = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let (status, _, page) = browse(&elsewhere, &callback).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Clio was not connected"), "{page}");
+    assert!(page.contains("started in another browser"), "{page}");
+    assert!(page.contains(r#""reason":"other_browser""#), "{page}");
+    assert_eq!(s.connections_of(&bob).await, 0);
+    let (status, _, page) = browse(&s.http, &callback).await;
+    assert_eq!(status, 400, "the link was spent by the other browser");
+    assert!(page.contains("already used"), "{page}");
+    // An API client without the cookie is told the same in JSON.
+    let authorize = s.start_connect(&bob).await;
+    let callback = matterhook_e2e::approve(&authorize, attorney, "allow").await;
+    let answer = elsewhere
+        .get(callback.as_str())
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(answer.status(), 400);
+    assert_eq!(
+        answer.json::<serde_json::Value>().await.expect("json")["code"],
+        "other_browser"
+    );
+    assert_eq!(s.connections_of(&bob).await, 0);
+
+    // In his own browser: connected, the app's window told, the popup closed.
+    let authorize = s.start_connect(&bob).await;
+    let callback = matterhook_e2e::approve(&authorize, attorney, "allow").await;
+    let (status, headers, page) = browse(&s.http, &callback).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(s.connections_of(&bob).await, 1);
+    assert!(
+        page.contains("Hartley &amp; Finch LLP is connected"),
+        "{page}"
+    );
+    let target = format!(
+        r#", "{}"); window.close();"#,
+        matterhook_e2e::stack::APP_ORIGIN
+    );
+    assert!(
+        page.contains(&target),
+        "posted to the app's origin only: {page}"
+    );
+    assert!(page.contains(r#""outcome":"connected""#), "{page}");
+    assert!(!page.contains(r#""*""#), "never to any origin: {page}");
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(
+        csp.starts_with("default-src 'none'; script-src 'nonce-"),
+        "{csp}"
+    );
+    let cleared = headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.starts_with("matterhook_connect=;") && c.contains("Max-Age=0"));
+    assert!(cleared, "the connect's cookie is spent: {headers:?}");
+
+    // A link older than its ten minutes, in the right browser: a reason a person can act on.
+    let carol = s.user("carol@hartleyfinch.example").await;
+    let authorize = s.start_connect(&carol).await;
+    let callback = matterhook_e2e::approve(&authorize, attorney, "allow").await;
+    s.p.world.sim.advance_clock(Duration::from_secs(11 * 60));
+    let (status, _, page) = browse(&s.http, &callback).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("This connect link expired"), "{page}");
+    assert_eq!(s.connections_of(&carol).await, 0);
+    s.stop().await;
+}
+
 /// Ten calls from each process at once; every one succeeds. Returns how many refreshes Clio saw.
 async fn refreshes_while_all_call(s: &Stack, processes: &[Connections], id: i64) -> usize {
     let before = s.p.world.sim.access_tokens_issued();

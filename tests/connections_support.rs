@@ -18,6 +18,9 @@ use matterhook_store::subscriptions;
 
 use crate::{approve, ingest::Pipeline, PATIENCE};
 
+/// The origin of the app the API's connect page posts its outcome to, in tests.
+pub const APP_ORIGIN: &str = "http://app.test";
+
 /// The pipeline with the API and connections.
 pub struct Stack {
     /// The ingest pipeline (simulator, database, broker, receiver).
@@ -27,7 +30,8 @@ pub struct Stack {
     /// Connections as the API uses them (simulator clock).
     pub connections: Connections,
     api: actix_web::dev::ServerHandle,
-    http: reqwest::Client,
+    /// The user's browser: no redirects followed, cookies kept.
+    pub http: reqwest::Client,
 }
 
 /// A user of our API.
@@ -59,13 +63,19 @@ impl Stack {
                 publisher: p.publisher.clone(),
                 connections: connections.clone(),
                 metrics: matterhook_telemetry::Metrics::new(),
+                app: matterhook_api::AppLink {
+                    origin: Some(APP_ORIGIN.into()),
+                    ..matterhook_api::AppLink::default()
+                },
             },
         )
         .expect("api");
         let api = server.handle();
         tokio::spawn(server);
+        // A browser's cookie jar: the connect's state is bound to it.
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
             .build()
             .expect("client");
         Self {

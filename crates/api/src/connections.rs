@@ -1,7 +1,10 @@
 //! Connecting Clio accounts: `GET /connect/clio`, `GET /oauth/clio/callback`,
 //! `GET /api/connections`, `POST /api/connections/{id}/disconnect`.
 
-use actix_web::{http::header, web, HttpResponse};
+use actix_web::{
+    http::{header, StatusCode},
+    web, HttpRequest, HttpResponse, ResponseError,
+};
 use chrono::{DateTime, Utc};
 use matterhook_clio::Region;
 use matterhook_connections::{
@@ -15,6 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::{
     auth::Caller,
+    connect_page::{self, Outcome},
     error::{internal, ApiError},
     Deps,
 };
@@ -42,7 +46,7 @@ pub(crate) struct ConnectQuery {
     path = "/connect/clio",
     params(ConnectQuery),
     responses(
-        (status = 302, description = "To Clio's consent page, with a single-use state bound to the caller (10 minutes)"),
+        (status = 302, description = "To Clio's consent page, with a single-use state bound to the caller and, by the `matterhook_connect` cookie set here, to this browser (10 minutes)"),
         (status = 400, description = "Unknown region", body = ErrorBody),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
     ),
@@ -59,10 +63,11 @@ pub(crate) async fn connect(
         .unwrap_or("us")
         .parse()
         .map_err(|e: matterhook_clio::UnknownRegion| ApiError::BadRequest(e.to_string()))?;
-    let url = deps.connections.start(caller.id, region).await?;
+    let started = deps.connections.start(caller.id, region).await?;
     Ok(HttpResponse::Found()
-        .insert_header((header::LOCATION, url.as_str()))
+        .insert_header((header::LOCATION, started.url.as_str()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
+        .cookie(deps.app.cookie(started.browser_state))
         .finish())
 }
 
@@ -97,28 +102,86 @@ pub(crate) struct ConnectedBody {
 }
 
 /// Where Clio sends the user back. Exchanges the code, stores the connection and subscribes to its
-/// webhooks. A reused, expired or unknown state, or a refusal, stores nothing.
+/// webhooks. A reused, expired or unknown state, a browser that did not start the connect, or a
+/// refusal, stores nothing. A browser (`Accept: text/html`) gets a page that tells the app's
+/// window (`MATTERHOOK_APP_ORIGIN`) and closes the popup, or a redirect to
+/// `MATTERHOOK_APP_RETURN_URL` with the outcome; other callers get JSON.
 #[utoipa::path(
     get,
     path = "/oauth/clio/callback",
     params(CallbackQuery),
     responses(
         (status = 200, description = "Connected", body = ConnectedBody),
-        (status = 400, description = "Bad, reused or expired state; missing code; Clio refused the code", body = ErrorBody),
+        (status = 303, description = "To the app's return URL, with `connect=connected&connection_id=..` or `connect=failed&reason=..`"),
+        (status = 400, description = "Bad, reused or expired state; started in another browser; missing code; Clio refused the code", body = ErrorBody),
         (status = 403, description = "The user declined on Clio's consent page", body = ErrorBody),
         (status = 502, description = "Clio could not be reached", body = ErrorBody),
     )
 )]
 pub(crate) async fn callback(
+    req: HttpRequest,
     deps: web::Data<Deps>,
     q: web::Query<CallbackQuery>,
-) -> Result<HttpResponse, ApiError> {
+) -> HttpResponse {
+    let browser_state = req
+        .cookie(connect_page::CONNECT_COOKIE)
+        .map(|c| c.value().to_owned());
     let q = q.into_inner();
+    // The cookie's state is spent by this callback (whatever its outcome) only if it carries it;
+    // a stray or forged callback leaves the browser's connect in progress alone.
+    let spent = browser_state.is_some() && browser_state == q.state;
+    let result = finish(&deps, q, browser_state).await;
+    let mut response = if connect_page::wants_page(&req) {
+        let (status, outcome) = match &result {
+            Ok(body) => (
+                StatusCode::OK,
+                Outcome::Connected {
+                    connection_id: body.connection_id,
+                    account_name: body.account_name.clone(),
+                    resumed: body.resumed,
+                },
+            ),
+            Err(e) => {
+                let reason = match e {
+                    ApiError::Rejected { code, .. } => code,
+                    _ => "internal",
+                };
+                let message = match e {
+                    ApiError::Internal(_) => {
+                        // Logged here, as `error_response` would for JSON.
+                        let _ = e.error_response();
+                        "something went wrong on our side; nothing was connected".to_owned()
+                    }
+                    _ => e.to_string(),
+                };
+                (e.status_code(), Outcome::Failed { reason, message })
+            }
+        };
+        connect_page::respond(&deps.app, status, &outcome)
+    } else {
+        match result {
+            Ok(body) => HttpResponse::Ok().json(body),
+            Err(e) => e.error_response(),
+        }
+    };
+    if spent {
+        // The cookie has served its one purpose.
+        let _ = response.add_removal_cookie(&deps.app.removal());
+    }
+    response
+}
+
+async fn finish(
+    deps: &Deps,
+    q: CallbackQuery,
+    browser_state: Option<String>,
+) -> Result<ConnectedBody, ApiError> {
     let callback = Callback {
         code: q.code,
         state: q.state,
         error: q.error,
         error_description: q.error_description,
+        browser_state,
     };
     let connected: Connected = deps
         .connections
@@ -141,18 +204,17 @@ pub(crate) async fn callback(
     } else {
         0
     };
-    Ok(HttpResponse::Ok().json(ConnectedBody {
+    Ok(ConnectedBody {
         connection_id: connected.connection_id,
         resumed: connected.resumed,
         account_name: connected.account_name,
         clio_user_name: connected.clio_user_name,
         subscription_errors: connected.subscription_errors,
         unparked,
-    }))
+    })
 }
 
 fn flow_error(e: FlowError) -> ApiError {
-    use actix_web::http::StatusCode;
     let status = match &e {
         FlowError::Denied => StatusCode::FORBIDDEN,
         FlowError::Failed(ConnectionError::OAuth(o)) if o.is_transient() => StatusCode::BAD_GATEWAY,
@@ -162,13 +224,16 @@ fn flow_error(e: FlowError) -> ApiError {
         }
         _ => StatusCode::BAD_REQUEST,
     };
-    if status.is_server_error() {
+    let code = if status.is_server_error() {
         // The answer names the failure; the log keeps its cause.
         tracing::warn!(error = %matterhook_telemetry::Chain(&e), "Clio failed the connect flow");
-    }
+        "clio_unavailable"
+    } else {
+        e.code()
+    };
     ApiError::Rejected {
         status,
-        code: e.code(),
+        code,
         message: e.to_string(),
     }
 }

@@ -24,6 +24,7 @@
 
 mod actions;
 mod auth;
+mod connect_page;
 mod connections;
 mod dead_letters;
 mod error;
@@ -31,6 +32,8 @@ mod notifications;
 mod openapi;
 mod referrals;
 mod suggestions;
+
+pub use connect_page::AppLink;
 
 use std::net::TcpListener;
 
@@ -52,6 +55,8 @@ pub struct Deps {
     pub connections: Connections,
     /// The process's metrics, served at `/metrics`.
     pub metrics: Metrics,
+    /// Where the connect flow ends.
+    pub app: AppLink,
 }
 
 /// Builds the server on `listener`.

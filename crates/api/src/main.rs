@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Parser;
-use matterhook_config::{AmqpArgs, ApiListenArgs, ClioArgs, DatabaseArgs, PublicArgs};
+use matterhook_config::{AmqpArgs, ApiListenArgs, AppArgs, ClioArgs, DatabaseArgs, PublicArgs};
 use secrecy::ExposeSecret;
 
 /// matterhook's HTTP API.
@@ -24,6 +24,8 @@ struct Cli {
     clio: ClioArgs,
     #[command(flatten)]
     public: PublicArgs,
+    #[command(flatten)]
+    app: AppArgs,
 }
 
 #[tokio::main]
@@ -57,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
             publisher,
             connections,
             metrics,
+            app: matterhook_api::AppLink::new(&cli.app, &cli.clio.clio_redirect_uri),
         },
     )?;
     let handle = server.handle();

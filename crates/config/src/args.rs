@@ -122,6 +122,43 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// `MATTERHOOK_APP_ORIGIN`, `MATTERHOOK_APP_RETURN_URL`: where the connect flow ends.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct AppArgs {
+    /// The origin of the app that opens the connect flow in a popup (`https://app.example.com`):
+    /// the callback's page posts the outcome to this origin only, then closes the popup.
+    #[arg(long, env = "MATTERHOOK_APP_ORIGIN", value_parser = parse_origin)]
+    pub app_origin: Option<String>,
+    /// Instead of the page, send the browser here with the outcome in the query
+    /// (`?connect=connected&connection_id=..` or `?connect=failed&reason=..`).
+    #[arg(long, env = "MATTERHOOK_APP_RETURN_URL", value_parser = parse_return_url)]
+    pub app_return_url: Option<Url>,
+}
+
+/// An origin, exactly: scheme, host and port, nothing else (what `postMessage` compares).
+fn parse_origin(s: &str) -> Result<String, String> {
+    let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    let plain = matches!(url.scheme(), "http" | "https")
+        && url.host().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none();
+    if !plain || s.trim_end_matches('/') != url.origin().ascii_serialization() {
+        return Err("an origin is scheme://host[:port], with no path, query or credentials".into());
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+fn parse_return_url(s: &str) -> Result<Url, String> {
+    let url = Url::parse(s).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err("the app's return URL must be an http(s) URL".into());
+    }
+    Ok(url)
+}
+
 /// `MATTERHOOK_RECEIVER_ADDR`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReceiverListenArgs {
@@ -159,6 +196,30 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         public: PublicArgs,
+    }
+
+    #[test]
+    fn the_app_origin_is_an_origin_and_nothing_more() {
+        assert_eq!(
+            parse_origin("https://app.example.com").as_deref(),
+            Ok("https://app.example.com")
+        );
+        assert_eq!(
+            parse_origin("http://127.0.0.1:3000/").as_deref(),
+            Ok("http://127.0.0.1:3000")
+        );
+        for bad in [
+            "*",
+            "app.example.com",
+            "https://app.example.com/popup",
+            "https://app.example.com?x=1",
+            "https://user@app.example.com",
+            "javascript:alert(1)",
+        ] {
+            assert!(parse_origin(bad).is_err(), "{bad}");
+        }
+        assert!(parse_return_url("https://app.example.com/settings").is_ok());
+        assert!(parse_return_url("javascript:alert(1)").is_err());
     }
 
     #[test]

@@ -27,6 +27,20 @@ pub struct Callback {
     pub error: Option<String>,
     /// Clio's explanation of `error`.
     pub error_description: Option<String>,
+    /// The state the browser holds (the cookie [`Started::browser_state`] set): a callback
+    /// carrying a state is honoured only in the browser that started it.
+    pub browser_state: Option<String>,
+}
+
+/// A connect started: where to send the user, and what their browser must keep until the
+/// callback (as a cookie), so that a consent link sent to someone else cannot connect their Clio
+/// account to this user.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// Clio's consent page.
+    pub url: Url,
+    /// The value the browser keeps.
+    pub browser_state: String,
 }
 
 /// Why a callback stored nothing.
@@ -44,6 +58,9 @@ pub enum FlowError {
     /// A state issued too long ago.
     #[error("this connect link expired; start again")]
     StateExpired,
+    /// The browser did not start this connect (no cookie, or another one's).
+    #[error("this connect link was started in another browser; start again here")]
+    OtherBrowser,
     /// The user declined on Clio's consent page.
     #[error("access to Clio was declined")]
     Denied,
@@ -83,6 +100,7 @@ impl FlowError {
             FlowError::UnknownState => "unknown_state",
             FlowError::StateUsed => "state_used",
             FlowError::StateExpired => "state_expired",
+            FlowError::OtherBrowser => "other_browser",
             FlowError::Denied => "access_denied",
             FlowError::Refused(_) => "clio_refused",
             FlowError::MissingCode => "missing_code",
@@ -109,7 +127,7 @@ pub struct Connected {
 impl Connections {
     /// Starts a connect for `user_id` in `region`: the URL of Clio's consent page, carrying a fresh
     /// single-use state that only this user's callback can use, for [`Policy::state_ttl`](crate::Policy).
-    pub async fn start(&self, user_id: i64, region: Region) -> Result<Url, ConnectionError> {
+    pub async fn start(&self, user_id: i64, region: Region) -> Result<Started, ConnectionError> {
         let state = random_token(32);
         let mut conn = self.pool().get().await?;
         oauth_states::insert(
@@ -120,7 +138,10 @@ impl Connections {
             self.now() + span(self.policy().state_ttl),
         )
         .await?;
-        Ok(self.deps().oauth.authorize_url(region, &state))
+        Ok(Started {
+            url: self.deps().oauth.authorize_url(region, &state),
+            browser_state: state,
+        })
     }
 
     /// Finishes a connect: checks and uses the state, exchanges the code, reads who connected,
@@ -142,6 +163,16 @@ impl Connections {
                 StateCheck::Expired => return Err(FlowError::StateExpired),
             };
         drop(conn);
+        // Only in the browser that started it: a consent link someone else follows (sent to them,
+        // say) must not connect their Clio account to this user. The state is spent either way.
+        // Compared by hash: equal lengths, no early exit on the first differing byte.
+        let same_browser = callback
+            .browser_state
+            .as_deref()
+            .is_some_and(|b| hash_token(b) == hash_token(state));
+        if !same_browser {
+            return Err(FlowError::OtherBrowser);
+        }
         match callback.error.as_deref() {
             Some("access_denied") => return Err(FlowError::Denied),
             Some(other) => {

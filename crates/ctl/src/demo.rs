@@ -55,8 +55,10 @@ pub async fn connect(args: DemoArgs) -> anyhow::Result<()> {
     }
     let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 1)?;
     let (email, token, _) = crate::users::issue(&pool, &args.email, true).await?;
+    // Keeps the cookie that binds the connect to this "browser", as a person's browser would.
     let http = reqwest::Client::builder()
         .redirect(Policy::none())
+        .cookie_store(true)
         .build()?;
 
     let start = http
