@@ -590,3 +590,59 @@ async fn parked_work_a_reconnect_left_behind_is_sent_back_by_the_scheduler() {
     assert_eq!(again, 0, "sent once");
     s.stop().await;
 }
+
+/// A firm's admin revokes Bob's grant inside Clio. The scheduler's next pass notices it (its
+/// checks of his webhooks, or its daily probe of a grant Clio has not accepted for a day), marks
+/// the connection and tells Bob, long before his token's next refresh; Carol's live grant is left
+/// be, and costs no extra probe (the pass's own calls verified it).
+#[tokio::test]
+async fn a_grant_revoked_inside_clio_is_noticed_at_the_next_pass() {
+    let s = Stack::start().await;
+    let bob = s.user("bob@hartleyfinch.example").await;
+    let carol = s.user("carol@hartleyfinch.example").await;
+    let bobs = s.connect(&bob).await;
+    let (_, answer) = s
+        .connect_as(&carol, s.p.world.firm.partner_id, "allow")
+        .await;
+    assert_eq!(answer.status(), 200);
+    let carols = answer.json::<serde_json::Value>().await.expect("json")["connection_id"]
+        .as_i64()
+        .expect("id");
+    s.wait_enabled(carols).await;
+    s.p.world.sim.revoke_grants_of(s.p.world.firm.attorney_id);
+
+    let pass = s
+        .connections
+        .scheduled_pass()
+        .await
+        .expect("pass")
+        .expect("ran");
+    assert_eq!(s.status(bobs).await, "needs_reauth", "{pass:?}");
+    assert_eq!(s.status(carols).await, "connected");
+    let mut conn = s.p.pool.get().await.expect("conn");
+    let told = matterhook_store::notifications::for_user(&mut conn, bob.id, false, 10)
+        .await
+        .expect("notifications");
+    assert!(
+        told.iter()
+            .any(|n| n.kind == matterhook_store::notifications::NEEDS_REAUTH),
+        "{told:?}"
+    );
+    drop(conn);
+
+    // A day on, Carol's grant was accepted by this pass's own calls: no probe on top.
+    s.p.world.sim.advance_clock(DAY + Duration::from_secs(60));
+    let pass = s
+        .connections
+        .scheduled_pass()
+        .await
+        .expect("pass")
+        .expect("ran");
+    assert_eq!(
+        (pass.grants_verified, pass.grants_revoked),
+        (0, 0),
+        "{pass:?}"
+    );
+    assert_eq!(s.status(carols).await, "connected");
+    s.stop().await;
+}

@@ -307,7 +307,12 @@ impl Connections {
             })
             .await
         {
-            Ok(hook) => hook,
+            Ok(hook) => {
+                // Clio accepted the grant: the daily probe need not ask again.
+                let mut conn = self.pool().get().await?;
+                connection_store::mark_verified(&mut conn, sub.connection_id, now).await?;
+                hook
+            }
             Err(CallError::Clio(ClioError::NotFound)) => {
                 self.replace(sub, "deleted in Clio", report).await?;
                 return Ok(());

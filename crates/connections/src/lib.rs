@@ -56,6 +56,11 @@ pub struct Policy {
     pub renew_before: Duration,
     /// A webhook still `pending` (no handshake) this long after creation is recreated.
     pub handshake_grace: Duration,
+    /// A connected grant is probed (one `who_am_i`) when Clio has not accepted it for this long,
+    /// so one revoked inside Clio is noticed within a day rather than at the next refresh.
+    pub verify_every: Duration,
+    /// At most this many probes per scheduled pass (the rest wait for the next pass).
+    pub probes_per_pass: i64,
 }
 
 impl Default for Policy {
@@ -68,6 +73,8 @@ impl Default for Policy {
             webhook_lifetime: Duration::from_secs(30 * DAY),
             renew_before: Duration::from_secs(7 * DAY),
             handshake_grace: Duration::from_secs(15 * 60),
+            verify_every: Duration::from_secs(DAY),
+            probes_per_pass: 200,
         }
     }
 }

@@ -1,10 +1,11 @@
 //! The scheduled task's pass: tokens refreshed ahead of expiry, subscriptions maintained, old
 //! OAuth states purged. However many schedulers run, one pass runs at a time (an advisory lock).
 
+use matterhook_clio::ClioError;
 use matterhook_store::{advisory, connections as connection_store, oauth_states};
 use matterhook_telemetry::chain;
 
-use crate::{hooks, span, ConnectionError, Connections};
+use crate::{hooks, span, CallError, ConnectionError, Connections, TokenError};
 
 /// What a pass did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -13,6 +14,11 @@ pub struct PassReport {
     pub tokens_refreshed: usize,
     /// Connections whose refresh Clio refused (now `needs_reauth`).
     pub needs_reauth: usize,
+    /// Grants probed because Clio had not accepted them for a day, and found alive.
+    pub grants_verified: usize,
+    /// Of the probed, grants Clio no longer honours (revoked inside Clio): now `needs_reauth`,
+    /// their users notified.
+    pub grants_revoked: usize,
     /// The subscriptions' part.
     pub subscriptions: hooks::Report,
     /// OAuth states purged.
@@ -51,9 +57,55 @@ impl Connections {
             }
         }
         report.subscriptions = self.maintain().await?;
+        // After the subscriptions' checks: each call they made proved its grant alive.
+        self.probe_grants(&mut report).await?;
         let mut conn = self.pool().get().await?;
         report.states_purged =
             oauth_states::purge(&mut conn, self.now() - chrono::Duration::days(1)).await?;
         Ok(report)
+    }
+
+    /// One cheap call (`who_am_i`) per connection Clio has not accepted for a day, oldest first,
+    /// within the pass's allowance and each token's rate budget (the client paces; a call that
+    /// would wait too long fails and waits for the next pass). A revoked grant fails its refresh,
+    /// which marks the connection `needs_reauth` and notifies its user, as any refused refresh
+    /// does.
+    async fn probe_grants(&self, report: &mut PassReport) -> Result<(), ConnectionError> {
+        let policy = self.policy();
+        let mut conn = self.pool().get().await?;
+        let due = connection_store::unverified_since(
+            &mut conn,
+            self.now() - span(policy.verify_every),
+            policy.probes_per_pass,
+        )
+        .await?;
+        drop(conn);
+        for id in due {
+            match self
+                .call(id, |api| async move { api.who_am_i().await })
+                .await
+            {
+                Ok(_) => {
+                    let mut conn = self.pool().get().await?;
+                    connection_store::mark_verified(&mut conn, id, self.now()).await?;
+                    report.grants_verified += 1;
+                }
+                Err(CallError::Token(TokenError::NeedsReauth(_))) => {
+                    tracing::warn!(
+                        connection = id,
+                        "Clio no longer honours this grant: needs reauthorization"
+                    );
+                    report.grants_revoked += 1;
+                }
+                // Disconnected meanwhile: nothing to probe.
+                Err(CallError::Token(TokenError::Disconnected(_) | TokenError::NotFound(_))) => {}
+                Err(e @ CallError::Clio(ClioError::RateLimited { .. })) => {
+                    // Its budget is spent for now: the next pass probes it.
+                    tracing::debug!(connection = id, error = %chain(&e), "probe deferred");
+                }
+                Err(e) => report.errors.push(chain(&e)),
+            }
+        }
+        Ok(())
     }
 }

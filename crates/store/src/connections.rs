@@ -108,6 +108,8 @@ pub async fn upsert_connected(
         c::status_reason.eq(None::<String>),
         c::disconnected_at.eq(None::<DateTime<Utc>>),
         c::updated_at.eq(Utc::now()),
+        // Clio has just accepted the grant (the flow read `who_am_i` with it).
+        c::verified_at.eq(Utc::now()),
     );
     match existing {
         Some(before) => {
@@ -271,6 +273,36 @@ pub async fn set_custom_fields_forbidden(
 ) -> QueryResult<()> {
     diesel::update(c::table.find(id))
         .set(c::custom_fields_forbidden_at.eq(at))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Connected connections whose grant Clio has not accepted since `before` (never-probed first),
+/// at most `limit`: the scheduler's daily probe.
+pub async fn unverified_since(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    c::table
+        .filter(c::status.eq(CONNECTED))
+        .filter(c::verified_at.is_null().or(c::verified_at.lt(before)))
+        .order(c::verified_at.asc().nulls_first())
+        .select(c::id)
+        .limit(limit)
+        .load(conn)
+        .await
+}
+
+/// Clio accepted the connection's grant at `at`.
+pub async fn mark_verified(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    diesel::update(c::table.find(id))
+        .set(c::verified_at.eq(at))
         .execute(conn)
         .await
         .map(drop)

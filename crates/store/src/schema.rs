@@ -59,6 +59,8 @@ diesel::table! {
         custom_fields_forbidden_at -> Nullable<Timestamptz>,
         /// Consecutive failed reads of this connection (the sync circuit).
         sync_failures -> Int4,
+        /// When Clio last accepted the grant (the connect, or the daily probe).
+        verified_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -1,6 +1,7 @@
 //! `matterhook-scheduler`: the periodic pass that keeps every connection's tokens fresh and its
-//! webhook subscriptions alive (see `matterhook_connections::schedule`), and sends parked work of
-//! reconnected connections back to its queues. Run one or several: one pass runs at a time.
+//! webhook subscriptions alive, probes once a day each grant Clio has not accepted for a day (see
+//! `matterhook_connections::schedule`), and sends parked work of reconnected connections back to
+//! its queues. Run one or several: one pass runs at a time.
 
 use std::{sync::Arc, time::Duration};
 
@@ -80,6 +81,8 @@ pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
                 tracing::info!(
                     tokens_refreshed = report.tokens_refreshed,
                     needs_reauth = report.needs_reauth,
+                    grants_verified = report.grants_verified,
+                    grants_revoked = report.grants_revoked,
                     created = s.created,
                     renewed = s.renewed,
                     replaced = s.replaced,

@@ -1,0 +1,2 @@
+DROP INDEX connections_verify_idx;
+ALTER TABLE connections DROP COLUMN verified_at;
