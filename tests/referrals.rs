@@ -713,3 +713,65 @@ async fn a_disconnected_user_beside_a_connected_colleague_gets_nothing_until_rec
     }
     r.stop().await;
 }
+
+/// A European firm bills in euros: the mirror keeps the bill's currency, and the thank-you draft
+/// speaks it, with the 10% commission computed to the cent (€2,500.75 -> €250.08, half a cent
+/// up), never in dollars.
+#[tokio::test]
+async fn a_bill_in_euros_is_thanked_in_euros_to_the_cent() {
+    let (mut r, workers) = start().await;
+    let (jane, matter) = jane_and_a_new_matter(&mut r, "open", "Lease dispute").await;
+    let firm = r.s.p.world.firm.clone();
+    let linked =
+        eventually(|| async { referral(&r, jane).await.matter_id.filter(|m| *m == matter) }).await;
+    assert_eq!(linked, Some(matter));
+    let mut bill = 0;
+    sync(&mut r, 1, |sim| {
+        bill = sim
+            .create(
+                Kind::Bill,
+                firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "matters": [{"id": matter}],
+                       "total": 2500.75, "state": "awaiting_payment", "currency": {"code": "EUR"}}),
+            )
+            .expect("bill")
+            .id;
+    })
+    .await;
+    sync(&mut r, 1, |sim| {
+        sim.pay_bill(bill).expect("paid");
+    })
+    .await;
+    let draft = eventually(|| async {
+        let mut conn = r.s.p.pool.get().await.ok()?;
+        referrals::action_queue(&mut conn, r.bob.id, true)
+            .await
+            .ok()?
+            .into_iter()
+            .find(|d| d.bill_id == bill)
+    })
+    .await
+    .expect("a draft");
+    assert!(
+        draft
+            .body
+            .contains("10% of the €2,500.75 billed comes to €250.08."),
+        "{}",
+        draft.body
+    );
+    assert!(!draft.body.contains('$'), "{}", draft.body);
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let row = matterhook_store::mirror::bill(&mut conn, firm.account_id, bill)
+        .await
+        .expect("query")
+        .expect("mirrored");
+    assert_eq!(
+        (row.currency.as_str(), row.total_minor),
+        ("EUR", Some(250_075))
+    );
+    drop(conn);
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}

@@ -6,7 +6,14 @@ import sys
 
 MODELS = ['Matter', 'Contact', 'Bill', 'Note', 'Communication', 'CustomField', 'CustomFieldValue', 'User',
           'PhoneNumber', 'EmailAddress', 'Address', 'PracticeArea', 'MatterStage', 'Webhook', 'PicklistOption',
-          'Participant', 'Account']
+          'Participant', 'Account', 'Currency']
+
+# Resources the OpenAPI subset lacks a `_base` schema for: their fields as Clio documents them.
+FALLBACK = {
+    'Account': ['id', 'name'],
+    # A bill's (or matter's, or contact's) currency: `code` is ISO 4217, `sign` its symbol.
+    'Currency': ['id', 'etag', 'code', 'sign', 'created_at', 'updated_at'],
+}
 
 spec = json.load(open(sys.argv[1]))
 schemas = spec.get('schemas') or spec['components']['schemas']
@@ -36,7 +43,7 @@ print()
 print("/// Every resource the simulator knows.")
 print("pub(crate) const SCHEMAS: &[Schema] = &[")
 for m in MODELS:
-    fields = base(m) or (['id', 'name'] if m == 'Account' else ['id'])
+    fields = base(m) or FALLBACK.get(m, ['id'])
     assoc = ', '.join(f'({json.dumps(n)}, {json.dumps(t)})' for n, t in associations(m))
     print(f'    ("{m}", &[{", ".join(json.dumps(f) for f in fields)}], &[{assoc}]),')
 print("];")

@@ -9,6 +9,16 @@ use crate::{
     state::{Json, Kind, State},
 };
 
+/// The currencies a simulated bill may be in: `(ISO code, Clio's id, sign)`.
+const CURRENCIES: [(&str, i64, &str); 6] = [
+    ("USD", 1, "$"),
+    ("EUR", 2, "€"),
+    ("GBP", 3, "£"),
+    ("CAD", 4, "$"),
+    ("AUD", 5, "$"),
+    ("JPY", 6, "¥"),
+];
+
 impl State {
     /// Fills the fields Clio derives, and checks references.
     pub(crate) fn derive(
@@ -224,6 +234,28 @@ impl State {
                 "state must be one of {STATES:?}"
             )));
         }
+        // A bill's currency: the one asked for by code, else the account's (USD, as Clio's US
+        // accounts default).
+        let code = d
+            .get("currency")
+            .and_then(|c| c.get("code"))
+            .and_then(Value::as_str)
+            .unwrap_or("USD")
+            .to_ascii_uppercase();
+        let Some((id, sign)) = CURRENCIES
+            .iter()
+            .find(|(c, _, _)| *c == code)
+            .map(|(_, id, sign)| (*id, *sign))
+        else {
+            return Err(WriteError::Invalid(format!(
+                "currency must be one of {:?}",
+                CURRENCIES.map(|(c, _, _)| c)
+            )));
+        };
+        d.insert(
+            "currency".into(),
+            json!({"id": id, "etag": format!("\"currency-{id}\""), "code": code, "sign": sign}),
+        );
         let total = d.get("total").and_then(Value::as_f64).unwrap_or(0.0);
         let was_paid = old.and_then(|o| o.get("state")).and_then(Value::as_str) == Some("paid");
         if state == "paid" && !was_paid {

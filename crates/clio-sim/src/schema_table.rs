@@ -425,4 +425,9 @@ pub(crate) const SCHEMAS: &[Schema] = &[
         &[("avatar", "Avatar")],
     ),
     ("Account", &["id", "name"], &[]),
+    (
+        "Currency",
+        &["id", "etag", "code", "sign", "created_at", "updated_at"],
+        &[],
+    ),
 ];

@@ -24,7 +24,7 @@ custom_field_values{id,field_name,field_type,value}";
 
 /// A bill: state, totals, when paid, client, matters.
 pub const BILL: &str = "id,etag,number,state,total,paid,balance,paid_at,issued_at,due_at,\
-created_at,updated_at,client{id,name},matters{id,display_number}";
+created_at,updated_at,client{id,name},matters{id,display_number},currency{code,sign}";
 
 #[cfg(test)]
 mod tests {

@@ -9,6 +9,7 @@
 //!   the [`DomainEvent`](sync_events::DomainEvent) the outbox publishes.
 
 pub mod contact_points;
+pub mod money;
 pub mod referrals;
 pub mod sync_events;
 pub mod vocabulary;

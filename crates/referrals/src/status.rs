@@ -121,7 +121,8 @@ pub async fn catch_up(
 }
 
 /// The matter's other paid bills that were paid before `bill` (by Clio's paid time; by id when a
-/// time is missing), however the events' order arrived.
+/// time is missing), however the events' order arrived; the running total counts those in the
+/// bill's currency.
 async fn paid_before(
     conn: &mut AsyncPgConnection,
     account: i64,
@@ -139,7 +140,11 @@ async fn paid_before(
         .collect();
     Ok(Earlier {
         bills: earlier.len(),
-        total_cents: earlier.iter().filter_map(|b| b.total_cents).sum(),
+        total: earlier
+            .iter()
+            .filter(|b| b.currency == bill.currency)
+            .filter_map(|b| b.total_minor)
+            .fold(0_i64, i64::saturating_add),
     })
 }
 
@@ -178,7 +183,8 @@ async fn queue_thanks(
                 matter: facts
                     .as_ref()
                     .and_then(|f| f.matter.display_number.as_deref()),
-                bill_total_cents: bill.total_cents,
+                currency: bill.currency(),
+                bill_total: bill.total_minor,
                 bill_number: bill.number.as_deref(),
                 earlier: Some(earlier),
                 commission,

@@ -6,7 +6,10 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use matterhook_domain::{BillState, MatterStatus, Model};
+use matterhook_domain::{
+    money::{Currency, Money},
+    BillState, MatterStatus, Model,
+};
 use serde_json::Value;
 
 use crate::schema::{
@@ -233,12 +236,12 @@ pub struct BillRow {
     pub number: Option<String>,
     /// Clio's state.
     pub state: Option<BillState>,
-    /// Total, in cents.
-    pub total_cents: Option<i64>,
-    /// Paid, in cents.
-    pub paid_cents: Option<i64>,
-    /// Outstanding, in cents.
-    pub balance_cents: Option<i64>,
+    /// Total, in minor units of `currency`.
+    pub total_minor: Option<i64>,
+    /// Paid, in minor units of `currency`.
+    pub paid_minor: Option<i64>,
+    /// Outstanding, in minor units of `currency`.
+    pub balance_minor: Option<i64>,
     /// Paid in full at.
     pub paid_at: Option<DateTime<Utc>>,
     /// Billed client.
@@ -249,6 +252,23 @@ pub struct BillRow {
     pub data: Value,
     /// Deleted in Clio.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The bill's currency (ISO 4217).
+    pub currency: String,
+    /// The sign Clio shows for it.
+    pub currency_sign: Option<String>,
+}
+
+impl BillRow {
+    /// The bill's currency (USD for a row whose code is not one).
+    pub fn currency(&self) -> Currency {
+        Currency::new(&self.currency, self.currency_sign.as_deref()).unwrap_or_else(Currency::usd)
+    }
+
+    /// The bill's total, when Clio gave one.
+    pub fn total(&self) -> Option<Money> {
+        self.total_minor
+            .map(|minor| Money::new(minor, self.currency()))
+    }
 }
 
 /// Writes a bill (the caller decided it is newer).

@@ -487,12 +487,12 @@ diesel::table! {
         number -> Nullable<Text>,
         /// Clio's state.
         state -> Nullable<Text>,
-        /// Total, in cents.
-        total_cents -> Nullable<Int8>,
-        /// Paid, in cents.
-        paid_cents -> Nullable<Int8>,
-        /// Outstanding, in cents.
-        balance_cents -> Nullable<Int8>,
+        /// Total, in minor units of `currency`.
+        total_minor -> Nullable<Int8>,
+        /// Paid, in minor units of `currency`.
+        paid_minor -> Nullable<Int8>,
+        /// Outstanding, in minor units of `currency`.
+        balance_minor -> Nullable<Int8>,
         /// Paid in full at.
         paid_at -> Nullable<Timestamptz>,
         /// The billed client.
@@ -505,6 +505,10 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         /// Last written.
         synced_at -> Timestamptz,
+        /// The bill's currency (ISO 4217).
+        currency -> Text,
+        /// The sign Clio shows for it.
+        currency_sign -> Nullable<Text>,
     }
 }
 

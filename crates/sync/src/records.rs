@@ -5,6 +5,7 @@ use matterhook_clio::models::{Bill, Contact, Matter};
 use matterhook_domain::contact_points::{
     country_of, country_of_region, normalise_email, normalise_phone,
 };
+use matterhook_domain::money::{Currency, Money};
 use matterhook_store::mirror::{BillRow, ContactRow, MatterRow, PhoneRow};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -171,11 +172,17 @@ pub fn contact_row(
     (row, emails, phones)
 }
 
-fn cents(amount: Option<f64>) -> Option<i64> {
-    // Clio sends amounts as JSON numbers; cents are exact for any bill a firm issues.
-    amount
-        .filter(|a| a.is_finite())
-        .map(|a| (a * 100.0).round() as i64)
+/// An amount Clio sent, in minor units of `currency`: exact (see [`Money::from_clio`]); an
+/// amount that is no amount of it (not finite, out of range) is left unknown rather than wrong.
+fn minor(amount: Option<f64>, currency: &Currency) -> Option<i64> {
+    let amount = amount?;
+    match Money::from_clio(amount, currency.clone()) {
+        Ok(money) => Some(money.minor),
+        Err(e) => {
+            tracing::warn!(error = %e, "a bill amount from Clio was not stored");
+            None
+        }
+    }
 }
 
 /// A bill's mirror row.
@@ -190,6 +197,12 @@ pub fn bill_row(account: i64, read: &Read<Bill>) -> BillRow {
         .collect();
     matter_ids.sort_unstable();
     matter_ids.dedup();
+    // Clio's US default when a bill names no (usable) currency.
+    let currency = b
+        .currency
+        .as_ref()
+        .and_then(|c| Currency::new(c.code.as_deref()?, c.sign.as_deref()))
+        .unwrap_or_else(Currency::usd);
     BillRow {
         clio_account_id: account,
         clio_id: b.id,
@@ -197,9 +210,9 @@ pub fn bill_row(account: i64, read: &Read<Bill>) -> BillRow {
         clio_updated_at: utc(b.updated_at),
         number: b.number.clone(),
         state: b.state.clone(),
-        total_cents: cents(b.total),
-        paid_cents: cents(b.paid),
-        balance_cents: cents(b.balance),
+        total_minor: minor(b.total, &currency),
+        paid_minor: minor(b.paid, &currency),
+        balance_minor: minor(b.balance, &currency),
         paid_at: utc(b.paid_at),
         client_id: b
             .client
@@ -209,6 +222,8 @@ pub fn bill_row(account: i64, read: &Read<Bill>) -> BillRow {
         matter_ids,
         data: read.raw.clone(),
         deleted_at: None,
+        currency: currency.code().to_owned(),
+        currency_sign: currency.sign().map(str::to_owned),
     }
 }
 
@@ -251,15 +266,26 @@ mod tests {
     }
 
     #[test]
-    fn bill_amounts_become_cents_and_matters_a_sorted_set() {
+    fn bill_amounts_become_minor_units_of_its_currency_and_matters_a_sorted_set() {
         let raw = json!({"id": 9, "state": "paid", "total": 1234.56, "paid": 0.1,
                          "matters": [{"id": 5}, {"id": 2}, {"id": 5}, {"redacted": true}]});
         let read = parse::<Bill>(vec![raw], |b| b.id)
             .expect("parses")
             .remove(0);
         let row = bill_row(1, &read);
-        assert_eq!(row.total_cents, Some(123_456));
-        assert_eq!(row.paid_cents, Some(10));
+        assert_eq!(row.total_minor, Some(123_456));
+        assert_eq!(row.paid_minor, Some(10));
+        assert_eq!(row.currency, "USD", "Clio's default");
+        let yen = json!({"id": 10, "total": 150000.0, "currency": {"code": "JPY", "sign": "¥"}});
+        let read = parse::<Bill>(vec![yen], |b| b.id)
+            .expect("parses")
+            .remove(0);
+        let row = bill_row(1, &read);
+        assert_eq!(
+            (row.total_minor, row.currency.as_str()),
+            (Some(150_000), "JPY")
+        );
+        assert_eq!(row.total().expect("total").to_string(), "¥150,000");
         assert_eq!(row.matter_ids, [2, 5]);
         assert_eq!(row.state.as_ref().map(BillState::as_str), Some("paid"));
     }

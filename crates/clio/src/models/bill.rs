@@ -37,6 +37,17 @@ pub struct Bill {
     pub created_at: Option<DateTime<FixedOffset>>,
     /// Last changed in Clio.
     pub updated_at: Option<DateTime<FixedOffset>>,
+    /// The currency its amounts are in.
+    pub currency: Option<BillCurrency>,
+}
+
+/// A bill's currency, as Clio nests it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BillCurrency {
+    /// ISO 4217 code (`USD`, `EUR`).
+    pub code: Option<String>,
+    /// Its sign (`$`, `€`).
+    pub sign: Option<String>,
 }
 
 pub use matterhook_domain::BillState;

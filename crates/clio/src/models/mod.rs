@@ -13,7 +13,7 @@ mod note;
 mod user;
 mod webhook;
 
-pub use bill::{Bill, BillState};
+pub use bill::{Bill, BillCurrency, BillState};
 pub use common::{Envelope, IdRef, ListEnvelope, NamedRef, Paging};
 pub use contact::{Address, Contact, EmailAddress, PhoneNumber};
 pub use custom_field::{CustomField, CustomFieldValue, CustomValue, PicklistOption};

@@ -1,10 +1,15 @@
 //! The thank-you draft a paid bill queues for the referring partner. Drafts are never sent by the
-//! system: the user approves or dismisses each.
+//! system: the user approves or dismisses each. Amounts are in the bill's currency.
+
+use rust_decimal::Decimal;
+
+use crate::money::{Currency, Money};
 
 /// A referral's commission.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Commission {
-    /// A fixed amount, in cents.
+    /// A fixed amount, in hundredths of the bills' currency unit (as entered: `500.00` is
+    /// 50000), told in the paid bill's currency.
     Amount(i64),
     /// A share of what is billed, in basis points (1/100 of a percent).
     Percentage(i64),
@@ -19,8 +24,10 @@ pub struct Paid<'a> {
     pub client_name: &'a str,
     /// The matter's number, when known.
     pub matter: Option<&'a str>,
-    /// The bill's total, in cents.
-    pub bill_total_cents: Option<i64>,
+    /// The bill's currency.
+    pub currency: Currency,
+    /// The bill's total, in minor units of `currency`.
+    pub bill_total: Option<i64>,
     /// The bill's number, when Clio gave one.
     pub bill_number: Option<&'a str>,
     /// The matter's bills paid before this one, when there were any.
@@ -34,8 +41,8 @@ pub struct Paid<'a> {
 pub struct Earlier {
     /// How many.
     pub bills: usize,
-    /// Their total, in cents.
-    pub total_cents: i64,
+    /// Their total, in minor units of the bill's currency.
+    pub total: i64,
 }
 
 /// A draft message.
@@ -47,35 +54,24 @@ pub struct Draft {
     pub body: String,
 }
 
-fn money(cents: i64) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let cents = cents.unsigned_abs();
-    let whole = (cents / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}${grouped}.{:02}", cents % 100)
-}
-
 /// The commission line: what is owed, when it can be told.
 fn commission_line(paid: &Paid<'_>) -> Option<String> {
+    let money = |minor: i64| Money::new(minor, paid.currency.clone());
     match paid.commission? {
-        Commission::Amount(cents) => Some(format!(
-            "As agreed, your referral commission of {} is on its way.",
-            money(cents)
-        )),
+        Commission::Amount(hundredths) => {
+            let amount = Money::from_decimal(Decimal::new(hundredths, 2), paid.currency.clone())?;
+            Some(format!(
+                "As agreed, your referral commission of {amount} is on its way."
+            ))
+        }
         Commission::Percentage(bp) => {
             let pct = format!("{}.{:02}", bp / 100, bp % 100);
             let pct = pct.trim_end_matches('0').trim_end_matches('.');
-            Some(match paid.bill_total_cents {
+            Some(match paid.bill_total {
                 Some(total) => format!(
                     "As agreed, your referral commission of {pct}% of the {} billed comes to {}.",
                     money(total),
-                    money((total * bp + 5_000) / 10_000)
+                    money(total).share(bp)
                 ),
                 None => {
                     format!("As agreed, your referral commission is {pct}% of what was billed.")
@@ -99,12 +95,14 @@ pub fn thank_you(paid: &Paid<'_>) -> Draft {
         paid.partner_name, paid.client_name
     );
     if let Some(earlier) = paid.earlier.filter(|e| e.bills > 0) {
-        let so_far = earlier.total_cents + paid.bill_total_cents.unwrap_or(0);
+        let so_far = Money::new(
+            earlier.total.saturating_add(paid.bill_total.unwrap_or(0)),
+            paid.currency.clone(),
+        );
         let plural = if earlier.bills == 1 { "" } else { "s" };
         body.push_str(&format!(
             " With the {} bill{plural} paid before it, {} has been paid on the matter so far.",
-            earlier.bills,
-            money(so_far)
+            earlier.bills, so_far
         ));
     }
     if let Some(line) = commission_line(paid) {
@@ -127,7 +125,8 @@ mod tests {
             partner_name: "Priya Shah",
             client_name: "Jane Doe",
             matter: Some("00012-Doe"),
-            bill_total_cents: Some(1_234_500),
+            currency: Currency::usd(),
+            bill_total: Some(1_234_500),
             bill_number: Some("7"),
             earlier: None,
             commission,
@@ -147,10 +146,10 @@ mod tests {
         assert!(!first.body.contains("so far"));
         let second = thank_you(&Paid {
             bill_number: Some("8"),
-            bill_total_cents: Some(100_000),
+            bill_total: Some(100_000),
             earlier: Some(Earlier {
                 bills: 1,
-                total_cents: 1_234_500,
+                total: 1_234_500,
             }),
             ..paid(None)
         });
@@ -201,9 +200,48 @@ mod tests {
     }
 
     #[test]
-    fn money_is_grouped_and_signed() {
-        assert_eq!(money(0), "$0.00");
-        assert_eq!(money(123_456_789), "$1,234,567.89");
-        assert_eq!(money(-1_050), "-$10.50");
+    fn a_european_firms_draft_speaks_its_currency() {
+        let eur = Currency::new("EUR", Some("€")).expect("euro");
+        let d = thank_you(&Paid {
+            currency: eur.clone(),
+            bill_total: Some(250_075),
+            earlier: Some(Earlier {
+                bills: 2,
+                total: 100_000,
+            }),
+            ..paid(Some(Commission::Percentage(1_000)))
+        });
+        assert!(!d.body.contains('$'), "{}", d.body);
+        assert!(
+            d.body
+                .contains("10% of the €2,500.75 billed comes to €250.08"),
+            "{}",
+            d.body
+        );
+        assert!(d
+            .body
+            .contains("€3,500.75 has been paid on the matter so far"));
+        let yen = thank_you(&Paid {
+            currency: Currency::new("JPY", Some("¥")).expect("yen"),
+            bill_total: Some(150_005),
+            ..paid(Some(Commission::Amount(50_000)))
+        });
+        assert!(
+            yen.body.contains("commission of ¥500 is on its way"),
+            "{}",
+            yen.body
+        );
+    }
+
+    #[test]
+    fn a_percentage_commission_rounds_half_cents_up_exactly() {
+        // 10% of $123.45 is $12.345: half a cent, up. 10% of $123.44 is $12.344: down.
+        for (total, owed) in [(12_345, "$12.35"), (12_344, "$12.34"), (5, "$0.01")] {
+            let d = thank_you(&Paid {
+                bill_total: Some(total),
+                ..paid(Some(Commission::Percentage(1_000)))
+            });
+            assert!(d.body.contains(&format!("comes to {owed}.")), "{}", d.body);
+        }
     }
 }
