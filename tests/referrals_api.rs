@@ -388,3 +388,91 @@ async fn the_referral_api_as_a_user_drives_it() {
     }
     r.stop().await;
 }
+
+/// Janet Doe of Northwind Traders was referred without an email. Jane Doe, who works at Northwind
+/// Traders, becomes a client: the same company and a shared name word make a suggestion, end to
+/// end, never a link. In the link dialog the suggested matter is pinned first, ahead of a matter
+/// opened after it.
+#[tokio::test]
+async fn a_company_and_a_shared_name_word_suggest_and_the_suggestion_is_pinned_in_the_dialog() {
+    use reqwest::Method;
+    let (mut r, workers) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    let bob = matterhook_e2e::stack::User {
+        id: r.bob.id,
+        token: r.bob.token.clone(),
+    };
+    let (status, created) = call(
+        &r.s,
+        &bob,
+        Method::POST,
+        "/api/referrals".into(),
+        Some(json!({
+            "direction": "received", "partner_name": "Ana Ruiz",
+            "client_first_name": "Janet", "client_last_name": "Doe",
+            "client_company": "Northwind Traders, Inc."})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_i64().expect("id");
+
+    let mut matter = 0;
+    sync(&mut r, 1, |sim| {
+        matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Supply contract"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let offered = eventually(|| async {
+        let (_, notes) = call(&r.s, &bob, Method::GET, "/api/notifications".into(), None).await;
+        notes
+            .as_array()?
+            .iter()
+            .find(|n| n["kind"] == "referral_suggestion" && n["referral_id"] == id)
+            .cloned()
+    })
+    .await
+    .expect("a suggestion");
+    assert!(offered["suggestion_id"].as_i64().is_some(), "{offered}");
+    let (_, referral) = call(
+        &r.s,
+        &bob,
+        Method::GET,
+        format!("/api/referrals/{id}"),
+        None,
+    )
+    .await;
+    assert!(
+        referral["link"].is_null(),
+        "a suggestion links nothing: {referral}"
+    );
+
+    // A later matter for someone else is the most recent one; the suggestion still comes first.
+    let mut later = 0;
+    sync(&mut r, 1, |sim| {
+        later = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[4]}, "status": "open", "description": "Later"}))
+            .expect("matter")
+            .id;
+    })
+    .await;
+    let (status, c) = call(
+        &r.s,
+        &bob,
+        Method::GET,
+        format!("/api/referrals/{id}/link-candidates"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["pinned"]["matter_id"], matter, "{c}");
+    assert_eq!(c["pinned"]["description"], "Supply contract", "{c}");
+    assert_eq!(c["recent"][0]["matter_id"], later, "{c}");
+    for w in workers {
+        w.stop().await.expect("stops");
+    }
+    r.stop().await;
+}
