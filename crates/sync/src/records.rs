@@ -276,17 +276,17 @@ mod tests {
         assert_eq!(row.total_minor, Some(123_456));
         assert_eq!(row.paid_minor, Some(10));
         assert_eq!(row.currency, "USD", "Clio's default");
+        assert_eq!(row.matter_ids, [2, 5]);
+        assert_eq!(row.state.as_ref().map(BillState::as_str), Some("paid"));
         let yen = json!({"id": 10, "total": 150000.0, "currency": {"code": "JPY", "sign": "¥"}});
         let read = parse::<Bill>(vec![yen], |b| b.id)
             .expect("parses")
             .remove(0);
-        let row = bill_row(1, &read);
+        let yen = bill_row(1, &read);
         assert_eq!(
-            (row.total_minor, row.currency.as_str()),
+            (yen.total_minor, yen.currency.as_str()),
             (Some(150_000), "JPY")
         );
-        assert_eq!(row.total().expect("total").to_string(), "¥150,000");
-        assert_eq!(row.matter_ids, [2, 5]);
-        assert_eq!(row.state.as_ref().map(BillState::as_str), Some("paid"));
+        assert_eq!(yen.total().expect("total").to_string(), "¥150,000");
     }
 }
