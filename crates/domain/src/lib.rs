@@ -11,6 +11,8 @@
 pub mod contact_points;
 pub mod money;
 pub mod referrals;
+pub mod review;
+pub mod settings;
 pub mod sync_events;
 pub mod vocabulary;
 
