@@ -25,7 +25,7 @@ pub use contacts::{
     contact, contact_emails, contact_etags, contacts_by_email, contacts_by_phone, upsert_contact,
     ContactRow, PhoneRow,
 };
-pub use firm::{upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
+pub use firm::{custom_fields_of, upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
 pub use search::{matters_by_keys, matters_for_client, recent_matters, search_matters};
 
 /// What the mirror holds of one record's version; `S` is the matter's status or the bill's state

@@ -61,6 +61,8 @@ diesel::table! {
         sync_failures -> Int4,
         /// When Clio last accepted the grant (the connect, or the daily probe).
         verified_at -> Nullable<Timestamptz>,
+        /// The Clio user's own time zone (IANA), from `who_am_i`.
+        clio_time_zone -> Nullable<Text>,
     }
 }
 
@@ -201,6 +203,7 @@ diesel::table! {
 diesel::joinable!(webhook_subscriptions -> connections (connection_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(sweep_requests -> connections (connection_id));
+diesel::joinable!(connection_settings -> connections (connection_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     connections,
@@ -226,6 +229,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     referral_events,
     referral_suggestions,
     action_items,
+    connection_settings,
+    connection_settings_history,
+    review_requests,
+    review_reconciliations,
 );
 
 diesel::table! {
@@ -693,3 +700,96 @@ diesel::joinable!(referrals -> users (user_id));
 diesel::joinable!(referral_events -> referrals (referral_id));
 diesel::joinable!(referral_suggestions -> referrals (referral_id));
 diesel::joinable!(action_items -> referrals (referral_id));
+
+diesel::table! {
+    /// A connection's settings document.
+    connection_settings (connection_id) {
+        /// The connection.
+        connection_id -> Int8,
+        /// The document, validated (matterhook_domain::settings).
+        document -> Jsonb,
+        /// Last changed.
+        updated_at -> Timestamptz,
+        /// By whom.
+        updated_by -> Int8,
+    }
+}
+
+diesel::table! {
+    /// Every change to a connection's settings.
+    connection_settings_history (id) {
+        /// Row id.
+        id -> Int8,
+        /// The connection.
+        connection_id -> Int8,
+        /// When.
+        changed_at -> Timestamptz,
+        /// Who.
+        changed_by -> Int8,
+        /// The document before.
+        before -> Jsonb,
+        /// The document after.
+        after -> Jsonb,
+    }
+}
+
+diesel::table! {
+    /// Review requests.
+    review_requests (id) {
+        /// Row id.
+        id -> Int8,
+        /// The connection whose settings made it.
+        connection_id -> Int8,
+        /// The firm.
+        clio_account_id -> Int8,
+        /// The matter.
+        matter_id -> Int8,
+        /// closed, pending, open or manual.
+        trigger -> Text,
+        /// When the matter entered the trigger status (or the button was pressed).
+        triggered_at -> Timestamptz,
+        /// When it falls due.
+        due_at -> Timestamptz,
+        /// scheduled, due, sent, restricted or cancelled.
+        state -> Text,
+        /// Why it is restricted or cancelled.
+        reason -> Nullable<Text>,
+        /// The client contact.
+        client_id -> Nullable<Int8>,
+        /// The client's first name (a company's name for a company).
+        first_name -> Nullable<Text>,
+        /// The client's last name.
+        last_name -> Nullable<Text>,
+        /// The client's primary email, normalised.
+        email -> Nullable<Text>,
+        /// The client's phone, E.164.
+        phone -> Nullable<Text>,
+        /// The location's name.
+        location -> Nullable<Text>,
+        /// The location's business id.
+        business_id -> Nullable<Text>,
+        /// The matter's number.
+        display_number -> Nullable<Text>,
+        /// The responsible attorney.
+        responsible_attorney_id -> Nullable<Int8>,
+        /// Created.
+        created_at -> Timestamptz,
+        /// Last changed.
+        updated_at -> Timestamptz,
+        /// When the platform confirmed it sent it.
+        sent_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    /// The daily reconciliation's progress per connection.
+    review_reconciliations (connection_id) {
+        /// The connection.
+        connection_id -> Int8,
+        /// The last local day it covered.
+        covered_day -> Date,
+        /// When.
+        ran_at -> Timestamptz,
+    }
+}
+diesel::joinable!(review_requests -> connections (connection_id));

@@ -3,6 +3,7 @@
 
 pub mod journal;
 mod main_loop;
+pub mod review;
 pub mod scheduler;
 pub mod sync;
 

@@ -67,6 +67,7 @@ fn downstream() -> Vec<WorkerQueue> {
     vec![
         WorkerQueue::of(&matterhook_referrals::Matching, &tiers),
         WorkerQueue::of(&matterhook_referrals::StatusSync, &tiers),
+        WorkerQueue::of(&matterhook_review::ReviewTrigger::default(), &tiers),
     ]
 }
 

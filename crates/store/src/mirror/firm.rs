@@ -61,7 +61,8 @@ pub async fn upsert_users(
 }
 
 /// A custom field definition of the firm.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = cf)]
 pub struct CustomFieldRow {
     /// Clio id.
     pub clio_id: i64,
@@ -111,4 +112,18 @@ pub async fn upsert_custom_fields(
         .execute(conn)
         .await
         .map(drop)
+}
+
+/// A firm's live custom field definitions of `parent_type` (`Matter` or `Contact`).
+pub async fn custom_fields_of(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    parent_type: &str,
+) -> QueryResult<Vec<CustomFieldRow>> {
+    cf::table
+        .filter(cf::clio_account_id.eq(account))
+        .filter(cf::parent_type.eq(parent_type))
+        .select(CustomFieldRow::as_select())
+        .load(conn)
+        .await
 }

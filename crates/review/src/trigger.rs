@@ -1,0 +1,121 @@
+//! `matterhook-worker-review`'s consumer: a matter entering a trigger status (or first seen in
+//! one) becomes a review request for each of the firm's connections that asked for it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use matterhook_bus::{domain_binding, Envelope, Handler, HandlerError};
+use matterhook_domain::{
+    review::trigger_of,
+    sync_events::{Change, ChangeKind},
+};
+use matterhook_store::{mirror, settings};
+
+use crate::requests::{self, Occasion, ReviewError};
+
+/// Now, as the worker sees it (tests move it).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> Clock {
+    Arc::new(Utc::now)
+}
+
+/// Consumes `sync.matter.status_changed` and `sync.matter.opened`.
+#[derive(Clone)]
+pub struct ReviewTrigger {
+    /// Now.
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for ReviewTrigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReviewTrigger").finish_non_exhaustive()
+    }
+}
+
+impl Default for ReviewTrigger {
+    fn default() -> Self {
+        Self {
+            clock: system_clock(),
+        }
+    }
+}
+
+impl From<ReviewError> for HandlerError {
+    fn from(e: ReviewError) -> Self {
+        match e {
+            ReviewError::Database(d) => d.into(),
+            // A document that no longer reads will not read on a retry either.
+            settings @ ReviewError::Settings(..) => HandlerError::permanent(settings),
+        }
+    }
+}
+
+impl Handler for ReviewTrigger {
+    const NAME: &'static str = "review";
+
+    fn routing_keys(&self) -> Vec<String> {
+        [ChangeKind::MatterStatusChanged, ChangeKind::MatterOpened]
+            .map(domain_binding)
+            .to_vec()
+    }
+
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        let event = envelope.domain()?;
+        let (account, matter_id) = (event.account.get(), event.record.get());
+        match &event.change {
+            Change::MatterStatusChanged { .. } | Change::MatterOpened => {}
+            other => {
+                return Err(HandlerError::permanent(format!(
+                    "the review worker does not handle {}",
+                    domain_binding(other.kind())
+                )))
+            }
+        }
+        // The mirror is the truth: the status the matter holds now, and when Clio last changed
+        // it (an event handled late is judged by when the matter entered the status).
+        let Some(matter) = mirror::matter(conn, account, matter_id).await? else {
+            return Ok(());
+        };
+        let Some(trigger) = matter.status.as_ref().and_then(trigger_of) else {
+            return Ok(());
+        };
+        let now = (self.clock)();
+        let triggered_at = matter.clio_updated_at.unwrap_or(now).min(now);
+        for rc in settings::review_connections(conn, Some(account)).await? {
+            let chosen = requests::settings_of(&rc)?.triggers.contains(&trigger);
+            if !chosen {
+                continue;
+            }
+            let made = requests::create(
+                conn,
+                &rc,
+                &Occasion {
+                    matter_id,
+                    trigger,
+                    triggered_at,
+                    now,
+                    force: false,
+                },
+            )
+            .await?;
+            if let Some(r) = made {
+                tracing::info!(
+                    connection_id = rc.connection_id,
+                    matter_id,
+                    request = r.id,
+                    state = %r.state,
+                    reason = r.reason.as_deref().unwrap_or(""),
+                    "review request made"
+                );
+            }
+        }
+        Ok(())
+    }
+}
