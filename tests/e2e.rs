@@ -12,6 +12,7 @@ mod connections;
 mod ingest;
 mod referrals;
 mod referrals_api;
+mod review;
 mod store;
 mod subscriptions;
 mod sync;

@@ -273,6 +273,11 @@ const SERVICES: [(&str, &str, &str); 7] = [
         r#"matterhook_queue_messages_total{queue="{q}.status",outcome="retried"} 0"#,
     ),
     (
+        "matterhook-worker-review",
+        "MATTERHOOK_HEALTH_ADDR",
+        r#"matterhook_queue_messages_total{queue="{q}.review",outcome="acked"} 0"#,
+    ),
+    (
         "matterhook-scheduler",
         "MATTERHOOK_HEALTH_ADDR",
         "matterhook_scheduler_pass_seconds_count",

@@ -68,6 +68,10 @@ pids+=($!)
 MATTERHOOK_HEALTH_ADDR=127.0.0.1:9104 target/debug/matterhook-worker-status &
 pids+=($!)
 
+say "starting the review worker"
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9106 target/debug/matterhook-worker-review &
+pids+=($!)
+
 say "starting the API"
 target/debug/matterhook-api &
 pids+=($!)
@@ -95,13 +99,19 @@ api -X POST "$MATTERHOOK_API_URL/api/referrals" -d '{"direction":"received","par
 api -X POST "$MATTERHOOK_API_URL/api/referrals" -d '{"direction":"sent","partner_name":"Omar Haddad",
   "client_first_name":"Wei","client_last_name":"Chen"}' >/dev/null
 
+connection_id=$(printf '%s' "$connect_out" | sed -n 's/.*as connection \([0-9]*\).*/\1/p')
+say "turning review requests on for connection $connection_id (the demo firm's opt-out box is \"Skip review request\")"
+api -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
+  -d '{"review_requests":{"enabled":true,"triggers":["closed","manual"],"dont_send_field":"Skip review request"}}' >/dev/null
+wei_matter=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,\([0-9]*\).*/\1/p')
+
 cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
 
   receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
   API              $MATTERHOOK_API_URL   (/healthz /readyz /metrics; OpenAPI: $MATTERHOOK_API_URL/openapi.json)
-  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler)
+  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review)
     as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
     connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
   scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list
@@ -110,6 +120,10 @@ cat <<INFO
                    curl -X POST -H 'content-type: application/json' -d '{"account_id":$account_id,"client":{"id":$jane_id},"status":"open","description":"Lease dispute"}' $CLIO_BASE_URL/_sim/records/matters
     close it (the referral is won):  curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/<its id>/status
     drafts         curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/action-queue
+  review requests  on for connection $connection_id:  curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections/$connection_id/settings
+    close Wei Chen's matter (a request appears, due within 30 s):
+                   curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/$wei_matter/status
+                   curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/review-requests
   journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
   sync worker      mirrors the firm:  psql "$DATABASE_URL" -c 'select clio_id, display_number, status, client_name from clio_matters'
     domain events  psql "$DATABASE_URL" -c 'select routing_key, message from outbox'   (published, then deleted, by the relay)

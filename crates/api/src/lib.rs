@@ -31,6 +31,8 @@ mod error;
 mod notifications;
 mod openapi;
 mod referrals;
+mod review_requests;
+mod settings;
 mod suggestions;
 
 pub use connect_page::AppLink;
@@ -95,6 +97,8 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(referrals::configure)
             .configure(suggestions::configure)
             .configure(actions::configure)
+            .configure(settings::configure)
+            .configure(review_requests::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })
     .disable_signals()

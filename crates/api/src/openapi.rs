@@ -5,7 +5,10 @@ use utoipa::{
     Modify, OpenApi,
 };
 
-use crate::{actions, connections, dead_letters, notifications, referrals, suggestions};
+use crate::{
+    actions, connections, dead_letters, notifications, referrals, review_requests, settings,
+    suggestions,
+};
 
 /// matterhook's API.
 #[derive(OpenApi)]
@@ -13,6 +16,7 @@ use crate::{actions, connections, dead_letters, notifications, referrals, sugges
     info(
         title = "matterhook API",
         description = "Connect Clio Manage accounts; track referrals linked to Clio matters; \
+                       turn closed matters into review requests; \
                        inspect and replay dead-lettered events. \
                        Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
     ),
@@ -35,6 +39,13 @@ use crate::{actions, connections, dead_letters, notifications, referrals, sugges
         actions::action_queue,
         actions::approve,
         actions::dismiss,
+        settings::show,
+        settings::replace,
+        settings::patch,
+        settings::history,
+        review_requests::list,
+        review_requests::create,
+        review_requests::sent,
         dead_letters::list,
         dead_letters::show,
         dead_letters::replay,

@@ -34,7 +34,7 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
         sim.create(
             Kind::User,
             account_id,
-            json!({"name": name, "email": email, "subscription_type": kind}),
+            json!({"name": name, "email": email, "subscription_type": kind, "time_zone": "America/New_York"}),
         )
         .map(|w| w.id)
     };
@@ -55,6 +55,8 @@ pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
             "picklist",
             json!(["Standard", "Priority"]),
         )?,
+        // The review platform routes a multi-office firm's requests by this picklist.
+        field("Office", "Matter", "picklist", json!(["Boston", "Denver"]))?,
     ];
 
     let company = sim.create(Kind::Contact, account_id, json!({"type": "Company", "name": "Northwind Traders",

@@ -251,7 +251,7 @@ impl Api {
     /// The token's user and account.
     pub async fn who_am_i(&self) -> Result<WhoAmI, ClioError> {
         let fields = Fields::new()
-            .with(["id", "name", "email"])
+            .with(["id", "name", "email", "time_zone"])
             .nested("account", ["id", "name"]);
         self.get("users/who_am_i.json", &Query::new().fields(&fields))
             .await

@@ -4,7 +4,8 @@
 //! miss changes to the rest.
 
 /// What a custom field definition is read with.
-pub const CUSTOM_FIELD: &str = "id,etag,name,parent_type,field_type,picklist_options";
+pub const CUSTOM_FIELD: &str =
+    "id,etag,name,parent_type,field_type,picklist_options{id,option,deleted_at}";
 
 /// A matter: status and dates, client, attorneys and staff, practice area, stage, custom values.
 pub const MATTER: &str = "id,etag,display_number,description,status,open_date,pending_date,\

@@ -213,6 +213,10 @@ impl Connections {
             clio_user_name: me.name.clone(),
             clio_account_id: account.id,
             account_name: account.name.clone().unwrap_or_default(),
+            time_zone: me
+                .time_zone
+                .clone()
+                .filter(|z| z.parse::<chrono_tz::Tz>().is_ok()),
         };
 
         let cipher = self.deps().cipher.clone();

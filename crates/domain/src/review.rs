@@ -73,6 +73,8 @@ pub struct Facts<'a> {
     pub email: Option<&'a str>,
     /// The client's primary phone, as Clio has it.
     pub phone: Option<&'a str>,
+    /// The country a number without one is read in (the firm's Clio region's).
+    pub country: Option<phonenumber::country::Id>,
     /// When this client was last asked (another request, not held back), if ever.
     pub last_asked: Option<DateTime<Utc>>,
     /// A manual request that overrides the cooldown.
@@ -152,7 +154,7 @@ pub fn eligibility<'a>(facts: &Facts<'a>) -> Eligibility<'a> {
     let email = facts.email.and_then(normalise_email);
     let phone = facts
         .phone
-        .and_then(|p| normalise_phone(p, None))
+        .and_then(|p| normalise_phone(p, facts.country))
         .and_then(|p| p.e164);
     let s = facts.settings;
     let mut location = None;
@@ -273,6 +275,7 @@ mod tests {
                 connection: ConnectionStatus::Connected,
                 email: Some(" Jane.Doe@Example.com"),
                 phone: Some("+1 415 555 0100"),
+                country: None,
                 last_asked: None,
                 force: false,
             }

@@ -109,7 +109,11 @@ async fn location_options(
     let key = matterhook_domain::settings::location_key(field);
     let mut options = BTreeMap::new();
     for def in mirror::custom_fields_of(conn, account, "Matter").await? {
-        if def.name.as_deref().map(matterhook_domain::settings::location_key) != Some(key.clone())
+        if def
+            .name
+            .as_deref()
+            .map(matterhook_domain::settings::location_key)
+            != Some(key.clone())
         {
             continue;
         }
@@ -180,12 +184,15 @@ async fn evaluate(
         connection: rc.status,
         email: client.email.as_deref(),
         phone: client.phone.as_deref(),
+        country: matterhook_domain::contact_points::country_of_region(&rc.region),
         last_asked,
         force: occasion.force,
     });
     let verdict = Verdict {
         restricted: e.restricted.map(|r| r.as_ref().to_owned()),
-        location: e.location.map(|l| (l.name.clone(), l.business_id.clone())),
+        location: e
+            .location
+            .map(|l| (l.name.trim().to_owned(), l.business_id.clone())),
         due_at: due_at(settings, e.location, occasion.triggered_at),
         email: e.email,
         phone: e.phone,

@@ -135,9 +135,10 @@ fn zone_of(settings: &ReviewSettings, rc: &ReviewConnection) -> chrono_tz::Tz {
 /// The start of `day` in `zone`, in UTC.
 fn start_of(day: NaiveDate, zone: chrono_tz::Tz) -> DateTime<Utc> {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    zone.from_local_datetime(&midnight)
-        .earliest()
-        .map_or_else(|| Utc.from_utc_datetime(&midnight), |t| t.with_timezone(&Utc))
+    zone.from_local_datetime(&midnight).earliest().map_or_else(
+        || Utc.from_utc_datetime(&midnight),
+        |t| t.with_timezone(&Utc),
+    )
 }
 
 /// Once the connection's local day has turned: the matters that entered a chosen trigger status
@@ -158,7 +159,11 @@ async fn reconcile(
         return Ok(0);
     }
     let mut made = 0;
-    for status in [MatterStatus::Closed, MatterStatus::Pending, MatterStatus::Open] {
+    for status in [
+        MatterStatus::Closed,
+        MatterStatus::Pending,
+        MatterStatus::Open,
+    ] {
         let Some(trigger) = trigger_of(&status).filter(|t| settings.triggers.contains(t)) else {
             continue;
         };

@@ -83,6 +83,8 @@ pub struct ClioIdentity {
     pub clio_account_id: i64,
     /// The firm's name.
     pub account_name: String,
+    /// The Clio user's time zone (IANA), when Clio gave one.
+    pub time_zone: Option<String>,
 }
 
 /// Creates the connection, or resumes the one this user already has with this Clio user (same
@@ -110,6 +112,7 @@ pub async fn upsert_connected(
         c::updated_at.eq(Utc::now()),
         // Clio has just accepted the grant (the flow read `who_am_i` with it).
         c::verified_at.eq(Utc::now()),
+        c::clio_time_zone.eq(&who.time_zone),
     );
     match existing {
         Some(before) => {

@@ -5,9 +5,7 @@ use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
-use crate::schema::{
-    connection_settings as s, connection_settings_history as h, connections as c,
-};
+use crate::schema::{connection_settings as s, connection_settings_history as h, connections as c};
 
 /// The stored document of a connection, if its user ever saved one.
 pub async fn get(conn: &mut AsyncPgConnection, connection_id: i64) -> QueryResult<Option<Value>> {
@@ -115,6 +113,8 @@ pub struct ReviewConnection {
     pub custom_fields_forbidden_at: Option<DateTime<Utc>>,
     /// The Clio user's time zone.
     pub clio_time_zone: Option<String>,
+    /// Its Clio region (`us`, `eu`, ...).
+    pub region: String,
     /// The settings document.
     pub document: Value,
 }
@@ -126,11 +126,9 @@ pub async fn review_connections(
 ) -> QueryResult<Vec<ReviewConnection>> {
     let mut q = c::table
         .inner_join(s::table)
-        .filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>(
-                "(connection_settings.document -> 'review_requests' ->> 'enabled') = 'true'",
-            ),
-        )
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "(connection_settings.document -> 'review_requests' ->> 'enabled') = 'true'",
+        ))
         .select((
             c::id,
             c::user_id,
@@ -138,6 +136,7 @@ pub async fn review_connections(
             c::status,
             c::custom_fields_forbidden_at,
             c::clio_time_zone,
+            c::region,
             s::document,
         ))
         .order(c::id.asc())

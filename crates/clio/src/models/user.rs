@@ -47,4 +47,6 @@ pub struct WhoAmI {
     pub email: Option<String>,
     /// The firm.
     pub account: Option<Account>,
+    /// The user's own time zone (IANA).
+    pub time_zone: Option<String>,
 }

@@ -1,0 +1,280 @@
+//! Review requests, for the review platform: the list to send from (cursor paging), the
+//! platform's confirmation that it sent one, and the manual "Send Review".
+
+use actix_web::{http::StatusCode, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use matterhook_domain::settings::Trigger;
+use matterhook_review::requests::{self, Occasion};
+use matterhook_store::{
+    mirror,
+    review_requests::{self as store, state, ReviewRequest},
+    settings,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/review-requests", web::get().to(list))
+        .route("/api/review-requests", web::post().to(create))
+        .route("/api/review-requests/{id}/sent", web::post().to(sent));
+}
+
+/// A review request, as the review platform reads it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RequestBody {
+    id: i64,
+    connection_id: i64,
+    clio_account_id: i64,
+    matter_id: i64,
+    /// The matter's number.
+    display_number: Option<String>,
+    /// closed, pending, open or manual.
+    trigger: String,
+    /// When the matter entered the trigger status (or the button was pressed).
+    triggered_at: DateTime<Utc>,
+    due_at: DateTime<Utc>,
+    /// scheduled, due, sent, restricted or cancelled.
+    state: String,
+    /// Why it is restricted or cancelled: opted_out, no_contact_point, custom_fields_forbidden,
+    /// not_authorized, inactive, location_unmapped, cooldown, too_old, status_changed.
+    reason: Option<String>,
+    client_id: Option<i64>,
+    /// A company client's name is its first name.
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// Normalised.
+    email: Option<String>,
+    /// E.164.
+    phone: Option<String>,
+    location: Option<String>,
+    business_id: Option<String>,
+    responsible_attorney_id: Option<i64>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl From<ReviewRequest> for RequestBody {
+    fn from(r: ReviewRequest) -> Self {
+        Self {
+            id: r.id,
+            connection_id: r.connection_id,
+            clio_account_id: r.clio_account_id,
+            matter_id: r.matter_id,
+            display_number: r.display_number,
+            trigger: r.trigger,
+            triggered_at: r.triggered_at,
+            due_at: r.due_at,
+            state: r.state,
+            reason: r.reason,
+            client_id: r.client_id,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            email: r.email,
+            phone: r.phone,
+            location: r.location,
+            business_id: r.business_id,
+            responsible_attorney_id: r.responsible_attorney_id,
+            created_at: r.created_at,
+            sent_at: r.sent_at,
+        }
+    }
+}
+
+/// `GET /api/review-requests` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    /// Only this state: scheduled, due, sent, restricted or cancelled.
+    state: Option<String>,
+    /// Only this location.
+    location: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 500 (default 100).
+    limit: Option<i64>,
+}
+
+/// A page of review requests.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Page {
+    items: Vec<RequestBody>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    next_cursor: Option<String>,
+}
+
+/// The caller's review requests, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/review-requests",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page", body = Page),
+        (status = 400, description = "An unknown state, a bad cursor or limit", body = ErrorBody),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn list(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let q = q.into_inner();
+    if let Some(s) = q.state.as_deref() {
+        if !state::ALL.contains(&s) {
+            return Err(ApiError::BadRequest(format!(
+                "state must be one of {}",
+                state::ALL.join(", ")
+            )));
+        }
+    }
+    let after = match q.cursor.as_deref() {
+        None => 0,
+        Some(c) => c
+            .parse::<i64>()
+            .ok()
+            .filter(|c| *c >= 0)
+            .ok_or_else(|| ApiError::BadRequest("cursor is not one we gave".into()))?,
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::BadRequest("limit must be 1 to 500".into()));
+    }
+    let location = q
+        .location
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty());
+    let mut conn = deps.pool.get().await?;
+    let filter = store::Filter {
+        state: q.state.as_deref(),
+        location,
+        after,
+    };
+    let rows = store::list(&mut conn, caller.id, &filter, limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    let items: Vec<RequestBody> = rows
+        .into_iter()
+        .take(limit as usize)
+        .map(Into::into)
+        .collect();
+    let next_cursor = more
+        .then(|| items.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// The platform sent a due request.
+#[utoipa::path(
+    post,
+    path = "/api/review-requests/{id}/sent",
+    params(("id" = i64, Path, description = "The request")),
+    responses(
+        (status = 200, description = "Recorded as sent", body = RequestBody),
+        (status = 404, description = "Not one of the caller's requests", body = ErrorBody),
+        (status = 409, description = "Already sent, or not due", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn sent(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let mut conn = deps.pool.get().await?;
+    let user = caller.id;
+    let sent = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let request = store::of_user_for_update(conn, user, id)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            match request.state.as_str() {
+                state::DUE => Ok(store::mark_sent(conn, id, Utc::now()).await?),
+                state::SENT => Err(ApiError::Rejected {
+                    status: StatusCode::CONFLICT,
+                    code: "already_sent",
+                    message: "this review request was already confirmed as sent".into(),
+                }),
+                other => Err(ApiError::Rejected {
+                    status: StatusCode::CONFLICT,
+                    code: "not_due",
+                    message: format!("this review request is {other}, not due"),
+                }),
+            }
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(RequestBody::from(sent)))
+}
+
+/// `POST /api/review-requests`: "Send Review" on a matter.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ManualRequest {
+    /// The matter's Clio id.
+    matter_id: i64,
+    /// Ask even within the cooldown.
+    #[serde(default)]
+    force: bool,
+}
+
+/// Makes a review request for a matter by hand ("Send Review"), when the connection's manual
+/// trigger is on. The cooldown applies unless `force`; the maximum age does not.
+#[utoipa::path(
+    post,
+    path = "/api/review-requests",
+    request_body = ManualRequest,
+    responses(
+        (status = 201, description = "Made: scheduled, or restricted with its reason", body = RequestBody),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 404, description = "No such matter in a firm whose connection has the manual trigger on", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn create(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    body: web::Json<ManualRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let mut conn = deps.pool.get().await?;
+    let now = Utc::now();
+    for rc in settings::review_connections(&mut conn, None).await? {
+        if rc.user_id != caller.id {
+            continue;
+        }
+        let manual = requests::settings_of(&rc)
+            .map_err(crate::error::internal)?
+            .triggers
+            .contains(&Trigger::Manual);
+        if !manual
+            || mirror::matter(&mut conn, rc.clio_account_id, body.matter_id)
+                .await?
+                .is_none()
+        {
+            continue;
+        }
+        let occasion = Occasion {
+            matter_id: body.matter_id,
+            trigger: Trigger::Manual,
+            triggered_at: now,
+            now,
+            force: body.force,
+        };
+        let made = requests::create(&mut conn, &rc, &occasion)
+            .await
+            .map_err(crate::error::internal)?
+            .ok_or(ApiError::NotFound)?;
+        return Ok(HttpResponse::Created().json(RequestBody::from(made)));
+    }
+    Err(ApiError::Rejected {
+        status: StatusCode::NOT_FOUND,
+        code: "no_manual_trigger",
+        message: "no connection of yours with review requests and the manual trigger on holds \
+                  this matter"
+            .into(),
+    })
+}

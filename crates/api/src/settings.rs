@@ -1,0 +1,202 @@
+//! A connection's settings, for its own user: `GET`, `PUT` (the whole document), `PATCH` (a JSON
+//! merge patch), and the history of every change.
+
+use actix_web::{http::StatusCode, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use matterhook_domain::settings::{ConnectionSettings, SettingsError};
+use matterhook_store::{connections as connection_store, settings as store};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/connections/{id}/settings", web::get().to(show))
+        .route("/api/connections/{id}/settings", web::put().to(replace))
+        .route("/api/connections/{id}/settings", web::patch().to(patch))
+        .route(
+            "/api/connections/{id}/settings/history",
+            web::get().to(history),
+        );
+}
+
+fn refused(e: SettingsError) -> ApiError {
+    ApiError::Rejected {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_settings",
+        message: e.to_string(),
+    }
+}
+
+/// The caller's own connection, or 404.
+async fn owned(deps: &Deps, caller: &Caller, id: i64) -> Result<(), ApiError> {
+    let mut conn = deps.pool.get().await?;
+    connection_store::get(&mut conn, id)
+        .await?
+        .filter(|c| c.user_id == caller.id)
+        .map(drop)
+        .ok_or(ApiError::NotFound)
+}
+
+/// The effective document: what is stored, every absent key at its default.
+fn effective(stored: Option<Value>) -> Result<ConnectionSettings, ApiError> {
+    let stored = stored.unwrap_or_else(|| Value::Object(Default::default()));
+    ConnectionSettings::parse(&stored).map_err(|e| {
+        crate::error::internal(std::io::Error::other(format!(
+            "stored settings no longer read: {e}"
+        )))
+    })
+}
+
+/// A connection's settings, every key present (defaults where never set).
+#[utoipa::path(
+    get,
+    path = "/api/connections/{id}/settings",
+    params(("id" = i64, Path, description = "The connection")),
+    responses(
+        (status = 200, description = "The settings document"),
+        (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn show(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    owned(&deps, &caller, id).await?;
+    let mut conn = deps.pool.get().await?;
+    let current = effective(store::get(&mut conn, id).await?)?;
+    Ok(HttpResponse::Ok().json(current.to_value()))
+}
+
+/// Applies `change` to the current document, validates the result and stores it with its
+/// history entry, in one transaction. Nothing changes when it is refused.
+async fn update(
+    deps: &Deps,
+    caller: &Caller,
+    id: i64,
+    change: impl Fn(Value) -> Value + Send + Sync,
+) -> Result<Value, ApiError> {
+    owned(deps, caller, id).await?;
+    let mut conn = deps.pool.get().await?;
+    let user = caller.id;
+    conn.transaction::<_, ApiError, _>(async |conn| {
+        let before = effective(store::lock(conn, id).await?)?.to_value();
+        let after = ConnectionSettings::parse(&change(before.clone()))
+            .map_err(refused)?
+            .to_value();
+        if after != before {
+            store::save(conn, id, user, &before, &after).await?;
+        }
+        Ok(after)
+    })
+    .await
+}
+
+/// Replaces the whole document (absent keys take their defaults).
+#[utoipa::path(
+    put,
+    path = "/api/connections/{id}/settings",
+    params(("id" = i64, Path, description = "The connection")),
+    request_body(content = Object, description = "The whole settings document"),
+    responses(
+        (status = 200, description = "The settings as stored"),
+        (status = 400, description = "An unknown key, a wrong type or an out-of-range value; the message names the field; nothing changed", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn replace(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let after = update(&deps, &caller, id.into_inner(), |_| body.clone()).await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// Changes part of the document (a JSON merge patch: keys set, `null` resets one to its default).
+#[utoipa::path(
+    patch,
+    path = "/api/connections/{id}/settings",
+    params(("id" = i64, Path, description = "The connection")),
+    request_body(content = Object, description = "A JSON merge patch (RFC 7386)"),
+    responses(
+        (status = 200, description = "The settings as stored"),
+        (status = 400, description = "The patched document is refused; the message names the field; nothing changed", body = ErrorBody),
+        (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn patch(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+    body: web::Json<Value>,
+) -> Result<HttpResponse, ApiError> {
+    let patch = body.into_inner();
+    if !patch.is_object() {
+        return Err(ApiError::BadRequest(
+            "a merge patch is a JSON object".into(),
+        ));
+    }
+    let after = update(&deps, &caller, id.into_inner(), |doc| {
+        let mut doc = doc;
+        json_patch::merge(&mut doc, &patch);
+        doc
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// One change to a connection's settings.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChangeBody {
+    id: i64,
+    changed_at: DateTime<Utc>,
+    /// The user who made it.
+    changed_by: i64,
+    #[schema(value_type = Object)]
+    before: Value,
+    #[schema(value_type = Object)]
+    after: Value,
+}
+
+/// Every change to a connection's settings, newest first (the last 200).
+#[utoipa::path(
+    get,
+    path = "/api/connections/{id}/settings/history",
+    params(("id" = i64, Path, description = "The connection")),
+    responses(
+        (status = 200, description = "Changes, newest first", body = [ChangeBody]),
+        (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn history(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    owned(&deps, &caller, id).await?;
+    let mut conn = deps.pool.get().await?;
+    let changes: Vec<ChangeBody> = store::history(&mut conn, id, 200)
+        .await?
+        .into_iter()
+        .map(|c| ChangeBody {
+            id: c.id,
+            changed_at: c.changed_at,
+            changed_by: c.changed_by,
+            before: c.before,
+            after: c.after,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(changes))
+}
