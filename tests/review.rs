@@ -535,3 +535,49 @@ async fn settings_are_validated_naming_the_field_and_every_change_is_recorded() 
     assert_eq!(status, 404);
     stop(r, worker).await;
 }
+
+/// A firm connects with years of closed matters: its first sweep is history, not news, and the
+/// daily reconciliation looks at yesterday only. Nothing is requested.
+#[tokio::test]
+async fn connecting_a_firm_with_500_long_closed_matters_requests_none() {
+    let mut r = Rig::start().await;
+    let sim = r.s.p.world.sim.clone();
+    let firm = r.s.p.world.firm.clone();
+    let mark = r.deliveries();
+    for i in 0..500 {
+        let matter = sim
+            .create(Kind::Matter, firm.account_id,
+                json!({"client": {"id": firm.contact_ids[1 + i % 5]}, "status": "open", "description": format!("Old {i}")}))
+            .expect("matter")
+            .id;
+        sim.set_matter_status(matter, "closed").expect("closed");
+    }
+    // Each matter's creation and closing reached us as a webhook.
+    r.settle(mark, 1_000).await;
+    // Three weeks later (its webhooks still live) the firm's mirror is first filled, and review
+    // requests are turned on.
+    sim.advance_clock(std::time::Duration::from_secs(20 * 86_400));
+    r.baseline().await;
+    let clock_sim = sim.clone();
+    let clock: matterhook_review::Clock = Arc::new(move || clock_sim.now());
+    let worker =
+        r.s.p
+            .start_worker(matterhook_review::ReviewTrigger { clock }, 3)
+            .await;
+    on(&r, json!({})).await;
+    // Whatever the webhooks of those changes queued is read and relayed: no news in it.
+    r.stage.drain().await.expect("drain");
+    let relayed = matterhook_sync::relay::relay_once(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names)
+        .await
+        .expect("relay");
+    let report = tick(&r).await;
+    assert_eq!(report, matterhook_review::schedule::TickReport::default());
+    sim.advance_clock(std::time::Duration::from_secs(86_400));
+    assert_eq!(tick(&r).await.reconciled, 0);
+    // One matter closing now is requested: the worker was listening all along.
+    close(&mut r, firm.matter_ids[0]).await;
+    let all = wait_for(&r, 1).await;
+    assert_eq!(all.len(), 1, "{all:?} (relayed {relayed:?})");
+    assert_eq!(all[0].matter_id, firm.matter_ids[0]);
+    stop(r, worker).await;
+}

@@ -14,3 +14,5 @@ say "sync: Clio calls per 1,000-event burst in one firm (target/bench/sync.json)
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-sync
 say "referrals: matching among 1,000,000 referrals, webhook to status at 500/s (target/bench/referrals.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-referrals
+say "review: 10,000 matters closing across 100 firms, reconciling a firm of 100,000 matters (target/bench/review.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-review
