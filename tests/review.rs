@@ -581,3 +581,52 @@ async fn connecting_a_firm_with_500_long_closed_matters_requests_none() {
     assert_eq!(all[0].matter_id, firm.matter_ids[0]);
     stop(r, worker).await;
 }
+
+/// Clio delivers each closing twice, and a burst out of order: still one request per matter.
+#[tokio::test]
+async fn duplicated_and_reordered_deliveries_still_make_one_request_each() {
+    use clio_sim::{DeliveryFault, DeliveryFaultKind};
+
+    let (mut r, worker) = start().await;
+    let firm = r.s.p.world.firm.clone();
+    on(&r, json!({"cooldown_days": 0})).await;
+    let sim = r.s.p.world.sim.clone();
+    sim.inject_delivery_fault(DeliveryFault {
+        kind: DeliveryFaultKind::Duplicate,
+        count: 2,
+        delay_ms: 0,
+    });
+    close(&mut r, firm.matter_ids[0]).await;
+    sim.inject_delivery_fault(DeliveryFault {
+        kind: DeliveryFaultKind::Reorder,
+        count: 2,
+        delay_ms: 0,
+    });
+    sync(&mut r, 2, |sim| {
+        sim.set_matter_status(firm.matter_ids[4], "closed")
+            .expect("closed");
+        sim.set_matter_status(firm.matter_ids[3], "closed")
+            .expect("closed");
+    })
+    .await;
+    let all = wait_for(&r, 3).await;
+    let mut matters: Vec<i64> = all.iter().map(|q| q.matter_id).collect();
+    matters.sort_unstable();
+    let mut expected = vec![firm.matter_ids[0], firm.matter_ids[3], firm.matter_ids[4]];
+    expected.sort_unstable();
+    assert_eq!(matters, expected, "{all:?}");
+    // Whatever else is still in flight changes nothing.
+    r.stage.drain().await.expect("drain");
+    matterhook_sync::relay::relay_once(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names)
+        .await
+        .expect("relay");
+    let settled = eventually(|| async {
+        let mut conn = r.s.p.pool.get().await.ok()?;
+        let outbox = matterhook_store::outbox::backlog(&mut conn).await.ok()?.0;
+        (outbox == 0).then_some(())
+    })
+    .await;
+    assert_eq!(settled, Some(()));
+    assert_eq!(requests(&r).await.len(), 3);
+    stop(r, worker).await;
+}
