@@ -44,6 +44,8 @@ CREATE TABLE review_requests (
     business_id              TEXT,
     display_number           TEXT,
     responsible_attorney_id  BIGINT,
+    -- A manual request made past the cooldown on purpose.
+    forced                   BOOLEAN NOT NULL DEFAULT false,
     created_at               TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at               TIMESTAMPTZ NOT NULL DEFAULT now(),
     sent_at                  TIMESTAMPTZ
@@ -53,7 +55,11 @@ CREATE UNIQUE INDEX review_requests_once_idx ON review_requests (connection_id, 
 CREATE INDEX review_requests_due_idx ON review_requests (due_at) WHERE state = 'scheduled';
 CREATE INDEX review_requests_list_idx ON review_requests (connection_id, state, id);
 -- The cooldown: the last request that went (or will go) to a client.
-CREATE INDEX review_requests_client_idx ON review_requests (connection_id, client_id, triggered_at);
+CREATE INDEX review_requests_client_idx ON review_requests (connection_id, client_id)
+    INCLUDE (state, due_at, sent_at);
+
+-- A due request's notification points at it (one per request, unlike a connection's alerts).
+ALTER TABLE notifications ADD COLUMN review_request_id BIGINT REFERENCES review_requests (id);
 
 -- The daily reconciliation's progress per connection: the last local day it covered.
 CREATE TABLE review_reconciliations (

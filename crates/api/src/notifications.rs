@@ -34,6 +34,8 @@ pub(crate) struct NotificationBody {
     /// For `referral_suggestion`: `POST /api/referral-suggestions/{suggestion_id}/confirm`
     /// links the referral to the matter in one click (`.../dismiss` says no).
     suggestion_id: Option<i64>,
+    /// The review request it is about (`review_request_due`).
+    review_request_id: Option<i64>,
 }
 
 impl From<Notification> for NotificationBody {
@@ -47,6 +49,7 @@ impl From<Notification> for NotificationBody {
             read_at: n.read_at,
             referral_id: n.referral_id,
             suggestion_id: n.suggestion_id,
+            review_request_id: n.review_request_id,
         }
     }
 }

@@ -242,10 +242,11 @@ pub(crate) async fn create(
     let body = body.into_inner();
     let mut conn = deps.pool.get().await?;
     let now = Utc::now();
-    for rc in settings::review_connections(&mut conn, None).await? {
-        if rc.user_id != caller.id {
-            continue;
-        }
+    let scope = settings::Scope {
+        account: None,
+        user: Some(caller.id),
+    };
+    for rc in settings::review_connections(&mut conn, scope).await? {
         let manual = requests::settings_of(&rc)
             .map_err(crate::error::internal)?
             .triggers
@@ -264,9 +265,16 @@ pub(crate) async fn create(
             now,
             force: body.force,
         };
-        let made = requests::create(&mut conn, &rc, &occasion)
-            .await
-            .map_err(crate::error::internal)?
+        // One manual request of a connection at a time: two clicks at once must not both pass
+        // the cooldown.
+        let made = conn
+            .transaction::<_, ApiError, _>(async |conn| {
+                matterhook_store::connections::lock(conn, rc.connection_id).await?;
+                requests::create(conn, &rc, &occasion)
+                    .await
+                    .map_err(crate::error::internal)
+            })
+            .await?
             .ok_or(ApiError::NotFound)?;
         return Ok(HttpResponse::Created().json(RequestBody::from(made)));
     }

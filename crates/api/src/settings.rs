@@ -85,7 +85,14 @@ async fn update(
     let mut conn = deps.pool.get().await?;
     let user = caller.id;
     conn.transaction::<_, ApiError, _>(async |conn| {
-        let before = effective(store::lock(conn, id).await?)?.to_value();
+        // The connection's row, not the settings row: a first save has no settings row to lock.
+        connection_store::lock(conn, id).await?;
+        let stored = store::get(conn, id).await?;
+        // A stored document that no longer reads is shown as it is, and can be replaced.
+        let before = match effective(stored.clone()) {
+            Ok(current) => current.to_value(),
+            Err(_) => stored.unwrap_or(Value::Null),
+        };
         let after = ConnectionSettings::parse(&change(before.clone()))
             .map_err(refused)?
             .to_value();

@@ -159,6 +159,14 @@ pub fn eligibility<'a>(facts: &Facts<'a>) -> Eligibility<'a> {
     let s = facts.settings;
     let mut location = None;
     let restricted = (|| {
+        // A matter that left its trigger status is cancelled whatever else holds it back.
+        if facts.stage == Stage::Due {
+            if let Some(wanted) = trigger_status(facts.trigger) {
+                if facts.matter_status != Some(&wanted) {
+                    return Some(Reason::StatusChanged);
+                }
+            }
+        }
         if facts.connection != ConnectionStatus::Connected {
             return Some(Reason::NotAuthorized);
         }
@@ -170,13 +178,6 @@ pub fn eligibility<'a>(facts: &Facts<'a>) -> Eligibility<'a> {
         }
         if custom_value(facts.custom_values, &s.dont_send_field).is_some_and(ticked) {
             return Some(Reason::OptedOut);
-        }
-        if facts.stage == Stage::Due {
-            if let Some(wanted) = trigger_status(facts.trigger) {
-                if facts.matter_status != Some(&wanted) {
-                    return Some(Reason::StatusChanged);
-                }
-            }
         }
         if facts.stage == Stage::Creating
             && facts.trigger != Trigger::Manual
@@ -197,9 +198,10 @@ pub fn eligibility<'a>(facts: &Facts<'a>) -> Eligibility<'a> {
                 Some(l) => location = Some(l),
             }
         }
-        let cooling = facts
-            .last_asked
-            .is_some_and(|at| facts.now - at < Duration::days(i64::from(s.cooldown_days)));
+        let cooling = s.cooldown_days > 0
+            && facts
+                .last_asked
+                .is_some_and(|at| facts.now - at < Duration::days(i64::from(s.cooldown_days)));
         if cooling && !facts.force {
             return Some(Reason::Cooldown);
         }
@@ -358,6 +360,12 @@ mod tests {
         f.stage = Stage::Due;
         f.matter_status = Some(&MatterStatus::Open);
         assert_eq!(reason(&f), Some(Reason::StatusChanged));
+        f.connection = ConnectionStatus::Disconnected;
+        assert_eq!(
+            reason(&f),
+            Some(Reason::StatusChanged),
+            "a reopened matter is cancelled, whatever else holds it"
+        );
 
         let mut f = c.facts();
         f.last_asked = Some(at(-89));
@@ -367,6 +375,20 @@ mod tests {
         f.force = false;
         f.last_asked = Some(at(-91));
         assert_eq!(reason(&f), None, "the cooldown is over");
+        let off = Case::new(
+            ReviewSettings {
+                cooldown_days: 0,
+                ..on()
+            },
+            json!([]),
+        );
+        let mut f = off.facts();
+        f.last_asked = Some(at(3));
+        assert_eq!(
+            reason(&f),
+            None,
+            "no cooldown, even behind a request still to come"
+        );
     }
 
     #[test]

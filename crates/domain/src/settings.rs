@@ -193,6 +193,12 @@ impl ConnectionSettings {
                 "locations need the picklist field that names them",
             ));
         }
+        if r.locations.is_empty() && r.location_field.is_some() {
+            return Err(SettingsError::at(
+                at("locations"),
+                "a location field needs the locations it names (none: a single-location firm)",
+            ));
+        }
         let mut seen = BTreeSet::new();
         for (i, l) in r.locations.iter().enumerate() {
             let field = |f: &str| at(&format!("locations[{i}].{f}"));
@@ -284,6 +290,10 @@ mod tests {
                 json!({"review_requests": {"locations": [{"name": "Boston", "business_id": "b1"}]}})
             ),
             "review_requests.location_field"
+        );
+        assert_eq!(
+            refused(json!({"review_requests": {"location_field": "Office"}})),
+            "review_requests.locations"
         );
         assert_eq!(refused(json!([1])), "settings");
     }

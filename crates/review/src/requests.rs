@@ -12,7 +12,7 @@ use matterhook_domain::{
 };
 use matterhook_store::{
     mirror::{self, MatterRow},
-    review_requests::{self as store, state, ReviewRequest},
+    review_requests::{self as store, state, Refreshed, ReviewRequest},
     settings::ReviewConnection,
 };
 use serde_json::Value;
@@ -248,6 +248,7 @@ pub async fn create(
         business_id,
         display_number: matter.display_number.clone(),
         responsible_attorney_id: matter.responsible_attorney_id,
+        forced: occasion.force && occasion.trigger == Trigger::Manual,
         created_at: occasion.now,
         updated_at: occasion.now,
         sent_at: None,
@@ -259,14 +260,14 @@ pub async fn create(
     Ok(Some(request))
 }
 
-/// A scheduled request has fallen due: the rules again, on the matter as it is now. Returns the
-/// new state and reason.
+/// A scheduled request has fallen due: the rules again, on the matter and client as they are
+/// now. Returns the new state, the reason, and what the request carries now.
 pub async fn recheck(
     conn: &mut AsyncPgConnection,
     rc: &ReviewConnection,
     request: &ReviewRequest,
     now: DateTime<Utc>,
-) -> Result<(&'static str, Option<String>), ReviewError> {
+) -> Result<(&'static str, Option<String>, Refreshed), ReviewError> {
     let settings = settings_of(rc)?;
     let trigger = request.trigger.parse().unwrap_or(Trigger::Manual);
     let occasion = Occasion {
@@ -274,18 +275,32 @@ pub async fn recheck(
         trigger,
         triggered_at: request.triggered_at,
         now,
-        force: false,
+        // Only a manual request its user forced was past the cooldown on purpose.
+        force: request.forced,
+    };
+    let kept = Refreshed {
+        email: request.email.clone(),
+        phone: request.phone.clone(),
+        location: request.location.clone(),
+        business_id: request.business_id.clone(),
     };
     let verdict = evaluate(conn, rc, &settings, &occasion, Stage::Due, Some(request.id)).await?;
     Ok(match verdict {
         // Deleted in Clio since.
-        None => (state::CANCELLED, Some("status_changed".into())),
-        Some((_, _, v)) => match v.restricted.as_deref() {
-            None => (state::DUE, None),
-            Some("status_changed") => (state::CANCELLED, v.restricted),
-            // A manual request the user forced was past the cooldown on purpose.
-            Some("cooldown") if trigger == Trigger::Manual => (state::DUE, None),
-            Some(_) => (state::RESTRICTED, v.restricted),
-        },
+        None => (state::CANCELLED, Some("status_changed".into()), kept),
+        Some((_, _, v)) => {
+            let (location, business_id) = v.location.unzip();
+            let now = Refreshed {
+                email: v.email,
+                phone: v.phone,
+                location,
+                business_id,
+            };
+            match v.restricted.as_deref() {
+                None => (state::DUE, None, now),
+                Some("status_changed") => (state::CANCELLED, v.restricted, kept),
+                Some(_) => (state::RESTRICTED, v.restricted, now),
+            }
+        }
     })
 }

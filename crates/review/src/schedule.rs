@@ -4,11 +4,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use matterhook_domain::{
-    review::trigger_of,
-    settings::{ReviewSettings, Trigger},
-    MatterStatus,
-};
+use matterhook_domain::{review::trigger_of, settings::ReviewSettings, MatterStatus};
 use matterhook_store::{
     notifications,
     review_requests::{self as store, state},
@@ -42,7 +38,7 @@ const BATCH: i64 = 200;
 pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> Result<TickReport, TickError> {
     let mut report = TickReport::default();
     let mut conn = pool.get().await?;
-    let connections = settings::review_connections(&mut conn, None).await?;
+    let connections = settings::review_connections(&mut conn, settings::Scope::default()).await?;
     loop {
         let done = conn
             .transaction::<_, ReviewError, _>(async |conn| {
@@ -54,9 +50,17 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> Result<TickReport, TickE
         }
     }
     for rc in &connections {
-        report.reconciled += conn
+        // One connection's failure (its settings unreadable, say) holds up no other's.
+        match conn
             .transaction::<_, ReviewError, _>(async |conn| reconcile(conn, rc, now).await)
-            .await?;
+            .await
+        {
+            Ok(made) => report.reconciled += made,
+            Err(ReviewError::Database(e)) => return Err(e.into()),
+            Err(e) => {
+                tracing::error!(connection_id = rc.connection_id, error = %matterhook_telemetry::Chain(&e), "reconciliation skipped")
+            }
+        }
     }
     Ok(report)
 }
@@ -95,8 +99,18 @@ async fn fall_due(
             report.restricted += 1;
             continue;
         };
-        let (to, reason) = requests::recheck(conn, rc, request, now).await?;
-        store::set_state(conn, request.id, to, reason.as_deref()).await?;
+        let (to, reason, carried) = match requests::recheck(conn, rc, request, now).await {
+            Ok(checked) => checked,
+            Err(ReviewError::Database(e)) => return Err(e.into()),
+            // Settings that no longer read cannot be applied: held back, not retried forever.
+            Err(e) => {
+                tracing::error!(request = request.id, error = %matterhook_telemetry::Chain(&e), "review request cannot be checked");
+                store::set_state(conn, request.id, state::RESTRICTED, Some("inactive")).await?;
+                report.restricted += 1;
+                continue;
+            }
+        };
+        store::recheck_done(conn, request.id, to, reason.as_deref(), &carried).await?;
         match to {
             state::DUE => {
                 report.due += 1;
@@ -106,12 +120,12 @@ async fn fall_due(
                     .collect::<Vec<_>>()
                     .join(" ");
                 let matter = request.display_number.as_deref().unwrap_or("a matter");
-                notifications::notify(
+                notifications::notify_review_request(
                     conn,
                     rc.user_id,
-                    rc.connection_id,
                     DUE_NOTIFICATION,
                     &format!("A review request to {who} ({matter}) is due."),
+                    request.id,
                 )
                 .await?;
             }
@@ -132,17 +146,28 @@ fn zone_of(settings: &ReviewSettings, rc: &ReviewConnection) -> chrono_tz::Tz {
         .unwrap_or(chrono_tz::UTC)
 }
 
-/// The start of `day` in `zone`, in UTC.
+/// The start of `day` in `zone`, in UTC: its first local time that exists (a zone whose clocks
+/// jump forward at midnight starts the day at 01:00).
 fn start_of(day: NaiveDate, zone: chrono_tz::Tz) -> DateTime<Utc> {
     let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
-    zone.from_local_datetime(&midnight).earliest().map_or_else(
-        || Utc.from_utc_datetime(&midnight),
-        |t| t.with_timezone(&Utc),
-    )
+    (0..=3)
+        .find_map(|hours| {
+            zone.from_local_datetime(&(midnight + Duration::hours(hours)))
+                .earliest()
+        })
+        .map_or_else(
+            || Utc.from_utc_datetime(&midnight),
+            |t| t.with_timezone(&Utc),
+        )
 }
 
+/// Days a reconciliation catches up after the worker was down (older ones are past any sensible
+/// maximum age, and would flood a firm that turned the product on long after).
+const CATCH_UP_DAYS: i64 = 7;
+
 /// Once the connection's local day has turned: the matters that entered a chosen trigger status
-/// yesterday (by their status date) and have no request get one. Returns how many.
+/// the day before (by their status date; every day since the last one covered, when the worker
+/// was down) and have no request get one. Returns how many.
 async fn reconcile(
     conn: &mut AsyncPgConnection,
     rc: &ReviewConnection,
@@ -152,12 +177,39 @@ async fn reconcile(
     let zone = zone_of(&settings, rc);
     let today = now.with_timezone(&zone).date_naive();
     let yesterday = today - Duration::days(1);
-    if store::covered_day(conn, rc.connection_id)
-        .await?
-        .is_some_and(|covered| covered >= yesterday)
-    {
-        return Ok(0);
+    let first = match store::covered_day(conn, rc.connection_id).await? {
+        Some(covered) if covered >= yesterday => return Ok(0),
+        Some(covered) => (covered + Duration::days(1)).max(today - Duration::days(CATCH_UP_DAYS)),
+        None => yesterday,
+    };
+    let mut made = 0;
+    let mut day = first;
+    while day <= yesterday {
+        made += reconcile_day(conn, rc, &settings, zone, day, now).await?;
+        day += Duration::days(1);
     }
+    store::cover(conn, rc.connection_id, yesterday).await?;
+    if made > 0 {
+        tracing::info!(
+            connection_id = rc.connection_id,
+            from = %first,
+            to = %yesterday,
+            made,
+            "daily reconciliation made review requests"
+        );
+    }
+    Ok(made)
+}
+
+/// The matters that entered a chosen trigger status on `day` and have no request.
+async fn reconcile_day(
+    conn: &mut AsyncPgConnection,
+    rc: &ReviewConnection,
+    settings: &ReviewSettings,
+    zone: chrono_tz::Tz,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<usize, ReviewError> {
     let mut made = 0;
     for status in [
         MatterStatus::Closed,
@@ -167,14 +219,13 @@ async fn reconcile(
         let Some(trigger) = trigger_of(&status).filter(|t| settings.triggers.contains(t)) else {
             continue;
         };
-        debug_assert_ne!(trigger, Trigger::Manual);
         let matters = store::unrequested(
             conn,
             rc.connection_id,
             rc.clio_account_id,
             &status,
             trigger.as_ref(),
-            yesterday,
+            day,
         )
         .await?;
         for matter_id in matters {
@@ -182,7 +233,7 @@ async fn reconcile(
             let occasion = Occasion {
                 matter_id,
                 trigger,
-                triggered_at: start_of(today, zone).min(now),
+                triggered_at: start_of(day + Duration::days(1), zone).min(now),
                 now,
                 force: false,
             };
@@ -190,15 +241,6 @@ async fn reconcile(
                 made += 1;
             }
         }
-    }
-    store::cover(conn, rc.connection_id, yesterday).await?;
-    if made > 0 {
-        tracing::info!(
-            connection_id = rc.connection_id,
-            day = %yesterday,
-            made,
-            "daily reconciliation made review requests"
-        );
     }
     Ok(made)
 }

@@ -12,6 +12,9 @@ use matterhook_domain::{
 };
 use matterhook_store::{mirror, settings};
 
+use chrono::{Duration, NaiveDate, TimeZone};
+use matterhook_domain::MatterStatus;
+
 use crate::requests::{self, Occasion, ReviewError};
 
 /// Now, as the worker sees it (tests move it).
@@ -87,9 +90,20 @@ impl Handler for ReviewTrigger {
             return Ok(());
         };
         let now = (self.clock)();
-        let triggered_at = matter.clio_updated_at.unwrap_or(now).min(now);
-        for rc in settings::review_connections(conn, Some(account)).await? {
-            let chosen = requests::settings_of(&rc)?.triggers.contains(&trigger);
+        let triggered_at = entered_at(&matter, now);
+        let scope = settings::Scope {
+            account: Some(account),
+            user: None,
+        };
+        for rc in settings::review_connections(conn, scope).await? {
+            let chosen = match requests::settings_of(&rc) {
+                Ok(s) => s.triggers.contains(&trigger),
+                // One connection's unreadable settings hold up no other's requests.
+                Err(e) => {
+                    tracing::error!(connection_id = rc.connection_id, error = %matterhook_telemetry::Chain(&e), "review settings unreadable; skipped");
+                    false
+                }
+            };
             if !chosen {
                 continue;
             }
@@ -117,5 +131,26 @@ impl Handler for ReviewTrigger {
             }
         }
         Ok(())
+    }
+}
+
+/// When the matter entered its status: Clio's last change, unless that fell after the status's
+/// own date (an edit since), then the end of that date (UTC); never after now.
+fn entered_at(matter: &mirror::MatterRow, now: DateTime<Utc>) -> DateTime<Utc> {
+    let changed = matter.clio_updated_at.unwrap_or(now).min(now);
+    let dated: Option<NaiveDate> = match matter.status.as_ref() {
+        Some(MatterStatus::Closed) => matter.close_date,
+        Some(MatterStatus::Pending) => matter.pending_date,
+        Some(MatterStatus::Open) => matter.open_date,
+        _ => None,
+    };
+    match dated {
+        Some(day) if changed.date_naive() > day => {
+            let end = (day + Duration::days(1))
+                .and_hms_opt(0, 0, 0)
+                .unwrap_or_default();
+            Utc.from_utc_datetime(&end).min(changed)
+        }
+        _ => changed,
     }
 }

@@ -31,6 +31,8 @@ pub struct Notification {
     pub referral_id: Option<i64>,
     /// The suggestion it offers to confirm (`POST /api/referrals/{referral_id}/link`).
     pub suggestion_id: Option<i64>,
+    /// The review request it is about.
+    pub review_request_id: Option<i64>,
 }
 
 /// Records a notification, unless an unread one of the same kind exists for the connection.
@@ -147,6 +149,26 @@ pub async fn notify_referral(
             n::message.eq(message),
             n::referral_id.eq(referral_id),
             n::suggestion_id.eq(suggestion_id),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Records that a review request fell due: one notification per request.
+pub async fn notify_review_request(
+    conn: &mut AsyncPgConnection,
+    user_id: i64,
+    kind: &str,
+    message: &str,
+    review_request_id: i64,
+) -> QueryResult<()> {
+    diesel::insert_into(n::table)
+        .values((
+            n::user_id.eq(user_id),
+            n::kind.eq(kind),
+            n::message.eq(message),
+            n::review_request_id.eq(review_request_id),
         ))
         .execute(conn)
         .await

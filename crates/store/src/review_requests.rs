@@ -66,6 +66,8 @@ pub struct ReviewRequest {
     pub display_number: Option<String>,
     /// The responsible attorney.
     pub responsible_attorney_id: Option<i64>,
+    /// A manual request made past the cooldown on purpose.
+    pub forced: bool,
     /// Created.
     #[diesel(skip_insertion)]
     pub created_at: DateTime<Utc>,
@@ -93,7 +95,7 @@ pub async fn insert_once(
 }
 
 /// When `client_id` was last asked through `connection_id` (a request scheduled, due or sent:
-/// its due time), if ever, leaving request `except` out.
+/// when it was sent, else when it is due), if ever, leaving request `except` out.
 pub async fn last_asked(
     conn: &mut AsyncPgConnection,
     connection_id: i64,
@@ -105,7 +107,9 @@ pub async fn last_asked(
         .filter(q::client_id.eq(client_id))
         .filter(q::state.eq_any([state::SCHEDULED, state::DUE, state::SENT]))
         .filter(q::id.ne(except.unwrap_or(0)))
-        .select(diesel::dsl::max(q::due_at))
+        .select(diesel::dsl::max(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("coalesce(sent_at, due_at)")))
         .first(conn)
         .await
 }
@@ -146,6 +150,43 @@ pub async fn set_state(
         .map(drop)
 }
 
+/// What the client and the location were when a request was checked again.
+#[derive(Debug, Clone, Default)]
+pub struct Refreshed {
+    /// The client's email, normalised.
+    pub email: Option<String>,
+    /// The client's phone, E.164.
+    pub phone: Option<String>,
+    /// The location's name.
+    pub location: Option<String>,
+    /// Its business id.
+    pub business_id: Option<String>,
+}
+
+/// A request checked again when due: its new state and reason, and what it carries now (the
+/// client's email may have changed since it was made).
+pub async fn recheck_done(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    to: &str,
+    reason: Option<&str>,
+    now: &Refreshed,
+) -> QueryResult<()> {
+    diesel::update(q::table.find(id))
+        .set((
+            q::state.eq(to),
+            q::reason.eq(reason),
+            q::email.eq(&now.email),
+            q::phone.eq(&now.phone),
+            q::location.eq(&now.location),
+            q::business_id.eq(&now.business_id),
+            q::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// What `list` selects.
 #[derive(Debug, Clone, Default)]
 pub struct Filter<'a> {
@@ -176,7 +217,13 @@ pub async fn list(
         query = query.filter(q::state.eq(s.to_owned()));
     }
     if let Some(l) = filter.location {
-        query = query.filter(q::location.eq(l.to_owned()));
+        // Location names compare trimmed and ignoring case, as everywhere.
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "lower(btrim(review_requests.location)) = ",
+            )
+            .bind::<diesel::sql_types::Text, _>(l.trim().to_lowercase()),
+        );
     }
     query.load(conn).await
 }

@@ -274,6 +274,8 @@ diesel::table! {
         referral_id -> Nullable<Int8>,
         /// The suggestion it offers to confirm.
         suggestion_id -> Nullable<Int8>,
+        /// The review request it is about.
+        review_request_id -> Nullable<Int8>,
     }
 }
 
@@ -772,6 +774,8 @@ diesel::table! {
         display_number -> Nullable<Text>,
         /// The responsible attorney.
         responsible_attorney_id -> Nullable<Int8>,
+        /// A manual request made past the cooldown on purpose.
+        forced -> Bool,
         /// Created.
         created_at -> Timestamptz,
         /// Last changed.

@@ -119,10 +119,19 @@ pub struct ReviewConnection {
     pub document: Value,
 }
 
-/// The connections (of one firm, or all) whose settings turn review requests on.
+/// Which connections [`review_connections`] reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Scope {
+    /// Only this firm's.
+    pub account: Option<i64>,
+    /// Only this user's.
+    pub user: Option<i64>,
+}
+
+/// The connections (all, or those of `scope`) whose settings turn review requests on.
 pub async fn review_connections(
     conn: &mut AsyncPgConnection,
-    account: Option<i64>,
+    scope: Scope,
 ) -> QueryResult<Vec<ReviewConnection>> {
     let mut q = c::table
         .inner_join(s::table)
@@ -141,8 +150,11 @@ pub async fn review_connections(
         ))
         .order(c::id.asc())
         .into_boxed();
-    if let Some(account) = account {
+    if let Some(account) = scope.account {
         q = q.filter(c::clio_account_id.eq(account));
+    }
+    if let Some(user) = scope.user {
+        q = q.filter(c::user_id.eq(user));
     }
     q.load(conn).await
 }
