@@ -111,7 +111,21 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
     let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let stage = r.stage.clone();
+    // The production batcher, with `MATTERHOOK_SYNC_CONCURRENCY` batches in flight (default 4).
+    let concurrency = std::env::var("MATTERHOOK_SYNC_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let stage = matterhook_sync::SyncStage::new(
+        r.s.p.pool.clone(),
+        r.s.connections.clone(),
+        matterhook_sync::SyncConfig {
+            concurrency,
+            names: r.s.p.names.clone(),
+            ..matterhook_sync::SyncConfig::default()
+        },
+    );
+    println!("review: sync batcher with {concurrency} batches in flight");
     let batcher = tokio::spawn({
         let s = stopped.clone();
         async move { stage.run_batches(until(s)).await }
