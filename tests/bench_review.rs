@@ -103,9 +103,14 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
     let sim = r.s.p.world.sim.clone();
     let clock_sim = sim.clone();
     let clock: matterhook_review::Clock = Arc::new(move || clock_sim.now());
+    // Each stage with a pool of its own, as each binary has in production (the rig's pool of 8 is
+    // shared by its consumer and relay).
+    let url = r.s.p.db.url().to_owned();
+    let own_pool = move |size| matterhook_store::connect_pool(&url, size).expect("pool");
+    let review_pool = own_pool(10);
     let review =
         r.s.p
-            .start_worker(matterhook_review::ReviewTrigger { clock }, 16)
+            .start_worker_on(matterhook_review::ReviewTrigger { clock }, 6, review_pool)
             .await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -117,7 +122,7 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4);
     let stage = matterhook_sync::SyncStage::new(
-        r.s.p.pool.clone(),
+        own_pool(concurrency * 2 + 2),
         r.s.connections.clone(),
         matterhook_sync::SyncConfig {
             concurrency,

@@ -205,9 +205,20 @@ impl Pipeline {
 
     /// Runs `handler` on the runtime until stopped; returns once its queue is declared.
     pub async fn start_worker<H: Handler>(&mut self, handler: H, max_attempts: u32) -> Worker {
+        let pool = self.pool.clone();
+        self.start_worker_on(handler, max_attempts, pool).await
+    }
+
+    /// [`Pipeline::start_worker`] with a pool of its own, as a worker binary has (the benches).
+    pub async fn start_worker_on<H: Handler>(
+        &mut self,
+        handler: H,
+        max_attempts: u32,
+        pool: matterhook_store::PgPool,
+    ) -> Worker {
         self.workers.push(H::NAME);
         let (stop, stopped) = watch::channel(false);
-        let (pool, names) = (self.pool.clone(), self.names.clone());
+        let names = self.names.clone();
         let (ready, declared) = tokio::sync::oneshot::channel::<()>();
         let metrics = matterhook_telemetry::Metrics::new();
         let counted = metrics.clone();
