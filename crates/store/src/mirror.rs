@@ -6,10 +6,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use matterhook_domain::{
-    money::{Currency, Money},
-    BillState, MatterStatus, Model,
-};
+use matterhook_domain::{BillState, MatterStatus, Model};
 use serde_json::Value;
 
 use crate::schema::{
@@ -17,10 +14,12 @@ use crate::schema::{
     clio_users as u,
 };
 
+mod bills;
 mod contacts;
 mod firm;
 mod search;
 
+pub use bills::{bill, paid_bills_of_matter, upsert_bill, BillRow};
 pub use contacts::{
     contact, contact_emails, contact_etags, contacts_by_email, contacts_by_phone, upsert_contact,
     ContactRow, PhoneRow,
@@ -220,86 +219,6 @@ pub async fn matter(
         .optional()
 }
 
-/// A bill as mirrored.
-#[derive(Debug, Clone, Insertable, AsChangeset, Queryable, Selectable)]
-#[diesel(table_name = b, treat_none_as_null = true)]
-pub struct BillRow {
-    /// The firm.
-    pub clio_account_id: i64,
-    /// Clio id.
-    pub clio_id: i64,
-    /// Version tag.
-    pub etag: Option<String>,
-    /// Clio's last change.
-    pub clio_updated_at: Option<DateTime<Utc>>,
-    /// Bill number.
-    pub number: Option<String>,
-    /// Clio's state.
-    pub state: Option<BillState>,
-    /// Total, in minor units of `currency`.
-    pub total_minor: Option<i64>,
-    /// Paid, in minor units of `currency`.
-    pub paid_minor: Option<i64>,
-    /// Outstanding, in minor units of `currency`.
-    pub balance_minor: Option<i64>,
-    /// Paid in full at.
-    pub paid_at: Option<DateTime<Utc>>,
-    /// Billed client.
-    pub client_id: Option<i64>,
-    /// Matters covered.
-    pub matter_ids: Vec<i64>,
-    /// The record as read.
-    pub data: Value,
-    /// Deleted in Clio.
-    pub deleted_at: Option<DateTime<Utc>>,
-    /// The bill's currency (ISO 4217).
-    pub currency: String,
-    /// The sign Clio shows for it.
-    pub currency_sign: Option<String>,
-}
-
-impl BillRow {
-    /// The bill's currency (USD for a row whose code is not one).
-    pub fn currency(&self) -> Currency {
-        Currency::new(&self.currency, self.currency_sign.as_deref()).unwrap_or_else(Currency::usd)
-    }
-
-    /// The bill's total, when Clio gave one.
-    pub fn total(&self) -> Option<Money> {
-        self.total_minor
-            .map(|minor| Money::new(minor, self.currency()))
-    }
-}
-
-/// Writes a bill (the caller decided it is newer).
-pub async fn upsert_bill(conn: &mut AsyncPgConnection, row: &BillRow) -> QueryResult<()> {
-    diesel::insert_into(b::table)
-        .values(row)
-        .on_conflict((b::clio_account_id, b::clio_id))
-        .do_update()
-        .set((row, b::synced_at.eq(Utc::now())))
-        .execute(conn)
-        .await
-        .map(drop)
-}
-
-/// The firm's live paid bills covering `matter_id`.
-pub async fn paid_bills_of_matter(
-    conn: &mut AsyncPgConnection,
-    account: i64,
-    matter_id: i64,
-) -> QueryResult<Vec<BillRow>> {
-    b::table
-        .filter(b::clio_account_id.eq(account))
-        .filter(b::matter_ids.contains(vec![matter_id]))
-        .filter(b::state.eq(BillState::Paid))
-        .filter(b::deleted_at.is_null())
-        .select(BillRow::as_select())
-        .order(b::clio_id.asc())
-        .load(conn)
-        .await
-}
-
 /// Live matters of a firm created in Clio at or after `since`, oldest first: what a user away
 /// since then has not been matched against. Clio's `created_at` decides (a matter back-dated to
 /// an earlier `open_date` still counts); without one, the open date does.
@@ -331,20 +250,6 @@ pub async fn matters_created_since(
         })
         .map(|(id, _, _)| id)
         .collect())
-}
-
-/// A mirrored bill.
-pub async fn bill(
-    conn: &mut AsyncPgConnection,
-    account: i64,
-    id: i64,
-) -> QueryResult<Option<BillRow>> {
-    b::table
-        .find((account, id))
-        .select(BillRow::as_select())
-        .first(conn)
-        .await
-        .optional()
 }
 
 /// Marks records deleted in Clio (absent when re-read after an event, `deleted` ones included);
