@@ -247,10 +247,8 @@ pub(crate) async fn create(
         user: Some(caller.id),
     };
     for rc in settings::review_connections(&mut conn, scope).await? {
-        let manual = requests::settings_of(&rc)
-            .map_err(crate::error::internal)?
-            .triggers
-            .contains(&Trigger::Manual);
+        let review = requests::settings_of(&rc).map_err(crate::error::internal)?;
+        let manual = review.triggers.contains(&Trigger::Manual);
         if !manual
             || mirror::matter(&mut conn, rc.clio_account_id, body.matter_id)
                 .await?
@@ -270,7 +268,7 @@ pub(crate) async fn create(
         let made = conn
             .transaction::<_, ApiError, _>(async |conn| {
                 matterhook_store::connections::lock(conn, rc.connection_id).await?;
-                requests::create(conn, &rc, &occasion)
+                requests::create(conn, &rc, &review, &occasion)
                     .await
                     .map_err(crate::error::internal)
             })

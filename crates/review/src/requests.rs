@@ -209,17 +209,17 @@ struct Verdict {
     phone: Option<String>,
 }
 
-/// Makes the request of `occasion` through connection `rc`: scheduled, or restricted with its
-/// reason. Once per (matter, status trigger): `None` when it exists already, or when the matter
-/// is not mirrored.
+/// Makes the request of `occasion` through connection `rc` with its `settings` (read once by the
+/// caller): scheduled, or restricted with its reason. Once per (matter, status trigger): `None`
+/// when it exists already, or when the matter is not mirrored.
 pub async fn create(
     conn: &mut AsyncPgConnection,
     rc: &ReviewConnection,
+    settings: &ReviewSettings,
     occasion: &Occasion,
 ) -> Result<Option<ReviewRequest>, ReviewError> {
-    let settings = settings_of(rc)?;
     let Some((matter, client, verdict)) =
-        evaluate(conn, rc, &settings, occasion, Stage::Creating, None).await?
+        evaluate(conn, rc, settings, occasion, Stage::Creating, None).await?
     else {
         return Ok(None);
     };

@@ -237,7 +237,10 @@ async fn reconcile_day(
                 now,
                 force: false,
             };
-            if requests::create(conn, rc, &occasion).await?.is_some() {
+            if requests::create(conn, rc, settings, &occasion)
+                .await?
+                .is_some()
+            {
                 made += 1;
             }
         }

@@ -96,20 +96,19 @@ impl Handler for ReviewTrigger {
             user: None,
         };
         for rc in settings::review_connections(conn, scope).await? {
-            let chosen = match requests::settings_of(&rc) {
-                Ok(s) => s.triggers.contains(&trigger),
+            let settings = match requests::settings_of(&rc) {
+                Ok(s) if s.triggers.contains(&trigger) => s,
+                Ok(_) => continue,
                 // One connection's unreadable settings hold up no other's requests.
                 Err(e) => {
                     tracing::error!(connection_id = rc.connection_id, error = %matterhook_telemetry::Chain(&e), "review settings unreadable; skipped");
-                    false
+                    continue;
                 }
             };
-            if !chosen {
-                continue;
-            }
             let made = requests::create(
                 conn,
                 &rc,
+                &settings,
                 &Occasion {
                     matter_id,
                     trigger,
