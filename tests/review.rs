@@ -630,3 +630,142 @@ async fn duplicated_and_reordered_deliveries_still_make_one_request_each() {
     assert_eq!(requests(&r).await.len(), 3);
     stop(r, worker).await;
 }
+
+/// A browser following a link: the status and the page.
+async fn browse(r: &Rig, url: &str) -> (u16, String) {
+    let answer = r.s.http.get(url).send().await.expect("answer");
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap_or_default())
+}
+
+/// The outcome a landing page reports.
+fn outcome(page: &str) -> &str {
+    page.split("data-outcome=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or("none")
+}
+
+#[tokio::test]
+async fn send_review_inside_clio_is_registered_confirmed_with_clio_and_removed() {
+    let (r, worker) = start().await;
+    let sim = r.s.p.world.sim.clone();
+    let firm = r.s.p.world.firm.clone();
+    let buttons = || {
+        sim.custom_actions()
+            .into_iter()
+            .filter(|a| a.account_id == firm.account_id)
+            .collect::<Vec<_>>()
+    };
+    on(&r, json!({"triggers": ["closed"]})).await;
+    assert!(buttons().is_empty(), "no button without the manual trigger");
+    on(&r, json!({"triggers": ["closed", "manual"]})).await;
+    let registered = buttons();
+    assert_eq!(registered.len(), 1, "{registered:?}");
+    let button = &registered[0];
+    assert_eq!(
+        (
+            button.label.as_str(),
+            button.ui_reference.as_str(),
+            button.target_url.clone()
+        ),
+        (
+            "Send Review",
+            "matters/show",
+            format!("{}/clio/actions/send-review", r.s.api_url)
+        )
+    );
+    on(&r, json!({"delay_days": 2})).await;
+    assert_eq!(
+        buttons().len(),
+        1,
+        "saving again registers no second button"
+    );
+
+    // A lawyer clicks it on a matter: Clio confirms the click, the request is made.
+    let matter = firm.matter_ids[0];
+    let link = sim
+        .click_custom_action(button.id, firm.attorney_id, matter)
+        .expect("click");
+    let (status, page) = browse(&r, &link).await;
+    assert_eq!((status, outcome(&page)), (200, "scheduled"), "{page}");
+    let made = requests(&r).await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        (made[0].matter_id, made[0].trigger.as_str()),
+        (matter, "manual")
+    );
+
+    // The same link again (a refresh, a replay): Clio refuses the spent nonce; nothing is made.
+    let (status, page) = browse(&r, &link).await;
+    assert_eq!((status, outcome(&page)), (403, "not_confirmed"), "{page}");
+    // A forged nonce, and a real one carried to another matter, are refused alike.
+    let fresh = sim
+        .click_custom_action(button.id, firm.attorney_id, matter)
+        .expect("click");
+    let forged = format!(
+        "{}/clio/actions/send-review?custom_action_id={}&user_id={}&subject_url=/api/v4/matters/{matter}&custom_action_nonce=forged",
+        r.s.api_url, button.id, firm.attorney_id
+    );
+    let elsewhere = fresh.replace(
+        &format!("matters%2F{matter}"),
+        &format!("matters%2F{}", firm.matter_ids[1]),
+    );
+    assert_ne!(elsewhere, fresh);
+    for link in [&forged, &elsewhere] {
+        let (status, page) = browse(&r, link).await;
+        assert_eq!((status, outcome(&page)), (403, "not_confirmed"), "{link}");
+    }
+    // A click left for over a minute has expired.
+    sim.advance_clock(std::time::Duration::from_secs(90));
+    let (status, page) = browse(&r, &fresh).await;
+    assert_eq!((status, outcome(&page)), (403, "not_confirmed"), "{page}");
+    // Not a click at all.
+    let (status, _) = browse(
+        &r,
+        &format!("{}/clio/actions/send-review?user_id=1", r.s.api_url),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        requests(&r).await.len(),
+        1,
+        "nothing refused made a request"
+    );
+
+    // A second real click within the cooldown is recorded, held back, and says why.
+    let again = sim
+        .click_custom_action(button.id, firm.attorney_id, matter)
+        .expect("click");
+    let (status, page) = browse(&r, &again).await;
+    assert_eq!((status, outcome(&page)), (200, "restricted"), "{page}");
+    assert!(page.contains("within the cooldown"), "{page}");
+
+    // Someone deletes the button inside Clio: the scheduled pass registers it again.
+    assert!(sim.remove_custom_action(button.id));
+    let pass =
+        r.s.connections
+            .scheduled_pass()
+            .await
+            .expect("pass")
+            .expect("ran");
+    assert_eq!(pass.custom_actions.replaced, 1, "{:?}", pass.custom_actions);
+    assert_eq!(buttons().len(), 1);
+
+    // Turning the manual trigger off removes it; disconnecting does too.
+    on(&r, json!({"triggers": ["closed"]})).await;
+    assert!(buttons().is_empty(), "manual off: no button");
+    on(&r, json!({"triggers": ["closed", "manual"]})).await;
+    assert_eq!(buttons().len(), 1);
+    let (status, body) =
+        r.s.api_send(
+            &r.bob,
+            Method::POST,
+            &format!("/api/connections/{}/disconnect", r.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(buttons().is_empty(), "disconnected: no button");
+    stop(r, worker).await;
+}

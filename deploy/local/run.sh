@@ -104,6 +104,9 @@ say "turning review requests on for connection $connection_id (the demo firm's o
 api -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
   -d '{"review_requests":{"enabled":true,"triggers":["closed","manual"],"dont_send_field":"Skip review request"}}' >/dev/null
 wei_matter=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,\([0-9]*\).*/\1/p')
+attorney_id=$(printf '%s' "$demo" | sed -n 's/.*"attorney_id":\([0-9]*\).*/\1/p')
+# With the manual trigger on, the connection registered "Send Review" on matters inside Clio.
+send_review_id=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/custom-actions" | sed -n 's/.*"id":\([0-9]*\).*"label":"Send Review".*/\1/p' | head -n1)
 
 cat <<INFO
 
@@ -124,6 +127,8 @@ cat <<INFO
     close Wei Chen's matter (a request appears, due within 30 s):
                    curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/$wei_matter/status
                    curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/review-requests
+    "Send Review" inside Clio (custom action $send_review_id): click it on the first matter, then open the URL it gives within a minute:
+                   curl -X POST -H 'content-type: application/json' -d '{"user_id":$attorney_id,"subject_id":$matter_id}' $CLIO_BASE_URL/_sim/custom-actions/$send_review_id/click
   journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
   sync worker      mirrors the firm:  psql "$DATABASE_URL" -c 'select clio_id, display_number, status, client_name from clio_matters'
     domain events  psql "$DATABASE_URL" -c 'select routing_key, message from outbox'   (published, then deleted, by the relay)

@@ -15,6 +15,11 @@
 //! `POST /api/referral-suggestions/{id}/confirm|dismiss`, `GET /api/action-queue` and
 //! `POST /api/action-queue/{id}/approve|dismiss`.
 //!
+//! Review requests: `GET /api/review-requests`, `POST /api/review-requests` (manual),
+//! `POST /api/review-requests/{id}/sent`; settings at `/api/connections/{id}/settings`. The
+//! "Send Review" button inside Clio lands on `GET /clio/actions/send-review` (see
+//! [`send_review_page`]).
+//!
 //! Dead letters (for support staff):
 //! - `GET /admin/dead-letters` with the filters `state` (default dead; `all`), `queue`, `model`,
 //!   `event`, `connection`, `reason`, `since`, `until`, and paging `after`, `limit` (≤ 500);
@@ -32,6 +37,7 @@ mod notifications;
 mod openapi;
 mod referrals;
 mod review_requests;
+mod send_review_page;
 mod settings;
 mod suggestions;
 
@@ -99,6 +105,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(actions::configure)
             .configure(settings::configure)
             .configure(review_requests::configure)
+            .configure(send_review_page::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })
     .disable_signals()

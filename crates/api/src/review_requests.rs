@@ -240,28 +240,62 @@ pub(crate) async fn create(
     body: web::Json<ManualRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let scope = settings::Scope {
+        user: Some(caller.id),
+        ..settings::Scope::default()
+    };
+    match request_manually(&deps, scope, body.matter_id, body.force).await? {
+        Manual::Made(made) => Ok(HttpResponse::Created().json(RequestBody::from(*made))),
+        Manual::TriggerOff | Manual::MatterUnknown => Err(ApiError::Rejected {
+            status: StatusCode::NOT_FOUND,
+            code: "no_manual_trigger",
+            message: "no connection of yours with review requests and the manual trigger on \
+                      holds this matter"
+                .into(),
+        }),
+    }
+}
+
+/// What a manual "Send Review" came to.
+pub(crate) enum Manual {
+    /// A request was made: scheduled, or restricted with its reason.
+    Made(Box<ReviewRequest>),
+    /// No connection in scope has review requests with the manual trigger on.
+    TriggerOff,
+    /// The manual trigger is on, but no such matter is mirrored (not synced yet, or deleted).
+    MatterUnknown,
+}
+
+/// Makes a manual review request for `matter_id` through the first connection in `scope` whose
+/// manual trigger is on and whose firm holds the matter. Used by the API and by the button inside
+/// Clio.
+pub(crate) async fn request_manually(
+    deps: &Deps,
+    scope: settings::Scope,
+    matter_id: i64,
+    force: bool,
+) -> Result<Manual, ApiError> {
     let mut conn = deps.pool.get().await?;
     let now = Utc::now();
-    let scope = settings::Scope {
-        account: None,
-        user: Some(caller.id),
-    };
+    let mut manual_on = false;
     for rc in settings::review_connections(&mut conn, scope).await? {
         let review = requests::settings_of(&rc).map_err(crate::error::internal)?;
-        let manual = review.triggers.contains(&Trigger::Manual);
-        if !manual
-            || mirror::matter(&mut conn, rc.clio_account_id, body.matter_id)
-                .await?
-                .is_none()
+        if !review.triggers.contains(&Trigger::Manual) {
+            continue;
+        }
+        manual_on = true;
+        if mirror::matter(&mut conn, rc.clio_account_id, matter_id)
+            .await?
+            .is_none()
         {
             continue;
         }
         let occasion = Occasion {
-            matter_id: body.matter_id,
+            matter_id,
             trigger: Trigger::Manual,
             triggered_at: now,
             now,
-            force: body.force,
+            force,
         };
         // One manual request of a connection at a time: two clicks at once must not both pass
         // the cooldown.
@@ -272,15 +306,13 @@ pub(crate) async fn create(
                     .await
                     .map_err(crate::error::internal)
             })
-            .await?
-            .ok_or(ApiError::NotFound)?;
-        return Ok(HttpResponse::Created().json(RequestBody::from(made)));
+            .await?;
+        // None: deleted meanwhile.
+        return Ok(made.map_or(Manual::MatterUnknown, |m| Manual::Made(Box::new(m))));
     }
-    Err(ApiError::Rejected {
-        status: StatusCode::NOT_FOUND,
-        code: "no_manual_trigger",
-        message: "no connection of yours with review requests and the manual trigger on holds \
-                  this matter"
-            .into(),
+    Ok(if manual_on {
+        Manual::MatterUnknown
+    } else {
+        Manual::TriggerOff
     })
 }

@@ -124,7 +124,9 @@ pub(crate) async fn replace(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let after = update(&deps, &caller, id.into_inner(), |_| body.clone()).await?;
+    let id = id.into_inner();
+    let after = update(&deps, &caller, id, |_| body.clone()).await?;
+    align_buttons(&deps, id).await;
     Ok(HttpResponse::Ok().json(after))
 }
 
@@ -153,13 +155,24 @@ pub(crate) async fn patch(
             "a merge patch is a JSON object".into(),
         ));
     }
-    let after = update(&deps, &caller, id.into_inner(), |doc| {
+    let id = id.into_inner();
+    let after = update(&deps, &caller, id, |doc| {
         let mut doc = doc;
         json_patch::merge(&mut doc, &patch);
         doc
     })
     .await?;
+    align_buttons(&deps, id).await;
     Ok(HttpResponse::Ok().json(after))
+}
+
+/// Registers or removes the connection's buttons inside Clio ("Send Review") as the saved
+/// settings want. The settings are saved whatever Clio says: a failure here is logged, and the
+/// scheduled pass aligns them again.
+async fn align_buttons(deps: &Deps, id: i64) {
+    if let Err(e) = deps.connections.align_custom_actions(id, false).await {
+        tracing::warn!(connection = id, error = %matterhook_telemetry::Chain(&e), "could not align the custom actions in Clio; the scheduled pass will");
+    }
 }
 
 /// One change to a connection's settings.

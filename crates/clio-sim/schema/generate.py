@@ -6,13 +6,15 @@ import sys
 
 MODELS = ['Matter', 'Contact', 'Bill', 'Note', 'Communication', 'CustomField', 'CustomFieldValue', 'User',
           'PhoneNumber', 'EmailAddress', 'Address', 'PracticeArea', 'MatterStage', 'Webhook', 'PicklistOption',
-          'Participant', 'Account', 'Currency']
+          'Participant', 'Account', 'Currency', 'CustomAction']
 
 # Resources the OpenAPI subset lacks a `_base` schema for: their fields as Clio documents them.
 FALLBACK = {
     'Account': ['id', 'name'],
     # A bill's (or matter's, or contact's) currency: `code` is ISO 4217, `sign` its symbol.
     'Currency': ['id', 'etag', 'code', 'sign', 'created_at', 'updated_at'],
+    # A button inside Clio (`POST /custom_actions.json`); not in the subset.
+    'CustomAction': ['id', 'etag', 'label', 'target_url', 'ui_reference', 'created_at', 'updated_at'],
 }
 
 spec = json.load(open(sys.argv[1]))

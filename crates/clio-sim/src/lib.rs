@@ -30,7 +30,7 @@ pub use config::SimConfig;
 pub use delivery::{sign, Attempt, DeliveryLog};
 pub use faults::{ApiFault, ApiFaultKind, ApiOutage, DeliveryFault, DeliveryFaultKind};
 pub use records::WriteError;
-pub use state::{CallStats, Hook, Kind};
+pub use state::{CallStats, CustomAction, Hook, Kind};
 
 use delivery::Job;
 use records::Change;
@@ -253,6 +253,35 @@ impl Sim {
         for grant in state.grants.values_mut().filter(|g| g.user_id == user_id) {
             grant.revoked = true;
         }
+    }
+
+    /// A user clicks custom action `action_id` on record `subject_id` (a matter for a
+    /// `matters/show` action): the URL Clio sends their browser to, with a single-use nonce that
+    /// expires after a minute.
+    pub fn click_custom_action(
+        &self,
+        action_id: i64,
+        user_id: i64,
+        subject_id: i64,
+    ) -> Result<String, WriteError> {
+        let mut state = self.inner.state.lock();
+        http::click_custom_action(&mut state, action_id, user_id, subject_id)
+    }
+
+    /// Someone removes a custom action inside Clio. Returns whether it existed.
+    pub fn remove_custom_action(&self, id: i64) -> bool {
+        self.inner.state.lock().custom_actions.remove(&id).is_some()
+    }
+
+    /// Every custom action of every account.
+    pub fn custom_actions(&self) -> Vec<CustomAction> {
+        self.inner
+            .state
+            .lock()
+            .custom_actions
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Clio suspends a webhook (as it does after repeated failed deliveries). Returns whether it

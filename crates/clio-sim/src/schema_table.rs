@@ -430,4 +430,17 @@ pub(crate) const SCHEMAS: &[Schema] = &[
         &["id", "etag", "code", "sign", "created_at", "updated_at"],
         &[],
     ),
+    (
+        "CustomAction",
+        &[
+            "id",
+            "etag",
+            "label",
+            "target_url",
+            "ui_reference",
+            "created_at",
+            "updated_at",
+        ],
+        &[],
+    ),
 ];

@@ -128,6 +128,39 @@ pub struct Hook {
     pub consecutive_failures: u32,
 }
 
+/// A custom action: a button inside Clio.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomAction {
+    /// Clio id.
+    pub id: i64,
+    /// Account it belongs to.
+    pub account_id: i64,
+    /// The button's label.
+    pub label: String,
+    /// Where a click sends the browser.
+    pub target_url: String,
+    /// Where the button appears (`matters/show`, ...).
+    pub ui_reference: String,
+    /// Version tag.
+    pub etag: String,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The single-use nonce of one click on a custom action.
+#[derive(Debug, Clone)]
+pub(crate) struct Nonce {
+    /// Who clicked.
+    pub user_id: i64,
+    /// The record clicked on.
+    pub kind: Kind,
+    pub record_id: i64,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+}
+
 /// An authorization code waiting to be exchanged.
 #[derive(Debug, Clone)]
 pub(crate) struct AuthCode {
@@ -176,6 +209,8 @@ pub(crate) struct State {
     pub records: HashMap<Kind, BTreeMap<i64, Rec>>,
     pub denied: HashMap<i64, HashSet<String>>,
     pub hooks: BTreeMap<i64, Hook>,
+    pub custom_actions: BTreeMap<i64, CustomAction>,
+    pub nonces: HashMap<String, Nonce>,
     pub codes: HashMap<String, AuthCode>,
     pub grants: HashMap<u64, Grant>,
     pub access_tokens: HashMap<String, AccessToken>,

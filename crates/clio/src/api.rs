@@ -8,9 +8,9 @@ use url::Url;
 
 use crate::{
     models::{
-        Bill, Communication, Contact, CustomField, Envelope, ListEnvelope, Matter,
-        NewCommunication, NewNote, NewWebhook, Note, PhoneNumber, User, Webhook, WebhookUpdate,
-        WhoAmI,
+        Bill, Communication, Contact, CustomAction, CustomField, Envelope, ListEnvelope, Matter,
+        NewCommunication, NewCustomAction, NewNote, NewWebhook, Note, PhoneNumber, Subject, User,
+        Webhook, WebhookUpdate, WhoAmI,
     },
     ClioClient, ClioError, Conditional, Fields, Query, MAX_PAGE_SIZE,
 };
@@ -437,5 +437,76 @@ impl Api {
             .request(Method::PUT, url)
             .header("X-Hook-Secret", secret.expose_secret());
         self.client.send(&self.token, request).await.map(drop)
+    }
+
+    /// The fields we read back on custom actions.
+    fn custom_action_fields() -> Fields {
+        Fields::new().with([
+            "id",
+            "etag",
+            "label",
+            "target_url",
+            "ui_reference",
+            "created_at",
+            "updated_at",
+        ])
+    }
+
+    /// One custom action.
+    pub async fn custom_action(&self, id: i64) -> Result<CustomAction, ClioError> {
+        self.get(
+            &format!("custom_actions/{id}.json"),
+            &Query::new().fields(&Self::custom_action_fields()),
+        )
+        .await
+    }
+
+    /// Registers a custom action (needs the app's `custom_actions` permission).
+    pub async fn create_custom_action(
+        &self,
+        action: &NewCustomAction,
+    ) -> Result<CustomAction, ClioError> {
+        self.post(
+            "custom_actions.json",
+            &Query::new().fields(&Self::custom_action_fields()),
+            action,
+        )
+        .await
+    }
+
+    /// Changes a custom action (a new label or target).
+    pub async fn update_custom_action(
+        &self,
+        id: i64,
+        action: &NewCustomAction,
+    ) -> Result<CustomAction, ClioError> {
+        self.patch(
+            &format!("custom_actions/{id}.json"),
+            &Query::new().fields(&Self::custom_action_fields()),
+            action,
+            None,
+        )
+        .await
+    }
+
+    /// Removes a custom action.
+    pub async fn delete_custom_action(&self, id: i64) -> Result<(), ClioError> {
+        self.delete(&format!("custom_actions/{id}.json")).await
+    }
+
+    /// Asks Clio whether a click on a custom action was real: reads its subject with the click's
+    /// single-use nonce. Clio answers 403 ([`ClioError::Forbidden`]) for a wrong, reused or
+    /// expired nonce, or a subject the click was not made on.
+    pub async fn confirm_custom_action_click(
+        &self,
+        subject: &Subject,
+        nonce: &str,
+    ) -> Result<(), ClioError> {
+        let query = Query::new()
+            .fields(&Fields::new().with(["id"]))
+            .param("custom_action_nonce", nonce);
+        self.get::<serde_json::Value>(&subject.path(), &query)
+            .await
+            .map(drop)
     }
 }

@@ -125,6 +125,11 @@ impl OAuthApp {
             .set_auth_type(AuthType::RequestBody)
     }
 
+    /// Our callback, as registered with the Clio app: the API's public address.
+    pub fn redirect_uri(&self) -> &Url {
+        &self.redirect_uri
+    }
+
     /// The URL to send the user to. A refusal comes back to the callback as `error=access_denied`.
     pub fn authorize_url(&self, region: Region, state: &str) -> Url {
         let state = state.to_owned();

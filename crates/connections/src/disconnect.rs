@@ -13,6 +13,8 @@ pub struct Disconnected {
     pub connection_id: i64,
     /// Webhook subscriptions deleted.
     pub webhooks_deleted: usize,
+    /// Custom actions removed from Clio.
+    pub custom_actions_removed: usize,
     /// Whether Clio confirmed the revocation (false when the grant was already dead or Clio could
     /// not be reached; the tokens are forgotten either way).
     pub revoked: bool,
@@ -36,11 +38,21 @@ impl Connections {
             return Ok(Disconnected {
                 connection_id,
                 webhooks_deleted: 0,
+                custom_actions_removed: 0,
                 revoked: false,
             });
         }
-        // Webhooks first: deleting them needs the token that revoking kills.
+        // Webhooks and buttons first: deleting them needs the token that revoking kills.
         let webhooks_deleted = self.retire_all(connection_id, "disconnected").await?;
+        let custom_actions_removed = match self.remove_custom_actions(connection_id).await {
+            Ok(n) => n,
+            // A disconnect is never refused for a button: the rows stay, so connecting again
+            // finds and aligns them, and a click meanwhile is told the connection is gone.
+            Err(e) => {
+                tracing::warn!(connection = connection_id, error = %matterhook_telemetry::Chain(&e), "could not remove the custom actions from Clio");
+                0
+            }
+        };
         let revoked = match self.token(connection_id).await {
             Ok(current) => match self
                 .deps()
@@ -64,12 +76,14 @@ impl Connections {
         tracing::info!(
             connection = connection_id,
             webhooks_deleted,
+            custom_actions_removed,
             revoked,
             "disconnected"
         );
         Ok(Disconnected {
             connection_id,
             webhooks_deleted,
+            custom_actions_removed,
             revoked,
         })
     }

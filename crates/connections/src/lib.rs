@@ -8,10 +8,14 @@
 //! - [`hooks`]: the webhook subscriptions of a connection (one per model), created, confirmed,
 //!   renewed before Clio lets them expire, recreated when Clio suspended, deleted or expired them,
 //!   moved when our public URL changes; every gap asks for a sweep.
-//! - [`disconnect`]: revokes the grant and deletes the webhooks, keeping everything synced.
+//! - [`custom_actions`]: buttons inside Clio ("Send Review"), registered while the settings want
+//!   them and removed otherwise; a click is confirmed with Clio before anything trusts it.
+//! - [`disconnect`]: revokes the grant and deletes the webhooks and custom actions, keeping
+//!   everything synced.
 //!
 //! Everything hangs off one [`Connections`] value per process.
 
+pub mod custom_actions;
 pub mod disconnect;
 mod error;
 pub mod flow;

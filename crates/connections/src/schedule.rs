@@ -5,7 +5,9 @@ use matterhook_clio::ClioError;
 use matterhook_store::{advisory, connections as connection_store, oauth_states};
 use matterhook_telemetry::chain;
 
-use crate::{hooks, span, CallError, ConnectionError, Connections, TokenError};
+use crate::{
+    custom_actions::Aligned, hooks, span, CallError, ConnectionError, Connections, TokenError,
+};
 
 /// What a pass did.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -21,9 +23,26 @@ pub struct PassReport {
     pub grants_revoked: usize,
     /// The subscriptions' part.
     pub subscriptions: hooks::Report,
+    /// The custom actions' part.
+    pub custom_actions: CustomActionsReport,
     /// OAuth states purged.
     pub states_purged: usize,
     /// Token refreshes that failed for now.
+    pub errors: Vec<String>,
+}
+
+/// What a pass did to custom actions.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct CustomActionsReport {
+    /// Registered where wanted and missing.
+    pub registered: usize,
+    /// Registered again because Clio no longer had them.
+    pub replaced: usize,
+    /// Pointed at our current address.
+    pub moved: usize,
+    /// Removed where no longer wanted.
+    pub removed: usize,
+    /// What failed (the next pass tries again).
     pub errors: Vec<String>,
 }
 
@@ -57,11 +76,34 @@ impl Connections {
             }
         }
         report.subscriptions = self.maintain().await?;
+        report.custom_actions = self.align_all_custom_actions().await?;
         // After the subscriptions' checks: each call they made proved its grant alive.
         self.probe_grants(&mut report).await?;
         let mut conn = self.pool().get().await?;
         report.states_purged =
             oauth_states::purge(&mut conn, self.now() - chrono::Duration::days(1)).await?;
+        Ok(report)
+    }
+
+    /// Every connected connection's custom actions, aligned and checked against Clio.
+    async fn align_all_custom_actions(&self) -> Result<CustomActionsReport, ConnectionError> {
+        let mut conn = self.pool().get().await?;
+        let connected =
+            connection_store::list(&mut conn, Some(connection_store::CONNECTED)).await?;
+        drop(conn);
+        let mut report = CustomActionsReport::default();
+        for c in connected {
+            match self.align_custom_actions(c.id, true).await {
+                Ok(Aligned::Unchanged) => {}
+                Ok(Aligned::Registered) => report.registered += 1,
+                Ok(Aligned::Replaced) => report.replaced += 1,
+                Ok(Aligned::Moved) => report.moved += 1,
+                Ok(Aligned::Removed) => report.removed += 1,
+                Err(e) => report
+                    .errors
+                    .push(format!("connection {}: {}", c.id, chain(&e))),
+            }
+        }
         Ok(report)
     }
 

@@ -106,6 +106,14 @@ impl Default for ReviewSettings {
     }
 }
 
+impl ReviewSettings {
+    /// Whether the "Send Review" button belongs inside Clio: review requests on, with the
+    /// manual trigger.
+    pub fn wants_send_review_button(&self) -> bool {
+        self.enabled && self.triggers.contains(&Trigger::Manual)
+    }
+}
+
 /// Why a settings document was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {message}")]

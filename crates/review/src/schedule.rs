@@ -137,7 +137,7 @@ async fn fall_due(
 }
 
 /// The connection's time zone: its setting, else the Clio user's, else UTC.
-fn zone_of(settings: &ReviewSettings, rc: &ReviewConnection) -> chrono_tz::Tz {
+pub fn zone_of(settings: &ReviewSettings, rc: &ReviewConnection) -> chrono_tz::Tz {
     settings
         .time_zone
         .as_deref()

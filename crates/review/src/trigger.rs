@@ -93,7 +93,7 @@ impl Handler for ReviewTrigger {
         let triggered_at = entered_at(&matter, now);
         let scope = settings::Scope {
             account: Some(account),
-            user: None,
+            ..settings::Scope::default()
         };
         for rc in settings::review_connections(conn, scope).await? {
             let settings = match requests::settings_of(&rc) {

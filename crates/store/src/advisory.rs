@@ -4,6 +4,9 @@
 //!   mirror cannot interleave their version checks.
 //! - [`try_scheduler_pass`] / [`end_scheduler_pass`]: a session-level lock, so however many
 //!   schedulers run, one pass runs at a time.
+//! - [`custom_actions_turn`]: a transaction-level lock per connection in the two-key space
+//!   (which never meets the one-key space above), so two processes aligning one connection's
+//!   custom actions cannot both register one.
 
 use diesel::{define_sql_function, sql_types::BigInt, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -12,6 +15,11 @@ use matterhook_domain::Model;
 define_sql_function! {
     /// Waits for a transaction-level advisory lock.
     fn pg_advisory_xact_lock(key: BigInt);
+}
+define_sql_function! {
+    /// Waits for a transaction-level advisory lock in the two-key space.
+    #[sql_name = "pg_advisory_xact_lock"]
+    fn pg_advisory_xact_lock2(class: diesel::sql_types::Integer, key: diesel::sql_types::Integer);
 }
 define_sql_function! {
     /// Takes a session-level advisory lock if free.
@@ -48,6 +56,22 @@ pub async fn take_turn(
     model: Model,
 ) -> QueryResult<()> {
     diesel::select(pg_advisory_xact_lock(mirror_key(account, model)))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The custom-action lock's class ("ca" in ASCII).
+const CUSTOM_ACTIONS: i32 = 0x6361;
+
+/// Waits for the lock on one connection's custom actions, held until the transaction ends.
+/// Connection ids past 2^31 share a key with a smaller one: they merely take turns.
+pub async fn custom_actions_turn(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+) -> QueryResult<()> {
+    let key = connection_id as i32;
+    diesel::select(pg_advisory_xact_lock2(CUSTOM_ACTIONS, key))
         .execute(conn)
         .await
         .map(drop)

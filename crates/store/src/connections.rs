@@ -202,6 +202,22 @@ pub async fn for_user(conn: &mut AsyncPgConnection, user_id: i64) -> QueryResult
         .await
 }
 
+/// The connections of one Clio user at one firm (normally one; more when several of our users
+/// connected as the same Clio user), oldest first.
+pub async fn of_clio_user(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    clio_user_id: i64,
+) -> QueryResult<Vec<Connection>> {
+    c::table
+        .filter(c::clio_account_id.eq(account))
+        .filter(c::clio_user_id.eq(clio_user_id))
+        .order(c::id.asc())
+        .select(Connection::as_select())
+        .load(conn)
+        .await
+}
+
 /// Every connection, optionally only those with `status`, oldest first.
 pub async fn list(
     conn: &mut AsyncPgConnection,

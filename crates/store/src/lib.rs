@@ -14,6 +14,7 @@
 
 pub mod advisory;
 pub mod connections;
+pub mod custom_actions;
 pub mod dead_letters;
 pub mod journal;
 pub mod migrations;

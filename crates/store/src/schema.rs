@@ -233,6 +233,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     connection_settings_history,
     review_requests,
     review_reconciliations,
+    custom_actions,
 );
 
 diesel::table! {
@@ -797,3 +798,22 @@ diesel::table! {
     }
 }
 diesel::joinable!(review_requests -> connections (connection_id));
+
+diesel::table! {
+    /// The custom actions (buttons inside Clio) each connection registered.
+    custom_actions (connection_id, purpose) {
+        /// The connection.
+        connection_id -> Int8,
+        /// What it is for.
+        purpose -> Text,
+        /// Clio's id.
+        clio_id -> Int8,
+        /// Where a click lands, as registered.
+        target_url -> Text,
+        /// Registered.
+        created_at -> Timestamptz,
+        /// When Clio last showed it registered.
+        checked_at -> Timestamptz,
+    }
+}
+diesel::joinable!(custom_actions -> connections (connection_id));

@@ -126,6 +126,8 @@ pub struct Scope {
     pub account: Option<i64>,
     /// Only this user's.
     pub user: Option<i64>,
+    /// Only this connection.
+    pub connection: Option<i64>,
 }
 
 /// The connections (all, or those of `scope`) whose settings turn review requests on.
@@ -155,6 +157,9 @@ pub async fn review_connections(
     }
     if let Some(user) = scope.user {
         q = q.filter(c::user_id.eq(user));
+    }
+    if let Some(connection) = scope.connection {
+        q = q.filter(c::id.eq(connection));
     }
     q.load(conn).await
 }

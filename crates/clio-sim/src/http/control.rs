@@ -27,6 +27,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/bulk/contacts", web::post().to(bulk_contacts))
     .route("/deliveries", web::get().to(deliveries))
     .route("/webhooks", web::get().to(webhooks))
+    .route("/custom-actions", web::get().to(super::custom_actions::all))
+    .route(
+        "/custom-actions/{id}/click",
+        web::post().to(super::custom_actions::click_control),
+    )
     .route("/calls", web::get().to(calls))
     .route("/faults", web::post().to(fault))
     .route("/outages", web::post().to(outage))

@@ -1,6 +1,7 @@
 //! The simulator's HTTP surface: `/oauth`, `/api/v4` and the `/_sim` control API.
 
 mod control;
+mod custom_actions;
 mod errors;
 mod gate;
 mod oauth;
@@ -10,6 +11,8 @@ mod webhooks;
 mod writes;
 
 use actix_web::web;
+
+pub(crate) use custom_actions::click as click_custom_action;
 
 /// Registers every route.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -29,6 +32,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v4")
             .configure(webhooks::configure)
+            .configure(custom_actions::configure)
             .configure(writes::configure)
             .configure(rest::configure),
     );

@@ -211,7 +211,15 @@ async fn show(
         let params = Params::of(&req);
         let selection =
             Selection::parse(kind.schema(), params.get("fields")).map_err(bad_fields)?;
-        let state = sim.shared().state.lock();
+        let mut state = sim.shared().state.lock();
+        if state.live(kind, caller.account_id, id).is_none() {
+            return Err(not_found());
+        }
+        // A custom action's click is confirmed by reading its subject with the click's nonce.
+        if let Some(nonce) = params.get("custom_action_nonce") {
+            let now = state.now();
+            super::custom_actions::check_nonce(&mut state, caller, nonce, kind, id, now)?;
+        }
         let Some(rec) = state.live(kind, caller.account_id, id) else {
             return Err(not_found());
         };

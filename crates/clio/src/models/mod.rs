@@ -7,6 +7,7 @@
 mod bill;
 mod common;
 mod contact;
+mod custom_action;
 mod custom_field;
 mod matter;
 mod note;
@@ -16,6 +17,7 @@ mod webhook;
 pub use bill::{Bill, BillCurrency, BillState};
 pub use common::{Envelope, IdRef, ListEnvelope, NamedRef, Paging};
 pub use contact::{Address, Contact, EmailAddress, PhoneNumber};
+pub use custom_action::{BadSubject, CustomAction, NewCustomAction, Subject, SubjectCollection};
 pub use custom_field::{CustomField, CustomFieldValue, CustomValue, PicklistOption};
 pub use matter::{Matter, MatterStatus};
 pub use note::{Communication, NewCommunication, NewNote, Note, Participant};

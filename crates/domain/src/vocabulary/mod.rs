@@ -13,6 +13,6 @@ mod statuses;
 pub use ids::{AccountId, ClioId, ConnectionId, SubscriptionId, UserId};
 pub use model::{Model, UnknownModel};
 pub use statuses::{
-    BillState, ConnectionStatus, DeadLetterState, Direction, MatterStatus, ReferralStatus,
-    SubscriptionStatus, UnknownValue,
+    BillState, ConnectionStatus, CustomActionPurpose, DeadLetterState, Direction, MatterStatus,
+    ReferralStatus, SubscriptionStatus, UnknownValue,
 };

@@ -9,8 +9,8 @@ use diesel::{
 use std::io::Write;
 
 use super::{
-    BillState, ConnectionStatus, DeadLetterState, Direction, MatterStatus, Model, ReferralStatus,
-    SubscriptionStatus,
+    BillState, ConnectionStatus, CustomActionPurpose, DeadLetterState, Direction, MatterStatus,
+    Model, ReferralStatus, SubscriptionStatus,
 };
 
 fn write_text(s: &str, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
@@ -68,6 +68,7 @@ text_sql!(
     DeadLetterState,
     ConnectionStatus,
     SubscriptionStatus,
+    CustomActionPurpose,
     MatterStatus,
     BillState
 );

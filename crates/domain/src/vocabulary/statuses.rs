@@ -248,6 +248,37 @@ closed_text_enum!(
     }
 );
 
+closed_text_enum!(
+    /// What a custom action (a button inside Clio) registered for a connection is for.
+    CustomActionPurpose, "custom action purpose" {
+        /// "Send Review" on a matter: a manual review request.
+        SendReview,
+    }
+);
+
+impl CustomActionPurpose {
+    /// The button's label in Clio.
+    pub fn label(self) -> &'static str {
+        match self {
+            CustomActionPurpose::SendReview => "Send Review",
+        }
+    }
+
+    /// Where the button appears in Clio.
+    pub fn ui_reference(self) -> &'static str {
+        match self {
+            CustomActionPurpose::SendReview => "matters/show",
+        }
+    }
+
+    /// The path of our page a click lands on, under the API's public root.
+    pub fn landing_path(self) -> &'static str {
+        match self {
+            CustomActionPurpose::SendReview => "clio/actions/send-review",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use strum::VariantArray;
