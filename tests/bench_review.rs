@@ -91,7 +91,7 @@ async fn firms(r: &mut Rig) -> Vec<Firm> {
     out
 }
 
-async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
+async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64, serde_json::Value) {
     let firms = firms(r).await;
     // Every creation above is mirrored before the closings start.
     for f in &firms {
@@ -107,10 +107,17 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
     // shared by its consumer and relay).
     let url = r.s.p.db.url().to_owned();
     let own_pool = move |size| matterhook_store::connect_pool(&url, size).expect("pool");
-    let review_pool = own_pool(10);
+    // As `matterhook-worker-review` runs by default: 32 in flight, a pool of 34.
+    let prefetch = matterhook_bus::RuntimeConfig::default().prefetch;
+    let review_pool = own_pool(usize::from(prefetch) + 2);
     let review =
         r.s.p
-            .start_worker_on(matterhook_review::ReviewTrigger { clock }, 6, review_pool)
+            .start_worker_on(
+                matterhook_review::ReviewTrigger { clock },
+                6,
+                review_pool,
+                prefetch,
+            )
             .await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -143,6 +150,34 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
         until(stopped),
     ));
 
+    // The creations' own webhook events (two per matter: its client and itself) are worked off
+    // by the stage before the closings start: the closings are measured on a stage that is
+    // keeping up, not behind 20,000 stale re-reads.
+    let backlog = FIRMS * MATTERS_PER_FIRM * 2;
+    matterhook_e2e::ingest::eventually_within(Duration::from_secs(300), || async {
+        let mut conn = r.s.p.pool.get().await.expect("conn");
+        let (queued, unrelayed): (i64, i64) = {
+            use diesel::QueryDsl;
+            use matterhook_store::schema::{outbox, sync_queue};
+            (
+                sync_queue::table
+                    .count()
+                    .get_result(&mut conn)
+                    .await
+                    .expect("count"),
+                outbox::table
+                    .count()
+                    .get_result(&mut conn)
+                    .await
+                    .expect("count"),
+            )
+        };
+        let answered = deliveries_answered(&r.s.p.world.sim);
+        (queued == 0 && unrelayed == 0 && answered >= backlog).then_some(())
+    })
+    .await
+    .expect("the creations' events worked off");
+
     // Round robin over the firms, at a steady rate.
     let order: Vec<i64> = (0..MATTERS_PER_FIRM)
         .flat_map(|m| firms.iter().map(move |f| f.matters[m]))
@@ -170,6 +205,48 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
         if rows.len() >= order.len() {
             break rows;
         }
+        if Instant::now() >= deadline {
+            let made: std::collections::HashSet<i64> = rows.iter().map(|(m, _)| *m).collect();
+            let missing: Vec<i64> = order
+                .iter()
+                .copied()
+                .filter(|m| !made.contains(m))
+                .collect();
+            let position: Vec<usize> = missing
+                .iter()
+                .take(10)
+                .filter_map(|m| order.iter().position(|o| o == m))
+                .collect();
+            let states: Vec<(i64, Option<String>, DateTime<Utc>)> = {
+                use diesel::{ExpressionMethods, QueryDsl};
+                use matterhook_store::schema::clio_matters as q;
+                q::table
+                    .filter(q::clio_id.eq_any(&missing))
+                    .select((q::clio_id, q::status, q::synced_at))
+                    .limit(10)
+                    .load(&mut conn)
+                    .await
+                    .expect("mirror")
+            };
+            let queued: i64 = {
+                use diesel::QueryDsl;
+                matterhook_store::schema::sync_queue::table
+                    .count()
+                    .get_result(&mut conn)
+                    .await
+                    .expect("count")
+            };
+            eprintln!(
+                "missing {} (positions {position:?}); mirror {states:?}; sync_queue {queued}; \
+                 sim {:?}",
+                missing.len(),
+                missing
+                    .iter()
+                    .take(3)
+                    .map(|m| sim.get(Kind::Matter, *m).map(|v| v["status"].clone()))
+                    .collect::<Vec<_>>()
+            );
+        }
         assert!(
             Instant::now() < deadline,
             "only {} of {} requests",
@@ -182,23 +259,88 @@ async fn closing_to_request(r: &mut Rig) -> (usize, usize, f64, f64) {
     let _ = batcher.await;
     let _ = relay.await;
     review.stop().await.expect("stops");
+    let ms = |d: chrono::Duration| d.num_microseconds().unwrap_or(0) as f64 / 1000.0;
     let mut latencies: Vec<f64> = rows
         .iter()
-        .filter_map(|(m, at)| closed_at.get(m).map(|c| *at - *c))
-        .map(|d| d.num_microseconds().unwrap_or(0) as f64 / 1000.0)
+        .filter_map(|(m, at)| closed_at.get(m).map(|c| ms(*at - *c)))
         .collect();
     latencies.sort_by(f64::total_cmp);
+    let stages = stages(r, &sim, &closed_at).await;
     (
         order.len(),
         rows.len(),
         percentile(&latencies, 0.5),
         percentile(&latencies, 0.99),
+        stages,
     )
+}
+
+/// Deliveries the receiver answered so far.
+fn deliveries_answered(sim: &clio_sim::Sim) -> usize {
+    sim.deliveries()
+        .iter()
+        .filter(|d| d.outcome == "delivered")
+        .count()
+}
+
+/// Where the time goes, p50 and p99 from the closing to: Clio's delivery answered by the
+/// receiver (the event durable), the mirror written by the sync stage.
+async fn stages(
+    r: &Rig,
+    sim: &clio_sim::Sim,
+    closed_at: &HashMap<i64, DateTime<Utc>>,
+) -> serde_json::Value {
+    let ms = |d: chrono::Duration| d.num_microseconds().unwrap_or(0) as f64 / 1000.0;
+    let mut delivered: Vec<f64> = sim
+        .deliveries()
+        .iter()
+        .filter(|d| d.event == "matter_closed")
+        .filter_map(|d| {
+            let closed = closed_at.get(&d.record_id?)?;
+            let first = <[_]>::first(&d.attempts)?;
+            let answered = first.at + chrono::Duration::milliseconds(first.duration_ms as i64);
+            Some(ms(answered - *closed))
+        })
+        .collect();
+    delivered.sort_by(f64::total_cmp);
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let synced: Vec<(i64, DateTime<Utc>)> = {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use matterhook_store::schema::clio_matters as m;
+        m::table
+            .filter(m::status.eq("Closed"))
+            .select((m::clio_id, m::synced_at))
+            .load(&mut conn)
+            .await
+            .expect("mirror")
+    };
+    let mut mirrored: Vec<f64> = synced
+        .iter()
+        .filter_map(|(id, at)| closed_at.get(id).map(|c| ms(*at - *c)))
+        .collect();
+    mirrored.sort_by(f64::total_cmp);
+    let figure = |v: &[f64]| {
+        if v.is_empty() {
+            json!(null)
+        } else {
+            json!({"p50_ms": percentile(v, 0.5), "p99_ms": percentile(v, 0.99), "count": v.len()})
+        }
+    };
+    json!({
+        "delivered": figure(&delivered),
+        "mirrored": figure(&mirrored),
+    })
 }
 
 /// A firm with 100,000 mirrored matters, 1,000 of them closed yesterday: one tick's daily
 /// reconciliation, timed.
 async fn reconciliation(r: &Rig) -> (f64, usize) {
+    // The closings' 10,000 requests fall due first, in a tick of their own: the timed tick is the
+    // reconciliation's alone.
+    let earlier = matterhook_review::schedule::tick(&r.s.p.pool, r.s.p.world.sim.now())
+        .await
+        .expect("tick");
+    println!("review: the closings' requests fell due first: {earlier:?}");
     let mut conn = r.s.p.pool.get().await.expect("conn");
     diesel::sql_query("SET statement_timeout = 0")
         .execute(&mut conn)
@@ -278,20 +420,33 @@ async fn reconciliation(r: &Rig) -> (f64, usize) {
     let report = matterhook_review::schedule::tick(&r.s.p.pool, now)
         .await
         .expect("tick");
+    assert_eq!(
+        report.due + report.restricted + report.cancelled,
+        0,
+        "{report:?}"
+    );
     (started.elapsed().as_secs_f64(), report.reconciled)
 }
 
 #[tokio::main]
 async fn main() {
+    // Warnings (a retried message, a failed batch) are part of the figures' story.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,lapin=error".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let mut r = Rig::start_tuned(SyncHandler::default(), |sim| {
         sim.configure(|c| c.rate_limit = 1_000_000)
     })
     .await;
     r.baseline().await;
-    let (closed, created, p50, p99) = closing_to_request(&mut r).await;
+    let (closed, created, p50, p99, stages) = closing_to_request(&mut r).await;
     println!(
         "review: {closed} matters closing across {FIRMS} firms at {RATE}/s: {created} requests, \
-         webhook to request p50 {p50:.0} ms, p99 {p99:.0} ms"
+         webhook to request p50 {p50:.0} ms, p99 {p99:.0} ms; by stage {stages}"
     );
     let (reconcile_s, reconciled) = reconciliation(&r).await;
     println!(
@@ -305,6 +460,7 @@ async fn main() {
         "p99_ms": p99,
         "rate_per_s": RATE,
         "firms": FIRMS,
+        "stages": stages,
         "reconcile_s": reconcile_s,
         "reconcile_matters": RECONCILE_MATTERS,
         "reconcile_requests": reconciled,

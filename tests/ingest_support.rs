@@ -206,7 +206,7 @@ impl Pipeline {
     /// Runs `handler` on the runtime until stopped; returns once its queue is declared.
     pub async fn start_worker<H: Handler>(&mut self, handler: H, max_attempts: u32) -> Worker {
         let pool = self.pool.clone();
-        self.start_worker_on(handler, max_attempts, pool).await
+        self.start_worker_on(handler, max_attempts, pool, 8).await
     }
 
     /// [`Pipeline::start_worker`] with a pool of its own, as a worker binary has (the benches).
@@ -215,6 +215,7 @@ impl Pipeline {
         handler: H,
         max_attempts: u32,
         pool: matterhook_store::PgPool,
+        prefetch: u16,
     ) -> Worker {
         self.workers.push(H::NAME);
         let (stop, stopped) = watch::channel(false);
@@ -224,7 +225,7 @@ impl Pipeline {
         let counted = metrics.clone();
         let task = tokio::spawn(async move {
             let config = RuntimeConfig {
-                prefetch: 8,
+                prefetch,
                 max_attempts,
                 names,
                 tiers: matterhook_bus::topology::TEST_TIERS.to_vec(),

@@ -1,0 +1,1 @@
+DROP INDEX sync_queue_group_due_idx;
