@@ -1,5 +1,7 @@
 //! matterhook's domain rules, apart from any I/O, so each can be tested exhaustively on its own.
 //!
+//! - [`activity`]: activity writeback's rules: what a posted activity must be, and the Clio Note
+//!   or PhoneCommunication each kind becomes, with the marker that makes a lost write findable.
 //! - [`vocabulary`]: the models, statuses and ids every crate speaks of, as types.
 //! - [`contact_points`]: emails and phone numbers as lookups need them (lower-cased emails;
 //!   phones as E.164 where the country is known, national digits and last four).
@@ -8,6 +10,7 @@
 //! - [`sync_events`]: which domain events a change to the mirror of a Clio record implies, and
 //!   the [`DomainEvent`](sync_events::DomainEvent) the outbox publishes.
 
+pub mod activity;
 pub mod contact_points;
 pub mod money;
 pub mod referrals;

@@ -15,6 +15,8 @@ use serde_json::Value;
 pub struct ConnectionSettings {
     /// The review platform's section.
     pub review_requests: ReviewSettings,
+    /// Activity writeback's section (emails, notes, calls, cards and texts logged to Clio).
+    pub writeback: crate::activity::WritebackSettings,
 }
 
 /// What moves a matter to a review request.
@@ -159,6 +161,18 @@ impl ConnectionSettings {
     }
 
     fn check(&self) -> Result<(), SettingsError> {
+        for (kind, line) in self.writeback.subjects.all() {
+            if line.chars().count() > 100 {
+                return Err(SettingsError::at(
+                    format!("writeback.subjects.{kind}"),
+                    "must be at most 100 characters",
+                ));
+            }
+        }
+        self.check_review()
+    }
+
+    fn check_review(&self) -> Result<(), SettingsError> {
         let r = &self.review_requests;
         let at = |f: &str| format!("review_requests.{f}");
         let text = |field: &str, value: &str| {
@@ -258,6 +272,8 @@ mod tests {
         assert_eq!(s.review_requests.cooldown_days, 90);
         assert_eq!(s.review_requests.max_age_days, 1);
         assert_eq!(s.review_requests.dont_send_field, "Don't Send Review");
+        assert!(!s.writeback.enabled, "writeback is off until turned on");
+        assert_eq!(s.writeback.types.len(), 5);
         assert_eq!(ConnectionSettings::parse(&s.to_value()), Ok(s));
     }
 
@@ -304,5 +320,13 @@ mod tests {
             "review_requests.locations"
         );
         assert_eq!(refused(json!([1])), "settings");
+        assert_eq!(
+            refused(json!({"writeback": {"types": ["email", "fax"]}})),
+            "writeback.types[1]"
+        );
+        assert_eq!(
+            refused(json!({"writeback": {"subjects": {"call": "x".repeat(101)}}})),
+            "writeback.subjects.call"
+        );
     }
 }
