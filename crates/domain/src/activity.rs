@@ -383,7 +383,7 @@ mod tests {
             kind,
             subject: "Intake follow-up".into(),
             body: "Discussed the lease.".into(),
-            occurred_at: Utc.with_ymd_and_hms(2026, 11, 28, 3, 30, 0).unwrap(),
+            occurred_at: Utc.with_ymd_and_hms(2026, 11, 28, 3, 30, 0).single().expect("time"),
             direction: kind.has_direction().then_some(ActivityDirection::Outbound),
         }
     }
@@ -421,7 +421,7 @@ mod tests {
             assert_eq!(contact_id, 7);
             assert!(subject.ends_with(": Intake follow-up"), "{subject}");
             // 03:30 UTC on the 28th is still the 27th in New York.
-            assert_eq!(date, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+            assert_eq!(date, NaiveDate::from_ymd_opt(2026, 11, 27).expect("date"));
             assert!(detail.starts_with("Discussed the lease."));
             assert!(carries_marker(&detail, 42) && !carries_marker(&detail, 4));
         }
@@ -464,7 +464,7 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().expect("time");
         let field = |a: Activity| a.check(now).expect_err("refused").field;
         let mut a = activity(ActivityType::Note);
         assert_eq!(a.check(now), Ok(()));
