@@ -18,3 +18,4 @@ mod subscriptions;
 mod sync;
 mod sync_failures;
 mod sync_sweeps;
+mod writeback;

@@ -28,6 +28,7 @@
 //!   `{"ids": [...]}` or `{"filter": {...}}`, and `dry_run` (count only), `again` (replay).
 
 mod actions;
+mod activities;
 mod auth;
 mod connect_page;
 mod connections;
@@ -105,6 +106,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(actions::configure)
             .configure(settings::configure)
             .configure(review_requests::configure)
+            .configure(activities::configure)
             .configure(send_review_page::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })

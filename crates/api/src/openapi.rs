@@ -6,8 +6,8 @@ use utoipa::{
 };
 
 use crate::{
-    actions, connections, dead_letters, notifications, referrals, review_requests, settings,
-    suggestions,
+    actions, activities, connections, dead_letters, notifications, referrals, review_requests,
+    settings, suggestions,
 };
 
 /// matterhook's API.
@@ -17,6 +17,7 @@ use crate::{
         title = "matterhook API",
         description = "Connect Clio Manage accounts; track referrals linked to Clio matters; \
                        turn closed matters into review requests; \
+                       post activities for writeback to Clio; \
                        inspect and replay dead-lettered events. \
                        Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
     ),
@@ -46,6 +47,9 @@ use crate::{
         review_requests::list,
         review_requests::create,
         review_requests::sent,
+        activities::create,
+        activities::show,
+        activities::list,
         dead_letters::list,
         dead_letters::show,
         dead_letters::replay,

@@ -17,37 +17,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-/// What kind of activity it is.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::AsRefStr,
-    strum::EnumString,
-    strum::Display,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ActivityType {
-    /// An email sent or received.
-    Email,
-    /// A note taken.
-    Note,
-    /// A phone call.
-    Call,
-    /// A card (a pipeline card, a task card) recorded against the contact.
-    Card,
-    /// A text message.
-    Text,
-}
+pub use crate::vocabulary::{ActivityDirection, ActivityState, ActivityType};
 
 impl ActivityType {
     /// Whether it went somewhere: email, call and text have a direction; note and card do not.
@@ -57,29 +27,6 @@ impl ActivityType {
             ActivityType::Email | ActivityType::Call | ActivityType::Text
         )
     }
-}
-
-/// Which way an email, call or text went.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::AsRefStr,
-    strum::EnumString,
-    strum::Display,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ActivityDirection {
-    /// The contact reached the firm.
-    Inbound,
-    /// The firm reached the contact.
-    Outbound,
 }
 
 /// An activity as posted, before it is checked.
@@ -383,7 +330,10 @@ mod tests {
             kind,
             subject: "Intake follow-up".into(),
             body: "Discussed the lease.".into(),
-            occurred_at: Utc.with_ymd_and_hms(2026, 11, 28, 3, 30, 0).single().expect("time"),
+            occurred_at: Utc
+                .with_ymd_and_hms(2026, 11, 28, 3, 30, 0)
+                .single()
+                .expect("time"),
             direction: kind.has_direction().then_some(ActivityDirection::Outbound),
         }
     }
@@ -464,7 +414,10 @@ mod tests {
 
     #[test]
     fn refusals_name_the_field() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 28, 12, 0, 0).single().expect("time");
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+            .single()
+            .expect("time");
         let field = |a: Activity| a.check(now).expect_err("refused").field;
         let mut a = activity(ActivityType::Note);
         assert_eq!(a.check(now), Ok(()));

@@ -12,6 +12,7 @@
 //! Query functions take `&mut AsyncPgConnection` rather than the pool, so callers decide where a
 //! transaction begins and ends.
 
+pub mod activities;
 pub mod advisory;
 pub mod connections;
 pub mod custom_actions;

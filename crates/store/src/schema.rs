@@ -234,6 +234,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_requests,
     review_reconciliations,
     custom_actions,
+    activities,
 );
 
 diesel::table! {
@@ -817,3 +818,51 @@ diesel::table! {
     }
 }
 diesel::joinable!(custom_actions -> connections (connection_id));
+
+diesel::table! {
+    /// Activities posted for writeback to Clio.
+    activities (id) {
+        /// Row id.
+        id -> Int8,
+        /// The user who posted it.
+        user_id -> Int8,
+        /// The connection it is written through.
+        connection_id -> Int8,
+        /// The caller's Idempotency-Key.
+        idempotency_key -> Text,
+        /// SHA-256 of the body posted with that key.
+        request_hash -> Bytea,
+        /// The firm.
+        clio_account_id -> Int8,
+        /// The Clio contact.
+        contact_id -> Int8,
+        /// The matter, if any.
+        matter_id -> Nullable<Int8>,
+        /// email, note, call, card or text.
+        kind -> Text,
+        /// Subject.
+        subject -> Text,
+        /// Text.
+        body -> Text,
+        /// When it happened.
+        occurred_at -> Timestamptz,
+        /// inbound or outbound.
+        direction -> Nullable<Text>,
+        /// queued, written, skipped or failed.
+        state -> Text,
+        /// note or communication.
+        clio_record -> Nullable<Text>,
+        /// Clio's id of it.
+        clio_id -> Nullable<Int8>,
+        /// Why it failed or was skipped.
+        reason -> Nullable<Text>,
+        /// Its dead letter.
+        dead_letter_id -> Nullable<Int8>,
+        /// Posted.
+        created_at -> Timestamptz,
+        /// Last changed.
+        updated_at -> Timestamptz,
+    }
+}
+diesel::joinable!(activities -> connections (connection_id));
+diesel::joinable!(activities -> users (user_id));

@@ -13,6 +13,7 @@ mod statuses;
 pub use ids::{AccountId, ClioId, ConnectionId, SubscriptionId, UserId};
 pub use model::{Model, UnknownModel};
 pub use statuses::{
-    BillState, ConnectionStatus, CustomActionPurpose, DeadLetterState, Direction, MatterStatus,
-    ReferralStatus, SubscriptionStatus, UnknownValue,
+    ActivityDirection, ActivityState, ActivityType, BillState, ConnectionStatus,
+    CustomActionPurpose, DeadLetterState, Direction, MatterStatus, ReferralStatus,
+    SubscriptionStatus, UnknownValue,
 };

@@ -9,8 +9,9 @@ use diesel::{
 use std::io::Write;
 
 use super::{
-    BillState, ConnectionStatus, CustomActionPurpose, DeadLetterState, Direction, MatterStatus,
-    Model, ReferralStatus, SubscriptionStatus,
+    ActivityDirection, ActivityState, ActivityType, BillState, ConnectionStatus,
+    CustomActionPurpose, DeadLetterState, Direction, MatterStatus, Model, ReferralStatus,
+    SubscriptionStatus,
 };
 
 fn write_text(s: &str, out: &mut Output<'_, '_, Pg>) -> serialize::Result {
@@ -69,6 +70,9 @@ text_sql!(
     ConnectionStatus,
     SubscriptionStatus,
     CustomActionPurpose,
+    ActivityType,
+    ActivityDirection,
+    ActivityState,
     MatterStatus,
     BillState
 );

@@ -164,7 +164,7 @@ macro_rules! closed_text_enum {
     ($(#[$doc:meta])* $name:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize,
+            Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
             strum::Display, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
         )]
         #[serde(rename_all = "snake_case")]
@@ -245,6 +245,46 @@ closed_text_enum!(
         Active,
         /// Gone: its URL answers 410.
         Deleted,
+    }
+);
+
+closed_text_enum!(
+    /// What kind of activity is written back to Clio.
+    ActivityType, "activity type" {
+        /// An email sent or received.
+        Email,
+        /// A note taken.
+        Note,
+        /// A phone call.
+        Call,
+        /// A card (a pipeline or task card) recorded against the contact.
+        Card,
+        /// A text message.
+        Text,
+    }
+);
+
+closed_text_enum!(
+    /// Which way an email, call or text went.
+    ActivityDirection, "activity direction" {
+        /// The contact reached the firm.
+        Inbound,
+        /// The firm reached the contact.
+        Outbound,
+    }
+);
+
+closed_text_enum!(
+    /// Where an activity written back to Clio stands.
+    ActivityState, "activity state" {
+        /// Accepted; waiting for the writeback worker.
+        Queued,
+        /// In Clio, as the note or communication it names.
+        Written,
+        /// Not written: its type is turned off for the connection.
+        Skipped,
+        /// Not written, with the reason (and the dead letter, when there is one).
+        Failed,
     }
 );
 
