@@ -645,3 +645,57 @@ async fn paths_cannot_leave_the_api_and_unknown_versions_are_gone() {
         .expect("raw call");
     assert_eq!(raw.status(), 410);
 }
+
+#[tokio::test]
+async fn a_write_whose_answer_is_dropped_is_in_clio_all_the_same() {
+    let w = World::start_with(
+        SimConfig {
+            timeout_fault_delay: Duration::from_secs(30),
+            ..SimConfig::default()
+        },
+        |c| matterhook_clio::ClientConfig {
+            timeout: Duration::from_millis(300),
+            ..c
+        },
+    )
+    .await;
+    let (api, token) = w.api_for(w.firm.attorney_id).await;
+    let contact = w.firm.contact_ids[1];
+    w.sim.inject_fault(ApiFault {
+        kind: ApiFaultKind::DropAnswer,
+        count: 1,
+        token: Some(plain(&token)),
+        retry_after_secs: 1,
+        after: 0,
+    });
+    // A read neither suffers the fault nor uses it up.
+    api.who_am_i().await.expect("reads pass");
+    let lost = api
+        .create_note(&NewNote {
+            kind: "Contact".into(),
+            contact: Some(IdRef { id: contact }),
+            matter: None,
+            subject: "Call".into(),
+            detail: "Discussed the lease.\n\n[matterhook activity 7]".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("date"),
+        })
+        .await
+        .expect_err("the answer never comes");
+    assert!(lost.is_transient(), "{lost:?}");
+    // Yet the note is in Clio, where a retry can find it by its marker.
+    let notes: Vec<_> = api
+        .notes(
+            "Contact",
+            Query::new()
+                .param("contact_id", contact.to_string())
+                .fields(&Fields::new().with(["id", "detail"])),
+        )
+        .try_collect()
+        .await
+        .expect("notes");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(matterhook_domain::activity::carries_marker(
+        notes[0].detail.as_deref().unwrap_or_default(),
+        7
+    ));
+}

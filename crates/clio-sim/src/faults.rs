@@ -17,6 +17,9 @@ pub enum ApiFaultKind {
     ServerError,
     /// No answer until the client gives up.
     Timeout,
+    /// A write (POST, PATCH, PUT, DELETE) is applied, then its answer never comes: the client
+    /// gives up not knowing whether it took. Reads pass untouched and do not use it up.
+    DropAnswer,
 }
 
 /// "The next `count` calls (of `token`, or of anyone) fail like this."
@@ -113,14 +116,18 @@ impl Faults {
         self.outages.push((outage, ends));
     }
 
-    /// Takes one use of the first fault that applies to `token`: an outage under way first.
-    pub fn take_api(&mut self, token: &str) -> Option<ApiFault> {
+    /// Takes one use of the first fault that applies to a call of `token` (a `write` or a read):
+    /// an outage under way first. A `drop_answer` fault applies to writes only.
+    pub fn take_api(&mut self, token: &str, write: bool) -> Option<ApiFault> {
         let now = Instant::now();
         self.outages.retain(|(_, ends)| *ends > now);
+        let applies = |kind: ApiFaultKind, for_token: Option<&str>| {
+            for_token.is_none_or(|t| t == token) && (write || kind != ApiFaultKind::DropAnswer)
+        };
         if let Some((outage, _)) = self
             .outages
             .iter()
-            .find(|(o, _)| o.token.as_deref().is_none_or(|t| t == token))
+            .find(|(o, _)| applies(o.kind, o.token.as_deref()))
         {
             return Some(ApiFault {
                 kind: outage.kind,
@@ -133,7 +140,7 @@ impl Faults {
         let pos = self
             .api
             .iter()
-            .position(|f| f.token.as_deref().is_none_or(|t| t == token))?;
+            .position(|f| applies(f.kind, f.token.as_deref()))?;
         let fault = &mut self.api[pos];
         if fault.after > 0 {
             fault.after -= 1;

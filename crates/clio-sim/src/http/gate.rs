@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use actix_web::{
-    http::{header, StatusCode},
+    http::{header, Method, StatusCode},
     HttpRequest, HttpResponse,
 };
 
@@ -32,6 +32,8 @@ enum Admission {
     Go(Caller),
     Answer(HttpResponse),
     Hang,
+    /// Apply the write, then hang: the answer is lost.
+    GoThenHang(Caller),
 }
 
 /// Runs `handler` for an authorised call to `resource`, with rate headers on whatever comes back.
@@ -59,14 +61,20 @@ pub(crate) async fn guarded(
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_token", INVALID_TOKEN);
     };
     let versioned = req.headers().contains_key("X-API-VERSION");
-    let (admission, rate) = admit(sim, &token, resource, versioned);
+    let write = !matches!(*req.method(), Method::GET | Method::HEAD);
+    let (admission, rate) = admit(sim, &token, resource, versioned, write);
+    let hang = || async {
+        tokio::time::sleep(sim.config().timeout_fault_delay).await;
+        HttpResponse::GatewayTimeout().finish()
+    };
     let mut response = match admission {
         Admission::Go(caller) => handler(&caller).unwrap_or_else(Into::into),
         Admission::Answer(r) => r,
-        Admission::Hang => {
-            let delay = sim.config().timeout_fault_delay;
-            tokio::time::sleep(delay).await;
-            HttpResponse::GatewayTimeout().finish()
+        Admission::Hang => hang().await,
+        Admission::GoThenHang(caller) => {
+            // Applied: whatever it answered is lost on the way back.
+            drop(handler(&caller));
+            hang().await
         }
     };
     if let Some(rate) = rate {
@@ -98,6 +106,7 @@ fn admit(
     token: &str,
     resource: &str,
     versioned: bool,
+    write: bool,
 ) -> (Admission, Option<RateHeaders>) {
     let config = sim.config();
     let mut state = sim.shared().state.lock();
@@ -147,7 +156,7 @@ fn admit(
         reset: window.ends_at.timestamp() + i64::from(window.ends_at.timestamp_subsec_nanos() > 0),
     };
 
-    if let Some(fault) = state.faults.take_api(token) {
+    if let Some(fault) = state.faults.take_api(token, write) {
         let admission = match fault.kind {
             ApiFaultKind::RateLimit => {
                 state
@@ -166,6 +175,19 @@ fn admit(
                 .into(),
             ),
             ApiFaultKind::Timeout => Admission::Hang,
+            // A write the user may not make is refused, as without the fault.
+            ApiFaultKind::DropAnswer if state.is_denied(user_id, resource) => Admission::Answer(
+                clio_error(
+                    StatusCode::FORBIDDEN,
+                    "ForbiddenError",
+                    format!("You do not have permission to access {resource}"),
+                )
+                .into(),
+            ),
+            ApiFaultKind::DropAnswer => Admission::GoThenHang(Caller {
+                user_id,
+                account_id,
+            }),
         };
         return (admission, Some(rate));
     }
