@@ -149,3 +149,57 @@ async fn an_activity_is_stored_once_per_key_and_refusals_store_nothing() {
     assert_eq!(status, 404, "not eve's connection: {body}");
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_answers_each_activity_on_its_own() {
+    let r = Rig::start().await;
+    r.baseline().await;
+    let contact = r.s.p.world.firm.contact_ids[0];
+    let mut good = call(&r, contact);
+    good["idempotency_key"] = json!("batch-good");
+    let mut bad = call(&r, contact);
+    bad["idempotency_key"] = json!("batch-bad");
+    bad["direction"] = json!(null);
+    let keyless = call(&r, contact);
+    let mut stranger = call(&r, contact);
+    stranger["idempotency_key"] = json!("batch-stranger");
+    stranger["contact_id"] = json!(999_999_999);
+    let (status, answer) =
+        r.s.api_send(
+            &r.bob,
+            reqwest::Method::POST,
+            "/api/activities/batch",
+            Some(json!({"activities": [good, bad, keyless, stranger, good]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let statuses: Vec<u64> = answer["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap_or_default())
+        .collect();
+    assert_eq!(statuses, vec![202, 400, 400, 422, 202], "{answer}");
+    assert_eq!(
+        answer["results"][0]["activity"]["id"], answer["results"][4]["activity"]["id"],
+        "the same key twice is one activity"
+    );
+    assert_eq!(answer["results"][2]["code"], "idempotency_key_required");
+    assert_eq!(
+        (answer["accepted"].as_u64(), answer["refused"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let (_, page) = get(&r, &r.bob, "/api/activities").await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    let too_many = vec![json!({}); 1_001];
+    let (status, _) =
+        r.s.api_send(
+            &r.bob,
+            reqwest::Method::POST,
+            "/api/activities/batch",
+            Some(json!({ "activities": too_many })),
+        )
+        .await;
+    assert_eq!(status, 400);
+    r.stop().await;
+}

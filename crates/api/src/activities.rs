@@ -20,9 +20,19 @@ use utoipa::{IntoParams, ToSchema};
 use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/activities", web::post().to(create))
-        .route("/api/activities", web::get().to(list))
-        .route("/api/activities/{id}", web::get().to(show));
+    cfg.service(
+        web::resource("/api/activities/batch")
+            // A thousand activities are more than the API's usual 256 KiB.
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(BATCH_BYTES)
+                    .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
+            )
+            .route(web::post().to(batch)),
+    )
+    .route("/api/activities", web::post().to(create))
+    .route("/api/activities", web::get().to(list))
+    .route("/api/activities/{id}", web::get().to(show));
 }
 
 /// The longest `Idempotency-Key` accepted.
@@ -118,7 +128,7 @@ fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
         .unwrap_or_default();
-    if key.is_empty() || key.len() > MAX_KEY_LEN || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if !valid_key(key) {
         return Err(ApiError::Rejected {
             status: StatusCode::BAD_REQUEST,
             code: "idempotency_key_required",
@@ -129,6 +139,10 @@ fn idempotency_key(req: &HttpRequest) -> Result<String, ApiError> {
         });
     }
     Ok(key.to_owned())
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The body's fingerprint: SHA-256 of its JSON with keys in order, so the same body however
@@ -159,11 +173,21 @@ pub(crate) async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let raw = body.into_inner();
+    let row = accept(&deps, &caller, key, body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(ActivityBody::from(row)))
+}
+
+/// Checks one posted activity and stores it under `key`, or finds the one `key` already made.
+async fn accept(
+    deps: &Deps,
+    caller: &Caller,
+    key: String,
+    raw: Value,
+) -> Result<ActivityRow, ApiError> {
     let hash = fingerprint(&raw);
     let mut conn = deps.pool.get().await?;
     if let Some(first) = store::by_key(&mut conn, caller.id, &key).await? {
-        return answer_again(first, &hash);
+        return same_body(first, &hash);
     }
     let posted: NewActivityBody = serde_json::from_value(raw)
         .map_err(|e| ApiError::BadRequest(format!("the activity is malformed: {e}")))?;
@@ -239,22 +263,131 @@ pub(crate) async fn create(
         direction: activity.direction,
     };
     let (row, fresh) = store::insert_once(&mut conn, &new).await?;
-    if !fresh {
+    if fresh {
+        Ok(row)
+    } else {
         // Another request with this key won the race.
-        return answer_again(row, &hash);
+        same_body(row, &hash)
     }
-    Ok(HttpResponse::Accepted().json(ActivityBody::from(row)))
+}
+
+/// The most activities one batch takes.
+const MAX_BATCH: usize = 1_000;
+/// The largest batch body: a thousand activities of 16 KiB each.
+const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// `POST /api/activities/batch`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BatchBody {
+    /// 1 to 1,000 activities, each as `POST /api/activities` takes it plus its own
+    /// `idempotency_key`.
+    #[schema(value_type = Vec<Object>)]
+    activities: Vec<Value>,
+}
+
+/// One activity's outcome in a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchOutcome {
+    /// Its position in the request.
+    index: usize,
+    /// The status it would have had alone: 202 accepted, or the refusal's.
+    status: u16,
+    /// The activity, when accepted.
+    activity: Option<ActivityBody>,
+    /// Why it was refused.
+    error: Option<String>,
+    /// The refusal's stable code, when it has one.
+    code: Option<&'static str>,
+}
+
+/// What a batch came to, in the request's order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchAnswer {
+    accepted: usize,
+    refused: usize,
+    results: Vec<BatchOutcome>,
+}
+
+/// Posts up to 1,000 activities at once, each with its own `idempotency_key`, each checked and
+/// stored on its own: one refused activity refuses no other.
+#[utoipa::path(
+    post,
+    path = "/api/activities/batch",
+    request_body = BatchBody,
+    responses(
+        (status = 200, description = "Each activity's outcome", body = BatchAnswer),
+        (status = 400, description = "Not a batch, empty, or over 1,000", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub(crate) async fn batch(
+    caller: Caller,
+    deps: web::Data<Deps>,
+    body: web::Json<BatchBody>,
+) -> Result<HttpResponse, ApiError> {
+    let items = body.into_inner().activities;
+    if items.is_empty() || items.len() > MAX_BATCH {
+        return Err(ApiError::BadRequest(format!(
+            "activities: must hold 1 to {MAX_BATCH}"
+        )));
+    }
+    let mut results = Vec::with_capacity(items.len());
+    for (index, mut item) in items.into_iter().enumerate() {
+        let key = item
+            .as_object_mut()
+            .and_then(|o| o.remove("idempotency_key"))
+            .and_then(|k| k.as_str().map(str::to_owned))
+            .filter(|k| valid_key(k));
+        let outcome = match key {
+            None => Err(ApiError::Rejected {
+                status: StatusCode::BAD_REQUEST,
+                code: "idempotency_key_required",
+                message: format!(
+                    "idempotency_key: 1 to {MAX_KEY_LEN} visible ASCII characters are required"
+                ),
+            }),
+            Some(key) => accept(&deps, &caller, key, item).await,
+        };
+        results.push(match outcome {
+            Ok(row) => BatchOutcome {
+                index,
+                status: StatusCode::ACCEPTED.as_u16(),
+                activity: Some(row.into()),
+                error: None,
+                code: None,
+            },
+            // Ours, not the activity's: the whole batch fails, as a single post would.
+            Err(e @ ApiError::Internal(_)) => return Err(e),
+            Err(e) => BatchOutcome {
+                index,
+                status: actix_web::ResponseError::status_code(&e).as_u16(),
+                code: match &e {
+                    ApiError::Rejected { code, .. } => Some(*code),
+                    _ => None,
+                },
+                error: Some(e.to_string()),
+                activity: None,
+            },
+        });
+    }
+    let accepted = results.iter().filter(|r| r.activity.is_some()).count();
+    Ok(HttpResponse::Ok().json(BatchAnswer {
+        accepted,
+        refused: results.len() - accepted,
+        results,
+    }))
 }
 
 /// A key seen before: the activity it made, if the body is the same.
-fn answer_again(first: ActivityRow, hash: &[u8]) -> Result<HttpResponse, ApiError> {
+fn same_body(first: ActivityRow, hash: &[u8]) -> Result<ActivityRow, ApiError> {
     if first.request_hash != hash {
         return Err(refused(
             "idempotency_key_reused",
             "this Idempotency-Key was used with another body",
         ));
     }
-    Ok(HttpResponse::Accepted().json(ActivityBody::from(first)))
+    Ok(first)
 }
 
 /// One of the caller's activities.

@@ -48,6 +48,7 @@ use crate::{
         review_requests::create,
         review_requests::sent,
         activities::create,
+        activities::batch,
         activities::show,
         activities::list,
         dead_letters::list,

@@ -145,6 +145,10 @@ async fn land(req: HttpRequest, deps: web::Data<Deps>) -> Result<HttpResponse, A
 }
 
 async fn handle(deps: &Deps, click: &Click) -> Result<Landing, ApiError> {
+    // Only matters have the button: a contact subject is a link we never made.
+    if click.subject.collection != matterhook_clio::models::SubjectCollection::Matters {
+        return Ok(Landing::BadLink);
+    }
     let mut conn = deps.pool.get().await?;
     let Some((_, account)) = custom_actions::by_clio_id(&mut conn, click.action_id).await? else {
         return Ok(Landing::UnknownAction);
@@ -180,10 +184,6 @@ async fn handle(deps: &Deps, click: &Click) -> Result<Landing, ApiError> {
         connection: Some(connection.id),
         ..settings::Scope::default()
     };
-    // Only matters have the button: a contact subject is a link we never made.
-    if click.subject.collection != matterhook_clio::models::SubjectCollection::Matters {
-        return Ok(Landing::BadLink);
-    }
     Ok(
         match request_manually(deps, scope, click.subject.id, false).await? {
             Manual::Made(request) => {
