@@ -322,17 +322,7 @@ async fn errors_are_classified() {
 
 #[tokio::test]
 async fn a_hung_call_times_out_as_a_network_error() {
-    let w = World::start_with(
-        SimConfig {
-            timeout_fault_delay: Duration::from_secs(30),
-            ..SimConfig::default()
-        },
-        |c| matterhook_clio::ClientConfig {
-            timeout: Duration::from_millis(300),
-            ..c
-        },
-    )
-    .await;
+    let w = impatient_world().await;
     let (api, token) = w.api_for(w.firm.attorney_id).await;
     w.sim.inject_fault(ApiFault {
         kind: ApiFaultKind::Timeout,
@@ -648,17 +638,7 @@ async fn paths_cannot_leave_the_api_and_unknown_versions_are_gone() {
 
 #[tokio::test]
 async fn a_write_whose_answer_is_dropped_is_in_clio_all_the_same() {
-    let w = World::start_with(
-        SimConfig {
-            timeout_fault_delay: Duration::from_secs(30),
-            ..SimConfig::default()
-        },
-        |c| matterhook_clio::ClientConfig {
-            timeout: Duration::from_millis(300),
-            ..c
-        },
-    )
-    .await;
+    let w = impatient_world().await;
     let (api, token) = w.api_for(w.firm.attorney_id).await;
     let contact = w.firm.contact_ids[1];
     w.sim.inject_fault(ApiFault {
@@ -698,4 +678,20 @@ async fn a_write_whose_answer_is_dropped_is_in_clio_all_the_same() {
         notes[0].detail.as_deref().unwrap_or_default(),
         7
     ));
+}
+
+/// A world whose client gives up after 300 ms, and whose simulator holds a hung answer for 30 s:
+/// a timeout fault is seen as no answer at all.
+async fn impatient_world() -> World {
+    World::start_with(
+        SimConfig {
+            timeout_fault_delay: Duration::from_secs(30),
+            ..SimConfig::default()
+        },
+        |c| matterhook_clio::ClientConfig {
+            timeout: Duration::from_millis(300),
+            ..c
+        },
+    )
+    .await
 }

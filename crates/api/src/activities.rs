@@ -17,7 +17,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, paging, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -460,18 +460,8 @@ pub(crate) async fn list(
         .map_err(|_| {
             ApiError::BadRequest("state must be one of queued, written, skipped, failed".into())
         })?;
-    let after = match q.cursor.as_deref() {
-        None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
-            .filter(|c| *c >= 0)
-            .ok_or_else(|| ApiError::BadRequest("cursor is not one we gave".into()))?,
-    };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be 1 to 500".into()));
-    }
+    let after = paging::after(q.cursor.as_deref())?;
+    let limit = paging::limit(q.limit)?;
     let mut conn = deps.pool.get().await?;
     let filter = store::Filter {
         contact_id: q.contact_id,
@@ -479,14 +469,7 @@ pub(crate) async fn list(
         after,
     };
     let rows = store::list(&mut conn, caller.id, &filter, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<ActivityBody> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(Into::into)
-        .collect();
-    let next_cursor = more
-        .then(|| items.last().map(|r| r.id.to_string()))
-        .flatten();
+    let rows: Vec<ActivityBody> = rows.into_iter().map(Into::into).collect();
+    let (items, next_cursor) = paging::page(rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

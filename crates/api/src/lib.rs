@@ -36,6 +36,7 @@ mod dead_letters;
 mod error;
 mod notifications;
 mod openapi;
+mod paging;
 mod referrals;
 mod review_requests;
 mod send_review_page;

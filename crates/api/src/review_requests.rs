@@ -14,7 +14,7 @@ use matterhook_store::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
+use crate::{auth::Caller, connections::ErrorBody, error::ApiError, paging, Deps};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/review-requests", web::get().to(list))
@@ -131,18 +131,8 @@ pub(crate) async fn list(
             )));
         }
     }
-    let after = match q.cursor.as_deref() {
-        None => 0,
-        Some(c) => c
-            .parse::<i64>()
-            .ok()
-            .filter(|c| *c >= 0)
-            .ok_or_else(|| ApiError::BadRequest("cursor is not one we gave".into()))?,
-    };
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be 1 to 500".into()));
-    }
+    let after = paging::after(q.cursor.as_deref())?;
+    let limit = paging::limit(q.limit)?;
     let location = q
         .location
         .as_deref()
@@ -155,15 +145,8 @@ pub(crate) async fn list(
         after,
     };
     let rows = store::list(&mut conn, caller.id, &filter, limit + 1).await?;
-    let more = rows.len() as i64 > limit;
-    let items: Vec<RequestBody> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(Into::into)
-        .collect();
-    let next_cursor = more
-        .then(|| items.last().map(|r| r.id.to_string()))
-        .flatten();
+    let rows: Vec<RequestBody> = rows.into_iter().map(Into::into).collect();
+    let (items, next_cursor) = paging::page(rows, limit, |r| r.id);
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
@@ -245,7 +228,9 @@ pub(crate) async fn create(
         ..settings::Scope::default()
     };
     match request_manually(&deps, scope, body.matter_id, body.force).await? {
-        Manual::Made(made) => Ok(HttpResponse::Created().json(RequestBody::from(*made))),
+        Manual::Made { request, .. } => {
+            Ok(HttpResponse::Created().json(RequestBody::from(*request)))
+        }
         Manual::TriggerOff | Manual::MatterUnknown => Err(ApiError::Rejected {
             status: StatusCode::NOT_FOUND,
             code: "no_manual_trigger",
@@ -259,7 +244,12 @@ pub(crate) async fn create(
 /// What a manual "Send Review" came to.
 pub(crate) enum Manual {
     /// A request was made: scheduled, or restricted with its reason.
-    Made(Box<ReviewRequest>),
+    Made {
+        /// The request.
+        request: Box<ReviewRequest>,
+        /// The connection's time zone (its setting, else its Clio user's).
+        zone: chrono_tz::Tz,
+    },
     /// No connection in scope has review requests with the manual trigger on.
     TriggerOff,
     /// The manual trigger is on, but no such matter is mirrored (not synced yet, or deleted).
@@ -308,7 +298,11 @@ pub(crate) async fn request_manually(
             })
             .await?;
         // None: deleted meanwhile.
-        return Ok(made.map_or(Manual::MatterUnknown, |m| Manual::Made(Box::new(m))));
+        let zone = matterhook_review::schedule::zone_of(&review, &rc);
+        return Ok(made.map_or(Manual::MatterUnknown, |request| Manual::Made {
+            request: Box::new(request),
+            zone,
+        }));
     }
     Ok(if manual_on {
         Manual::MatterUnknown

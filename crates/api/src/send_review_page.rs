@@ -186,8 +186,8 @@ async fn handle(deps: &Deps, click: &Click) -> Result<Landing, ApiError> {
     };
     Ok(
         match request_manually(deps, scope, click.subject.id, false).await? {
-            Manual::Made(request) => {
-                let due = local_due(deps, &connection, &request).await?;
+            Manual::Made { request, zone } => {
+                let due = local_due(&request, zone, Utc::now());
                 Landing::Made(request, due)
             }
             Manual::TriggerOff => Landing::TriggerOff,
@@ -228,33 +228,15 @@ async fn choose(
 }
 
 /// When the request falls due, in the connection's time zone.
-async fn local_due(
-    deps: &Deps,
-    connection: &Connection,
-    request: &ReviewRequest,
-) -> Result<String, ApiError> {
-    if request.due_at <= Utc::now() {
-        return Ok("now".into());
+fn local_due(request: &ReviewRequest, zone: chrono_tz::Tz, now: chrono::DateTime<Utc>) -> String {
+    if request.due_at <= now {
+        return "now".into();
     }
-    let mut conn = deps.pool.get().await?;
-    let scope = settings::Scope {
-        connection: Some(connection.id),
-        ..settings::Scope::default()
-    };
-    let zone = match settings::review_connections(&mut conn, scope)
-        .await?
-        .first()
-    {
-        Some(rc) => matterhook_review::requests::settings_of(rc)
-            .map(|s| matterhook_review::schedule::zone_of(&s, rc))
-            .unwrap_or(chrono_tz::UTC),
-        None => chrono_tz::UTC,
-    };
-    Ok(request
+    request
         .due_at
         .with_timezone(&zone)
         .format("%A %-d %B %Y, %H:%M %Z")
-        .to_string())
+        .to_string()
 }
 
 /// Why a request was held back, for the lawyer who clicked.
@@ -421,6 +403,24 @@ mod tests {
         };
         let page = page(&Landing::Made(Box::new(request), "now".into())).into_string();
         assert!(!page.contains("<script>alert"), "{page}");
+    }
+
+    #[test]
+    fn the_due_time_is_shown_in_the_connections_zone() {
+        use chrono::TimeZone;
+        let now = Utc
+            .with_ymd_and_hms(2026, 11, 28, 12, 0, 0)
+            .single()
+            .expect("time");
+        let later = ReviewRequest {
+            due_at: now + chrono::Duration::days(3),
+            ..sample()
+        };
+        assert_eq!(
+            local_due(&later, chrono_tz::America::New_York, now),
+            "Tuesday 1 December 2026, 07:00 EST"
+        );
+        assert_eq!(local_due(&sample(), chrono_tz::UTC, Utc::now()), "now");
     }
 
     fn sample() -> ReviewRequest {

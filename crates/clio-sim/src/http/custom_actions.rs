@@ -31,13 +31,12 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 const NONCE_LIFETIME_SECS: i64 = 60;
 const MAX_LABEL_LEN: usize = 255;
 
-/// Where a custom action can appear, and the kind of record it is clicked on.
+/// The kind of record a custom action at `ui_reference` is clicked on; none for activities,
+/// documents and folders, which the simulator has no records of.
 fn subject_kind(ui_reference: &str) -> Option<Kind> {
     match ui_reference {
         "matters/show" => Some(Kind::Matter),
         "contacts/show" => Some(Kind::Contact),
-        // Activities, documents and folders have no records in the simulator.
-        "activities/show" | "documents/show" | "folders/show" => None,
         _ => None,
     }
 }

@@ -176,14 +176,9 @@ fn admit(
             ),
             ApiFaultKind::Timeout => Admission::Hang,
             // A write the user may not make is refused, as without the fault.
-            ApiFaultKind::DropAnswer if state.is_denied(user_id, resource) => Admission::Answer(
-                clio_error(
-                    StatusCode::FORBIDDEN,
-                    "ForbiddenError",
-                    format!("You do not have permission to access {resource}"),
-                )
-                .into(),
-            ),
+            ApiFaultKind::DropAnswer if state.is_denied(user_id, resource) => {
+                Admission::Answer(forbidden(resource))
+            }
             ApiFaultKind::DropAnswer => Admission::GoThenHang(Caller {
                 user_id,
                 account_id,
@@ -202,12 +197,7 @@ fn admit(
         return (Admission::Answer(too_many(wait)), Some(rate));
     }
     if state.is_denied(user_id, resource) {
-        let forbidden = clio_error(
-            StatusCode::FORBIDDEN,
-            "ForbiddenError",
-            format!("You do not have permission to access {resource}"),
-        );
-        return (Admission::Answer(forbidden.into()), Some(rate));
+        return (Admission::Answer(forbidden(resource)), Some(rate));
     }
     (
         Admission::Go(Caller {
@@ -216,6 +206,16 @@ fn admit(
         }),
         Some(rate),
     )
+}
+
+/// 403: the user's role forbids `resource`.
+fn forbidden(resource: &str) -> HttpResponse {
+    clio_error(
+        StatusCode::FORBIDDEN,
+        "ForbiddenError",
+        format!("You do not have permission to access {resource}"),
+    )
+    .into()
 }
 
 fn too_many(wait: Duration) -> HttpResponse {
