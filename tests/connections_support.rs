@@ -101,6 +101,16 @@ impl Stack {
         Connections::new(c)
     }
 
+    /// Another process's [`Connections`] whose Clio client is configured by `tune` (a shorter
+    /// timeout, a shorter pacing wait), as a worker binary configures its own.
+    pub fn process_with(&self, tune: impl FnOnce(&mut ClientConfig)) -> Connections {
+        let mut deps = Self::deps_for(&self.p, &self.api_url, &self.p.receiver_url);
+        let mut config = ClientConfig::new(self.p.world.server.base_url());
+        tune(&mut config);
+        deps.client = ClioClient::new(config).expect("client");
+        Connections::new(deps)
+    }
+
     fn connections_for(p: &Pipeline, api_url: &str, public_url: &str) -> Connections {
         Connections::new(Self::deps_for(p, api_url, public_url))
     }

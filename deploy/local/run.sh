@@ -72,6 +72,10 @@ say "starting the review worker"
 MATTERHOOK_HEALTH_ADDR=127.0.0.1:9106 target/debug/matterhook-worker-review &
 pids+=($!)
 
+say "starting the writeback worker (activities written to Clio)"
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9107 target/debug/matterhook-worker-writeback &
+pids+=($!)
+
 say "starting the API"
 target/debug/matterhook-api &
 pids+=($!)
@@ -108,13 +112,35 @@ attorney_id=$(printf '%s' "$demo" | sed -n 's/.*"attorney_id":\([0-9]*\).*/\1/p'
 # With the manual trigger on, the connection registered "Send Review" on matters inside Clio.
 send_review_id=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/custom-actions" | sed -n 's/.*"id":\([0-9]*\).*"label":"Send Review".*/\1/p' | head -n1)
 
+say "turning activity writeback on, and logging a call with Jane Doe to Clio"
+api -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
+  -d '{"writeback":{"enabled":true}}' >/dev/null
+# Jane must be in the mirror first (the first sweep runs within seconds of connecting).
+activity=""
+for _ in $(seq 1 100); do
+  activity=$(curl -sS -H "Authorization: Bearer $api_token" -H 'content-type: application/json' \
+    -H 'Idempotency-Key: demo-call-1' -X POST "$MATTERHOOK_API_URL/api/activities" \
+    -d "{\"connection_id\":$connection_id,\"contact_id\":$jane_id,\"type\":\"call\",\"direction\":\"outbound\",
+         \"subject\":\"Intake call\",\"body\":\"Discussed the lease dispute and next steps.\",
+         \"occurred_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}")
+  case "$activity" in *'"id":'*) break ;; esac
+  sleep 0.3
+done
+activity_id=$(printf '%s' "$activity" | sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+for _ in $(seq 1 100); do
+  state=$(api "$MATTERHOOK_API_URL/api/activities/$activity_id" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')
+  [ "$state" = "queued" ] || break
+  sleep 0.2
+done
+say "activity $activity_id is $state: $(curl -fsS "$CLIO_BASE_URL/_sim/records/notes?account_id=$account_id" | grep -o '"subject":"Call: Intake call"' | head -n1)"
+
 cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
 
   receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
   API              $MATTERHOOK_API_URL   (/healthz /readyz /metrics; OpenAPI: $MATTERHOOK_API_URL/openapi.json)
-  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review)
+  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review), 9107 (writeback)
     as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
     connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
   scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list
@@ -129,6 +155,10 @@ cat <<INFO
                    curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/review-requests
     "Send Review" inside Clio (custom action $send_review_id): click it on the first matter, then open the URL it gives within a minute:
                    curl -X POST -H 'content-type: application/json' -d '{"user_id":$attorney_id,"subject_id":$matter_id}' $CLIO_BASE_URL/_sim/custom-actions/$send_review_id/click
+  writeback        activity $activity_id ($state), a call logged as a note on Jane Doe in Clio:
+                   curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/activities
+                   curl "$CLIO_BASE_URL/_sim/records/notes?account_id=$account_id"
+    log another    curl -H "Authorization: Bearer $api_token" -H 'content-type: application/json' -H 'Idempotency-Key: my-note-1' -d '{"connection_id":$connection_id,"contact_id":$jane_id,"type":"note","subject":"Follow-up","body":"Sent the engagement letter.","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)"}' $MATTERHOOK_API_URL/api/activities
   journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
   sync worker      mirrors the firm:  psql "$DATABASE_URL" -c 'select clio_id, display_number, status, client_name from clio_matters'
     domain events  psql "$DATABASE_URL" -c 'select routing_key, message from outbox'   (published, then deleted, by the relay)

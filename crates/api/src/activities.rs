@@ -5,17 +5,23 @@
 
 use actix_web::{http::StatusCode, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use matterhook_bus::{Envelope, WritebackRequest};
 use matterhook_domain::{
-    activity::Activity, ActivityDirection, ActivityState, ActivityType, ConnectionStatus,
+    activity::{skip_reason, Activity},
+    AccountId, ActivityDirection, ActivityId, ActivityState, ActivityType, ClioId, ConnectionId,
+    ConnectionStatus,
 };
 use matterhook_store::{
     activities::{self as store, ActivityRow, NewActivity},
-    connections as connection_store, mirror,
+    connections as connection_store, mirror, outbox, settings as settings_store,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
+
+use matterhook_telemetry::request::request_id;
 
 use crate::{auth::Caller, connections::ErrorBody, error::ApiError, paging, Deps};
 
@@ -102,7 +108,7 @@ impl From<ActivityRow> for ActivityBody {
             occurred_at: r.occurred_at,
             direction: r.direction.map(|d| d.as_str().to_owned()),
             state: r.state.as_str().to_owned(),
-            clio_record: r.clio_record,
+            clio_record: r.clio_record.map(|k| k.as_str().to_owned()),
             clio_id: r.clio_id,
             reason: r.reason,
             dead_letter_id: r.dead_letter_id,
@@ -173,7 +179,7 @@ pub(crate) async fn create(
     body: web::Json<Value>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&req)?;
-    let row = accept(&deps, &caller, key, body.into_inner()).await?;
+    let row = accept(&deps, &caller, key, body.into_inner(), &request_id(&req)).await?;
     Ok(HttpResponse::Accepted().json(ActivityBody::from(row)))
 }
 
@@ -183,6 +189,7 @@ async fn accept(
     caller: &Caller,
     key: String,
     raw: Value,
+    request_id: &str,
 ) -> Result<ActivityRow, ApiError> {
     let hash = fingerprint(&raw);
     let mut conn = deps.pool.get().await?;
@@ -248,6 +255,11 @@ async fn accept(
             ));
         }
     }
+    // The connection's settings decide at once whether it will be written: an activity they
+    // keep out of Clio is stored as skipped, with the reason, and never queued.
+    let settings =
+        crate::settings::effective(settings_store::get(&mut conn, connection.id).await?)?;
+    let skipped = skip_reason(&settings.writeback, activity.kind);
     let new = NewActivity {
         user_id: caller.id,
         connection_id: connection.id,
@@ -261,14 +273,52 @@ async fn accept(
         body: activity.body,
         occurred_at: activity.occurred_at,
         direction: activity.direction,
+        state: if skipped.is_some() {
+            ActivityState::Skipped
+        } else {
+            ActivityState::Queued
+        },
+        reason: skipped,
     };
-    let (row, fresh) = store::insert_once(&mut conn, &new).await?;
+    let (row, fresh) = conn
+        .transaction::<_, ApiError, _>(async |conn| {
+            let (row, fresh) = store::insert_once(conn, &new).await?;
+            if fresh && row.state == ActivityState::Queued {
+                queue(conn, &row, request_id).await?;
+            }
+            Ok((row, fresh))
+        })
+        .await?;
     if fresh {
         Ok(row)
     } else {
         // Another request with this key won the race.
         same_body(row, &hash)
     }
+}
+
+/// Queues `row` for the writeback worker: its request goes to the outbox in the transaction that
+/// stores it, so an activity is never stored without its request, nor the reverse.
+async fn queue(
+    conn: &mut matterhook_store::AsyncPgConnection,
+    row: &ActivityRow,
+    request_id: &str,
+) -> Result<(), ApiError> {
+    let activity = ActivityId(row.id);
+    let envelope = Envelope::for_writeback(
+        WritebackRequest::event_id(activity),
+        ConnectionId(row.connection_id),
+        WritebackRequest {
+            activity,
+            account: AccountId(row.clio_account_id),
+            contact: ClioId(row.contact_id),
+        },
+        Utc::now(),
+        request_id.to_owned(),
+    );
+    let message = serde_json::to_value(&envelope).map_err(crate::error::internal)?;
+    outbox::push(conn, &envelope.routing_key(), &message).await?;
+    Ok(())
 }
 
 /// The most activities one batch takes.
@@ -324,8 +374,10 @@ pub(crate) struct BatchAnswer {
 pub(crate) async fn batch(
     caller: Caller,
     deps: web::Data<Deps>,
+    req: HttpRequest,
     body: web::Json<BatchBody>,
 ) -> Result<HttpResponse, ApiError> {
+    let request_id = request_id(&req);
     let items = body.into_inner().activities;
     if items.is_empty() || items.len() > MAX_BATCH {
         return Err(ApiError::BadRequest(format!(
@@ -347,7 +399,7 @@ pub(crate) async fn batch(
                     "idempotency_key: 1 to {MAX_KEY_LEN} visible ASCII characters are required"
                 ),
             }),
-            Some(key) => accept(&deps, &caller, key, item).await,
+            Some(key) => accept(&deps, &caller, key, item, &request_id).await,
         };
         results.push(match outcome {
             Ok(row) => BatchOutcome {

@@ -41,7 +41,7 @@ async fn owned(deps: &Deps, caller: &Caller, id: i64) -> Result<(), ApiError> {
 }
 
 /// The effective document: what is stored, every absent key at its default.
-fn effective(stored: Option<Value>) -> Result<ConnectionSettings, ApiError> {
+pub(crate) fn effective(stored: Option<Value>) -> Result<ConnectionSettings, ApiError> {
     let stored = stored.unwrap_or_else(|| Value::Object(Default::default()));
     ConnectionSettings::parse(&stored).map_err(|e| {
         crate::error::internal(std::io::Error::other(format!(

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use matterhook_domain::{
     sync_events::{ChangeKind, DomainEvent},
-    ClioId, ConnectionId, Model, SubscriptionId,
+    AccountId, ActivityId, ClioId, ConnectionId, Model, SubscriptionId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,34 @@ pub enum Event {
     Clio(ClioEvent),
     /// A domain event of the sync stage (`sync.matter.opened`, ...).
     Sync(DomainEvent),
+    /// An activity a user posted, to write to Clio (`writeback.contact.activity`).
+    Writeback(WritebackRequest),
+}
+
+/// An activity queued for writeback: the API writes it to the outbox in the transaction that
+/// stores the activity, so one is never without the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WritebackRequest {
+    /// The activity (its row holds what to write).
+    pub activity: ActivityId,
+    /// The firm it is written to.
+    pub account: AccountId,
+    /// The Clio contact it goes on.
+    pub contact: ClioId,
+}
+
+impl WritebackRequest {
+    /// The event id of the request for `activity` as posted: one per activity, so a second
+    /// publication (a relay's retry) is a duplicate consumers drop.
+    pub fn event_id(activity: ActivityId) -> String {
+        format!("writeback:activity:{activity}")
+    }
+
+    /// The event id of the request to write `activity` again after its dead letter `letter`:
+    /// a replay is a new event, not a duplicate of the first request.
+    pub fn replay_event_id(activity: ActivityId, letter: &str) -> String {
+        format!("writeback:activity:{activity}:after:{letter}")
+    }
 }
 
 /// A Clio webhook delivery. Its `data` stays Clio's raw JSON: the sync stage re-reads the record
@@ -64,6 +92,13 @@ pub struct ClioEvent {
 pub const SOURCE_CLIO: &str = "clio";
 /// The routing keys' first part for a domain event.
 pub const SOURCE_SYNC: &str = "sync";
+/// The routing keys' first part for work the API queued.
+pub const SOURCE_WRITEBACK: &str = "writeback";
+
+/// The routing key of (and binding for) an activity to write back: `writeback.contact.activity`.
+pub fn writeback_binding() -> String {
+    format!("{SOURCE_WRITEBACK}.{}.activity", Model::Contact)
+}
 
 /// `clio.{model}.{event}`: the routing key of a Clio event.
 pub fn routing_key(model: Model, event: &str) -> String {
@@ -138,6 +173,7 @@ impl Envelope {
         match &self.event {
             Event::Clio(c) => routing_key(c.model, &c.event),
             Event::Sync(d) => domain_binding(d.change.kind()),
+            Event::Writeback(_) => writeback_binding(),
         }
     }
 
@@ -146,6 +182,7 @@ impl Envelope {
         match &self.event {
             Event::Clio(c) => c.model,
             Event::Sync(d) => d.change.model(),
+            Event::Writeback(_) => Model::Contact,
         }
     }
 
@@ -154,6 +191,7 @@ impl Envelope {
         match &self.event {
             Event::Clio(c) => &c.event,
             Event::Sync(d) => d.change.name(),
+            Event::Writeback(_) => "activity",
         }
     }
 
@@ -162,6 +200,7 @@ impl Envelope {
         match &self.event {
             Event::Clio(c) => c.record_id,
             Event::Sync(d) => Some(d.record),
+            Event::Writeback(w) => Some(w.contact),
         }
     }
 
@@ -169,7 +208,7 @@ impl Envelope {
     pub fn clio(&self) -> Result<&ClioEvent, WrongEvent> {
         match &self.event {
             Event::Clio(c) => Ok(c),
-            Event::Sync(_) => Err(self.wrong("a Clio event")),
+            Event::Sync(_) | Event::Writeback(_) => Err(self.wrong("a Clio event")),
         }
     }
 
@@ -177,7 +216,35 @@ impl Envelope {
     pub fn domain(&self) -> Result<&DomainEvent, WrongEvent> {
         match &self.event {
             Event::Sync(d) => Ok(d),
-            Event::Clio(_) => Err(self.wrong("a domain event")),
+            Event::Clio(_) | Event::Writeback(_) => Err(self.wrong("a domain event")),
+        }
+    }
+
+    /// The activity to write, for the writeback worker.
+    pub fn writeback(&self) -> Result<&WritebackRequest, WrongEvent> {
+        match &self.event {
+            Event::Writeback(w) => Ok(w),
+            Event::Clio(_) | Event::Sync(_) => Err(self.wrong("an activity to write back")),
+        }
+    }
+
+    /// The envelope of the request (event `event_id`) to write `request`'s activity, through
+    /// `connection`.
+    pub fn for_writeback(
+        event_id: String,
+        connection: ConnectionId,
+        request: WritebackRequest,
+        at: DateTime<Utc>,
+        request_id: String,
+    ) -> Self {
+        Self {
+            version: ENVELOPE_VERSION,
+            event_id,
+            subscription_id: SubscriptionId(0),
+            connection_id: connection,
+            received_at: at,
+            request_id,
+            event: Event::Writeback(request),
         }
     }
 

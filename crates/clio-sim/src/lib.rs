@@ -330,6 +330,19 @@ impl Sim {
             .map(|r| Value::Object(r.data.clone()))
     }
 
+    /// Every live record of a kind an account has, by id, as stored.
+    pub fn records(&self, kind: Kind, account_id: i64) -> Vec<(i64, Value)> {
+        let state = self.inner.state.lock();
+        let mut all: Vec<(i64, Value)> = state.table(kind).map_or_else(Vec::new, |t| {
+            t.iter()
+                .filter(|(_, r)| r.account_id == account_id && !r.deleted)
+                .map(|(id, r)| (*id, Value::Object(r.data.clone())))
+                .collect()
+        });
+        all.sort_by_key(|(id, _)| *id);
+        all
+    }
+
     /// How many live records of a kind an account has.
     pub fn count(&self, kind: Kind, account_id: i64) -> usize {
         let state = self.inner.state.lock();

@@ -353,6 +353,42 @@ impl Api {
         self.list("communications.json", query)
     }
 
+    /// The contact's notes created since `at` (id and detail): where the marker of a write whose
+    /// answer was lost is looked for.
+    pub async fn contact_notes_since(
+        &self,
+        contact_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Note>, ClioError> {
+        let query = Query::new()
+            .fields(&Fields::new().with(["id", "detail"]))
+            .param("contact_id", contact_id.to_string())
+            .param(
+                "created_since",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
+            .limit(200);
+        futures::TryStreamExt::try_collect(self.notes("Contact", query)).await
+    }
+
+    /// The contact's communications created since `at` (id and body), as
+    /// [`Api::contact_notes_since`].
+    pub async fn contact_communications_since(
+        &self,
+        contact_id: i64,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Communication>, ClioError> {
+        let query = Query::new()
+            .fields(&Fields::new().with(["id", "body"]))
+            .param("contact_id", contact_id.to_string())
+            .param(
+                "created_since",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            )
+            .limit(200);
+        futures::TryStreamExt::try_collect(self.communications(query)).await
+    }
+
     /// Logs a communication.
     pub async fn create_communication(
         &self,

@@ -153,6 +153,20 @@ impl Default for WritebackSettings {
     }
 }
 
+/// Why the connection's writeback settings keep an activity of `kind` out of Clio, if they do:
+/// writeback turned off (the default), or the kind not among `types`.
+pub fn skip_reason(settings: &WritebackSettings, kind: ActivityType) -> Option<String> {
+    if !settings.enabled {
+        return Some("writeback is turned off for this connection".into());
+    }
+    if !settings.types.contains(&kind) {
+        return Some(format!(
+            "writing {kind} activities is turned off for this connection"
+        ));
+    }
+    None
+}
+
 /// The subject line per kind.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -410,6 +424,18 @@ mod tests {
             panic!("a text is a communication");
         };
         assert_eq!((sender, receiver), (Party::Contact(7), Party::User(3)));
+    }
+
+    #[test]
+    fn nothing_is_written_unless_writeback_and_the_kind_are_on() {
+        let mut settings = WritebackSettings::default();
+        assert!(skip_reason(&settings, ActivityType::Note)
+            .is_some_and(|r| r.contains("writeback is turned off")));
+        settings.enabled = true;
+        assert_eq!(skip_reason(&settings, ActivityType::Note), None);
+        settings.types.remove(&ActivityType::Card);
+        assert!(skip_reason(&settings, ActivityType::Card).is_some_and(|r| r.contains("card")));
+        assert_eq!(skip_reason(&settings, ActivityType::Text), None);
     }
 
     #[test]

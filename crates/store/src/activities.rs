@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use matterhook_domain::{ActivityDirection, ActivityState, ActivityType};
+use matterhook_domain::{ActivityDirection, ActivityState, ActivityType, ClioRecordKind};
 
 use crate::schema::activities as a;
 
@@ -39,8 +39,8 @@ pub struct ActivityRow {
     pub direction: Option<ActivityDirection>,
     /// Where it stands.
     pub state: ActivityState,
-    /// `note` or `communication`, once written.
-    pub clio_record: Option<String>,
+    /// What it became in Clio, once written.
+    pub clio_record: Option<ClioRecordKind>,
     /// Clio's id of it, once written.
     pub clio_id: Option<i64>,
     /// Why it failed or was skipped.
@@ -51,6 +51,18 @@ pub struct ActivityRow {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// When it is next due for writing.
+    pub due_at: DateTime<Utc>,
+    /// Writes tried.
+    pub attempts: i32,
+    /// Waiting for its connection to be reauthorized.
+    pub parked: bool,
+    /// Until when a worker holds it.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// When a write went out whose answer was never seen: the next attempt looks for it first.
+    pub write_sent_at: Option<DateTime<Utc>>,
+    /// When it was written (or found in Clio and adopted).
+    pub written_at: Option<DateTime<Utc>>,
 }
 
 /// An activity about to be stored.
@@ -81,6 +93,10 @@ pub struct NewActivity {
     pub occurred_at: DateTime<Utc>,
     /// Which way it went.
     pub direction: Option<ActivityDirection>,
+    /// `queued`, or `skipped` when the connection's settings refuse it as posted.
+    pub state: ActivityState,
+    /// Why it was skipped.
+    pub reason: Option<String>,
 }
 
 /// Stores `new` unless its user already used its key: the stored row either way, and whether it
@@ -104,6 +120,16 @@ pub async fn insert_once(
         .await?
         .ok_or(diesel::result::Error::NotFound)?;
     Ok((existing, false))
+}
+
+/// An activity, whoever posted it.
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<ActivityRow>> {
+    a::table
+        .find(id)
+        .select(ActivityRow::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
 /// The user's activity posted with `key`.

@@ -371,3 +371,14 @@ pub async fn mark_synced(
     .await
     .map(drop)
 }
+
+/// The connection's Clio user's time zone (IANA), as Clio last told us.
+pub async fn clio_time_zone(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<String>> {
+    c::table
+        .find(id)
+        .select(c::clio_time_zone)
+        .first::<Option<String>>(conn)
+        .await
+        .optional()
+        .map(Option::flatten)
+}

@@ -95,6 +95,31 @@ pub async fn record(conn: &mut AsyncPgConnection, letter: &NewDeadLetter) -> Que
     Ok(n == 1)
 }
 
+/// Records a dead letter (or finds it, when this dead-lettering was already recorded): its row id.
+pub async fn record_returning_id(
+    conn: &mut AsyncPgConnection,
+    letter: &NewDeadLetter,
+) -> QueryResult<i64> {
+    let inserted: Option<i64> = diesel::insert_into(dead_letters::table)
+        .values(letter)
+        .on_conflict(dead_letters::dead_letter_id)
+        .do_nothing()
+        .returning(dead_letters::id)
+        .get_result(conn)
+        .await
+        .optional()?;
+    match inserted {
+        Some(id) => Ok(id),
+        None => {
+            dead_letters::table
+                .filter(dead_letters::dead_letter_id.eq(&letter.dead_letter_id))
+                .select(dead_letters::id)
+                .first(conn)
+                .await
+        }
+    }
+}
+
 /// Which dead letters a list, replay or discard applies to. Every field narrows; none means all.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -13,6 +13,7 @@
 //! transaction begins and ends.
 
 pub mod activities;
+pub mod activity_writes;
 pub mod advisory;
 pub mod connections;
 pub mod custom_actions;

@@ -862,6 +862,18 @@ diesel::table! {
         created_at -> Timestamptz,
         /// Last changed.
         updated_at -> Timestamptz,
+        /// When it is next due for writing.
+        due_at -> Timestamptz,
+        /// Writes tried.
+        attempts -> Int4,
+        /// Waiting for its connection to be reauthorized.
+        parked -> Bool,
+        /// Until when a worker holds it.
+        lease_until -> Nullable<Timestamptz>,
+        /// When a write went out whose answer was not seen.
+        write_sent_at -> Nullable<Timestamptz>,
+        /// When it was written (or adopted).
+        written_at -> Nullable<Timestamptz>,
     }
 }
 diesel::joinable!(activities -> connections (connection_id));

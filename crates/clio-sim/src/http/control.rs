@@ -19,6 +19,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/demo", web::get().to(demo))
     .route("/accounts", web::post().to(create_account))
     .route("/records/{kind}", web::post().to(create))
+    .route("/records/{kind}", web::get().to(records))
     .route("/records/{kind}/{id}", web::patch().to(update))
     .route("/records/{kind}/{id}", web::delete().to(delete))
     .route("/matters/{id}/status", web::post().to(matter_status))
@@ -107,6 +108,27 @@ async fn create(sim: web::Data<Sim>, path: web::Path<String>, body: web::Json<Va
         ));
     };
     written(sim.create(kind, account_id, input))
+}
+
+#[derive(serde::Deserialize)]
+struct OfAccount {
+    account_id: i64,
+}
+
+/// `GET /_sim/records/{kind}?account_id=`: every live record of the kind the account has, as
+/// stored (to see, say, the notes activity writeback left).
+async fn records(
+    sim: web::Data<Sim>,
+    path: web::Path<String>,
+    query: web::Query<OfAccount>,
+) -> Reply {
+    let kind = kind(&path)?;
+    let all: Vec<Value> = sim
+        .records(kind, query.account_id)
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "data": all })))
 }
 
 async fn update(

@@ -76,6 +76,8 @@ struct Filter {
     statuses: Option<Vec<String>>,
     text: Option<String>,
     client_only: bool,
+    /// A communication's contact: one of its senders or receivers.
+    party: Option<i64>,
 }
 
 impl Filter {
@@ -151,6 +153,11 @@ impl Filter {
                 .map(|q| q.trim().to_lowercase())
                 .filter(|q| !q.is_empty()),
             client_only: kind == Kind::Contact && p.get("client_only") == Some("true"),
+            party: if kind == Kind::Communication {
+                p.int("contact_id")?
+            } else {
+                None
+            },
         })
     }
 
@@ -185,6 +192,21 @@ impl Filter {
         }
         if self.client_only && r.get("is_client") != Some(&Value::Bool(true)) {
             return false;
+        }
+        if let Some(contact) = self.party {
+            let takes_part = ["senders", "receivers"].iter().any(|side| {
+                r.get(*side)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|p| {
+                        p.get("type").and_then(Value::as_str) == Some("Contact")
+                            && p.get("id").and_then(Value::as_i64) == Some(contact)
+                    })
+            });
+            if !takes_part {
+                return false;
+            }
         }
         if let Some(text) = &self.text {
             // Clio's `query` is a plain text search: it does not normalise phone digits.

@@ -63,3 +63,7 @@ id_type!(
     /// A Clio record's id (a matter, contact, bill, user or custom field), unique per model.
     ClioId
 );
+id_type!(
+    /// An activity posted for writeback to Clio (`activities.id`).
+    ActivityId
+);

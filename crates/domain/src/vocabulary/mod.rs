@@ -10,10 +10,10 @@ mod model;
 mod sql;
 mod statuses;
 
-pub use ids::{AccountId, ClioId, ConnectionId, SubscriptionId, UserId};
+pub use ids::{AccountId, ActivityId, ClioId, ConnectionId, SubscriptionId, UserId};
 pub use model::{Model, UnknownModel};
 pub use statuses::{
-    ActivityDirection, ActivityState, ActivityType, BillState, ConnectionStatus,
+    ActivityDirection, ActivityState, ActivityType, BillState, ClioRecordKind, ConnectionStatus,
     CustomActionPurpose, DeadLetterState, Direction, MatterStatus, ReferralStatus,
     SubscriptionStatus, UnknownValue,
 };

@@ -9,7 +9,7 @@ use diesel::{
 use std::io::Write;
 
 use super::{
-    ActivityDirection, ActivityState, ActivityType, BillState, ConnectionStatus,
+    ActivityDirection, ActivityState, ActivityType, BillState, ClioRecordKind, ConnectionStatus,
     CustomActionPurpose, DeadLetterState, Direction, MatterStatus, Model, ReferralStatus,
     SubscriptionStatus,
 };
@@ -73,6 +73,7 @@ text_sql!(
     ActivityType,
     ActivityDirection,
     ActivityState,
+    ClioRecordKind,
     MatterStatus,
     BillState
 );

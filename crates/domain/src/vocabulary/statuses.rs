@@ -289,6 +289,16 @@ closed_text_enum!(
 );
 
 closed_text_enum!(
+    /// What an activity became in Clio.
+    ClioRecordKind, "Clio record kind" {
+        /// A Note on the contact.
+        Note,
+        /// A Communication on the contact's log.
+        Communication,
+    }
+);
+
+closed_text_enum!(
     /// What a custom action (a button inside Clio) registered for a connection is for.
     CustomActionPurpose, "custom action purpose" {
         /// "Send Review" on a matter: a manual review request.
