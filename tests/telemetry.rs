@@ -278,6 +278,11 @@ const SERVICES: [(&str, &str, &str); 8] = [
         r#"matterhook_queue_messages_total{queue="{q}.review",outcome="acked"} 0"#,
     ),
     (
+        "matterhook-worker-writeback",
+        "MATTERHOOK_HEALTH_ADDR",
+        r#"matterhook_writeback_activities_total{outcome="written"} 0"#,
+    ),
+    (
         "matterhook-scheduler",
         "MATTERHOOK_HEALTH_ADDR",
         "matterhook_scheduler_pass_seconds_count",

@@ -119,7 +119,7 @@ api -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
 activity=""
 for _ in $(seq 1 100); do
   activity=$(curl -sS -H "Authorization: Bearer $api_token" -H 'content-type: application/json' \
-    -H 'Idempotency-Key: demo-call-1' -X POST "$MATTERHOOK_API_URL/api/activities" \
+    -H "Idempotency-Key: demo-call-$(date +%s)" -X POST "$MATTERHOOK_API_URL/api/activities" \
     -d "{\"connection_id\":$connection_id,\"contact_id\":$jane_id,\"type\":\"call\",\"direction\":\"outbound\",
          \"subject\":\"Intake call\",\"body\":\"Discussed the lease dispute and next steps.\",
          \"occurred_at\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}")

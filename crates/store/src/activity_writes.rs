@@ -39,6 +39,11 @@ pub async fn due_connections(
         .await
 }
 
+/// How many activities are due by `now` and held by nobody.
+pub async fn due_count(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<i64> {
+    a::table.filter(due!(now)).count().get_result(conn).await
+}
+
 /// When the next queued activity falls due (and nobody holds it), if any will.
 pub async fn next_due(conn: &mut AsyncPgConnection) -> QueryResult<Option<DateTime<Utc>>> {
     use diesel::sql_types::{Nullable, Timestamptz};

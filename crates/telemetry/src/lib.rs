@@ -18,4 +18,6 @@ pub mod request;
 
 pub use errors::{chain, Chain};
 pub use health::{Readiness, Telemetry};
-pub use metrics::{ClioCallStatus, Metrics, QueueMetrics, QueueOutcome, ReceiverOutcome};
+pub use metrics::{
+    ClioCallStatus, Metrics, QueueMetrics, QueueOutcome, ReceiverOutcome, WritebackOutcome,
+};

@@ -58,6 +58,52 @@ pub enum ClioCallStatus {
     Network,
 }
 
+/// What became of an activity the writeback worker took up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WritebackOutcome {
+    /// Written to Clio now.
+    Written,
+    /// Found in Clio, left by an earlier write whose answer was lost, and adopted.
+    Adopted,
+    /// Kept out of Clio by the connection's settings.
+    Skipped,
+    /// Not written this time; tried again later.
+    Retried,
+    /// Given up on: failed, with a dead letter.
+    Failed,
+    /// Waiting for its connection to be reauthorized.
+    Parked,
+}
+
+const WRITEBACK_OUTCOMES: [WritebackOutcome; 6] = [
+    WritebackOutcome::Written,
+    WritebackOutcome::Adopted,
+    WritebackOutcome::Skipped,
+    WritebackOutcome::Retried,
+    WritebackOutcome::Failed,
+    WritebackOutcome::Parked,
+];
+
+impl WritebackOutcome {
+    /// The label's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WritebackOutcome::Written => "written",
+            WritebackOutcome::Adopted => "adopted",
+            WritebackOutcome::Skipped => "skipped",
+            WritebackOutcome::Retried => "retried",
+            WritebackOutcome::Failed => "failed",
+            WritebackOutcome::Parked => "parked",
+        }
+    }
+}
+
+impl EncodeLabelValue for WritebackOutcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(self.as_str())
+    }
+}
+
 impl ReceiverOutcome {
     /// The label's value.
     pub fn as_str(self) -> &'static str {
@@ -119,6 +165,11 @@ impl EncodeLabelValue for ClioCallStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct Outcome {
     outcome: ReceiverOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct WritebackLabel {
+    outcome: WritebackOutcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -202,6 +253,8 @@ struct Inner {
     sync_queue_depth: Gauge,
     sync_circuit_opened: Counter,
     scheduler_pass: Histogram,
+    writeback_activities: Family<WritebackLabel, Counter>,
+    writeback_due: Gauge,
 }
 
 /// The process's metrics. Cheap to clone: every clone records into the same registry.
@@ -303,6 +356,21 @@ impl Metrics {
             "Duration of the scheduler's passes",
             scheduler_pass.clone(),
         );
+        let writeback_activities = Family::<WritebackLabel, Counter>::default();
+        for outcome in WRITEBACK_OUTCOMES {
+            drop(writeback_activities.get_or_create(&WritebackLabel { outcome }));
+        }
+        registry.register(
+            "matterhook_writeback_activities",
+            "Activities the writeback worker took up, by what became of them",
+            writeback_activities.clone(),
+        );
+        let writeback_due = Gauge::default();
+        registry.register(
+            "matterhook_writeback_due",
+            "Activities due for writing to Clio and not yet taken up",
+            writeback_due.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             receiver_requests,
@@ -316,6 +384,8 @@ impl Metrics {
             sync_queue_depth,
             sync_circuit_opened,
             scheduler_pass,
+            writeback_activities,
+            writeback_due,
         }))
     }
 
@@ -388,6 +458,19 @@ impl Metrics {
     /// Records one scheduler pass.
     pub fn scheduler_pass(&self, seconds: f64) {
         self.0.scheduler_pass.observe(seconds);
+    }
+
+    /// Counts an activity the writeback worker took up.
+    pub fn writeback_activity(&self, outcome: WritebackOutcome) {
+        self.0
+            .writeback_activities
+            .get_or_create(&WritebackLabel { outcome })
+            .inc();
+    }
+
+    /// Sets how many activities are due for writing.
+    pub fn writeback_due(&self, activities: i64) {
+        self.0.writeback_due.set(activities);
     }
 
     /// The OpenMetrics text exposition.

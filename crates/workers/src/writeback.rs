@@ -37,10 +37,10 @@ pub struct WritebackArgs {
     #[arg(long, env = "MATTERHOOK_WRITEBACK_PER_CONNECTION", default_value_t = 4,
           value_parser = clap::value_parser!(u64).range(1..=32))]
     per_connection: u64,
-    /// Counted attempts before an activity is dead-lettered (429s do not count).
+    /// Counted attempts to write an activity before it is dead-lettered (429s do not count).
     #[arg(long, env = "MATTERHOOK_WRITEBACK_MAX_ATTEMPTS", default_value_t = 6,
           value_parser = clap::value_parser!(u64).range(1..=50))]
-    max_attempts: u64,
+    write_attempts: u64,
     /// The first retry's wait, in milliseconds; each next one doubles, up to an hour.
     #[arg(long, env = "MATTERHOOK_WRITEBACK_BACKOFF_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
@@ -57,9 +57,12 @@ pub async fn run_writeback(args: WritebackArgs) -> anyhow::Result<()> {
     matterhook_store::ensure_schema_current(&url).await?;
     let lanes = usize::try_from(args.lanes).unwrap_or(64);
     let pool = matterhook_store::connect_pool(&url, lanes.min(32) + 4).context("database pool")?;
+    let metrics = Metrics::new();
+    let observer = metrics.clone();
     let connections = Connections::from_config_with(pool.clone(), &args.clio, &args.public, |c| {
         let mut c = c;
         c.max_pacing_wait = MAX_PACING_WAIT;
+        c.observer = Some(std::sync::Arc::new(observer));
         c
     })?;
     let names = matterhook_bus::topology::Names::new(&args.worker.amqp.amqp_prefix);
@@ -69,9 +72,10 @@ pub async fn run_writeback(args: WritebackArgs) -> anyhow::Result<()> {
         WriterConfig {
             lanes,
             per_connection: usize::try_from(args.per_connection).unwrap_or(4),
-            max_attempts: i32::try_from(args.max_attempts).unwrap_or(6),
+            max_attempts: i32::try_from(args.write_attempts).unwrap_or(6),
             backoff: Duration::from_millis(args.backoff_ms),
             queue: names.worker_queue(matterhook_writeback::WORKER),
+            metrics: metrics.clone(),
             ..WriterConfig::default()
         },
     );

@@ -42,6 +42,8 @@ pub struct WriterConfig {
     pub idle: Duration,
     /// The queue dead letters name (the writeback worker's): a replay goes there.
     pub queue: String,
+    /// Where outcomes are counted.
+    pub metrics: matterhook_telemetry::Metrics,
 }
 
 impl Default for WriterConfig {
@@ -56,26 +58,13 @@ impl Default for WriterConfig {
             lanes: 64,
             idle: Duration::from_secs(1),
             queue: matterhook_bus::topology::Names::default().worker_queue(crate::WORKER),
+            metrics: matterhook_telemetry::Metrics::new(),
         }
     }
 }
 
-/// What happened to one activity in a lane.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Written now.
-    Written,
-    /// Found in Clio from a lost earlier write.
-    Adopted,
-    /// Kept out of Clio by the settings.
-    Skipped,
-    /// To be tried again.
-    Retrying,
-    /// Given up on: failed, with a dead letter.
-    Failed,
-    /// Waiting for the connection to be reauthorized.
-    Parked,
-}
+/// What happened to one activity in a lane (as the metrics count it).
+pub use matterhook_telemetry::WritebackOutcome as Outcome;
 
 /// Writes due activities until told to stop.
 #[derive(Clone)]
@@ -153,6 +142,9 @@ impl Writer {
                 }
             }
         }
+        self.config
+            .metrics
+            .writeback_due(activity_writes::due_count(&mut conn, Utc::now()).await?);
         let next = activity_writes::next_due(&mut conn).await?;
         Ok(next
             .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
@@ -195,15 +187,17 @@ impl Writer {
     /// Writes one claimed activity and records the outcome.
     pub async fn write_one(&self, row: ActivityRow) -> Outcome {
         let result = write(&self.pool, &self.connections, &row).await;
-        match self.record(&row, result).await {
+        let outcome = match self.record(&row, result).await {
             Ok(outcome) => outcome,
             Err(e) => {
                 // Its lease runs out and it is tried again; `write_sent_at` keeps that from
                 // writing it twice.
                 tracing::warn!(activity = row.id, error = %e, "cannot record a write's outcome now");
-                Outcome::Retrying
+                Outcome::Retried
             }
-        }
+        };
+        self.config.metrics.writeback_activity(outcome);
+        outcome
     }
 
     async fn record(
@@ -250,7 +244,7 @@ impl Writer {
                 let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 tracing::warn!(activity = row.id, %error, wait_ms = wait.as_millis() as u64, "write failed; will try again");
                 activity_writes::retry_at(&mut conn, row, due, unsent, counted, &error).await?;
-                Outcome::Retrying
+                Outcome::Retried
             }
             Err(NotWritten::Refused { error }) => {
                 self.give_up(&mut conn, row, "refused", &error, Unsent::Certainly)
