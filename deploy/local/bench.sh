@@ -16,3 +16,5 @@ say "referrals: matching among 1,000,000 referrals, webhook to status at 500/s (
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-referrals
 say "review: 10,000 matters closing across 100 firms, reconciling a firm of 100,000 matters (target/bench/review.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-review
+say "writeback: 20 connections x 500 activities against a per-token rate limit (target/bench/writeback.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-writeback
