@@ -2,7 +2,15 @@
 //! pace, so a token waiting for Clio's rate window (or blocked by a 429) holds up only its own
 //! connection's activities.
 
-use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use chrono::Utc;
 use diesel_async::AsyncConnection;
@@ -74,6 +82,8 @@ pub struct Writer {
     config: Arc<WriterConfig>,
     wake: Arc<Notify>,
     running: Arc<Mutex<HashSet<i64>>>,
+    /// Set on shutdown: lanes finish the activities they hold and claim no more.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -85,6 +95,7 @@ impl Writer {
             config: Arc::new(config),
             wake: Arc::new(Notify::new()),
             running: Arc::default(),
+            stopping: Arc::default(),
         }
     }
 
@@ -115,6 +126,7 @@ impl Writer {
                 Some(_) = lanes.join_next(), if !lanes.is_empty() => {}
             }
         }
+        self.stopping.store(true, Ordering::SeqCst);
         while lanes.join_next().await.is_some() {}
     }
 
@@ -155,7 +167,7 @@ impl Writer {
 
     /// Writes the connection's due activities until none is left.
     async fn lane(&self, connection_id: i64) {
-        loop {
+        while !self.stopping.load(Ordering::SeqCst) {
             let claimed = async {
                 let mut conn = self.pool.get().await?;
                 let now = Utc::now();
