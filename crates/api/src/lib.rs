@@ -32,6 +32,7 @@ mod activities;
 mod auth;
 mod connect_page;
 mod connections;
+mod crm;
 mod dead_letters;
 mod error;
 mod notifications;
@@ -108,6 +109,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(settings::configure)
             .configure(review_requests::configure)
             .configure(activities::configure)
+            .configure(crm::configure)
             .configure(send_review_page::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })

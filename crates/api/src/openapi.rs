@@ -6,7 +6,7 @@ use utoipa::{
 };
 
 use crate::{
-    actions, activities, connections, dead_letters, notifications, referrals, review_requests,
+    actions, activities, connections, crm, dead_letters, notifications, referrals, review_requests,
     settings, suggestions,
 };
 
@@ -18,6 +18,7 @@ use crate::{
         description = "Connect Clio Manage accounts; track referrals linked to Clio matters; \
                        turn closed matters into review requests; \
                        post activities for writeback to Clio; \
+                       read each connection's contacts as a CRM sees them, with a change feed; \
                        inspect and replay dead-lettered events. \
                        Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
     ),
@@ -51,6 +52,11 @@ use crate::{
         activities::batch,
         activities::show,
         activities::list,
+        crm::list,
+        crm::show,
+        crm::changes,
+        crm::events,
+        crm::job,
         dead_letters::list,
         dead_letters::show,
         dead_letters::replay,

@@ -5,7 +5,7 @@ use actix_web::{http::StatusCode, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection;
 use matterhook_domain::settings::{ConnectionSettings, SettingsError};
-use matterhook_store::{connections as connection_store, settings as store};
+use matterhook_store::{connections as connection_store, jobs, settings as store};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -80,7 +80,7 @@ async fn update(
     caller: &Caller,
     id: i64,
     change: impl Fn(Value) -> Value + Send + Sync,
-) -> Result<Value, ApiError> {
+) -> Result<Saved, ApiError> {
     owned(deps, caller, id).await?;
     let mut conn = deps.pool.get().await?;
     let user = caller.id;
@@ -93,15 +93,88 @@ async fn update(
             Ok(current) => current.to_value(),
             Err(_) => stored.unwrap_or(Value::Null),
         };
-        let after = ConnectionSettings::parse(&change(before.clone()))
-            .map_err(refused)?
-            .to_value();
+        let parsed = ConnectionSettings::parse(&change(before.clone())).map_err(refused)?;
+        let after = parsed.to_value();
+        let mut job = None;
         if after != before {
+            if after.get("crm") != before.get("crm") {
+                check_crm_fields(conn, id, &parsed.crm).await?;
+                // The projection follows the settings: recomputed as a job with progress.
+                job = Some(jobs::queue(conn, jobs::CRM_PROJECTION, id, user).await?.id);
+            }
             store::save(conn, id, user, &before, &after).await?;
         }
-        Ok(after)
+        Ok(Saved {
+            document: after,
+            job,
+        })
     })
     .await
+}
+
+/// A saved document, and the job it started, if it started one.
+struct Saved {
+    document: Value,
+    job: Option<i64>,
+}
+
+impl Saved {
+    /// The answer: the document, with the job's URL in `Matterhook-Job` when there is one.
+    fn answer(self) -> HttpResponse {
+        let mut answer = HttpResponse::Ok();
+        if let Some(job) = self.job {
+            answer.insert_header((JOB_HEADER, format!("/api/jobs/{job}")));
+        }
+        answer.json(self.document)
+    }
+}
+
+/// The header naming the job a settings change started.
+const JOB_HEADER: &str = "Matterhook-Job";
+
+/// Refuses CRM custom field tags and key-fact dates naming a contact custom field of the firm of
+/// the wrong type (by name, ignoring case). A name the mirror does not hold tags nothing until
+/// such a field exists.
+async fn check_crm_fields(
+    conn: &mut matterhook_store::AsyncPgConnection,
+    connection: i64,
+    crm: &matterhook_domain::crm::CrmSettings,
+) -> Result<(), ApiError> {
+    let Some(row) = connection_store::get(conn, connection).await? else {
+        return Err(ApiError::NotFound);
+    };
+    let fields =
+        matterhook_store::mirror::custom_fields_of(conn, row.clio_account_id, "Contact").await?;
+    let type_of = |name: &str| {
+        let key = matterhook_domain::settings::location_key(name);
+        fields
+            .iter()
+            .find(|f| {
+                f.name
+                    .as_deref()
+                    .is_some_and(|n| matterhook_domain::settings::location_key(n) == key)
+            })
+            .and_then(|f| f.field_type.clone())
+    };
+    for (i, name) in crm.custom_field_tags.iter().enumerate() {
+        if let Some(t) = type_of(name) {
+            if let Some(why) = matterhook_domain::crm::untaggable(name.trim(), &t) {
+                return Err(refused(SettingsError::at(
+                    format!("crm.custom_field_tags[{i}]"),
+                    why,
+                )));
+            }
+        }
+    }
+    for (i, name) in crm.key_facts.custom_date_fields.iter().enumerate() {
+        if let Some(t) = type_of(name).filter(|t| t != "date") {
+            return Err(refused(SettingsError::at(
+                format!("crm.key_facts.custom_date_fields[{i}]"),
+                format!("{:?} is a {t} field, not a date field", name.trim()),
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the whole document (absent keys take their defaults).
@@ -111,7 +184,7 @@ async fn update(
     params(("id" = i64, Path, description = "The connection")),
     request_body(content = Object, description = "The whole settings document"),
     responses(
-        (status = 200, description = "The settings as stored"),
+        (status = 200, description = "The settings as stored; a CRM change names the job recomputing the projection in the `Matterhook-Job` header"),
         (status = 400, description = "An unknown key, a wrong type or an out-of-range value; the message names the field; nothing changed", body = ErrorBody),
         (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
     ),
@@ -125,9 +198,9 @@ pub(crate) async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let id = id.into_inner();
-    let after = update(&deps, &caller, id, |_| body.clone()).await?;
+    let saved = update(&deps, &caller, id, |_| body.clone()).await?;
     align_buttons(&deps, id).await;
-    Ok(HttpResponse::Ok().json(after))
+    Ok(saved.answer())
 }
 
 /// Changes part of the document (a JSON merge patch: keys set, `null` resets one to its default).
@@ -137,7 +210,7 @@ pub(crate) async fn replace(
     params(("id" = i64, Path, description = "The connection")),
     request_body(content = Object, description = "A JSON merge patch (RFC 7386)"),
     responses(
-        (status = 200, description = "The settings as stored"),
+        (status = 200, description = "The settings as stored; a CRM change names the job recomputing the projection in the `Matterhook-Job` header"),
         (status = 400, description = "The patched document is refused; the message names the field; nothing changed", body = ErrorBody),
         (status = 404, description = "Not one of the caller's connections", body = ErrorBody),
     ),
@@ -156,14 +229,14 @@ pub(crate) async fn patch(
         ));
     }
     let id = id.into_inner();
-    let after = update(&deps, &caller, id, |doc| {
+    let saved = update(&deps, &caller, id, |doc| {
         let mut doc = doc;
         json_patch::merge(&mut doc, &patch);
         doc
     })
     .await?;
     align_buttons(&deps, id).await;
-    Ok(HttpResponse::Ok().json(after))
+    Ok(saved.answer())
 }
 
 /// Registers or removes the connection's buttons inside Clio ("Send Review") as the saved

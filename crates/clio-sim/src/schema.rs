@@ -86,9 +86,11 @@ impl Selection {
                     .collect();
                 for sub in &subs {
                     let known = is_scalar(target, sub)
-                        // Custom field values are the one association whose own associations Clio
-                        // lists at this level (custom_field, picklist_option).
-                        || (target == "CustomFieldValue" && association(target, sub).is_some());
+                        // Custom field values and a matter's relationships are the associations
+                        // whose own associations Clio lists at this level (custom_field,
+                        // picklist_option; a relationship's contact, as `{id, name}`).
+                        || (matches!(target, "CustomFieldValue" | "Relationship")
+                            && association(target, sub).is_some());
                     if !known {
                         return Err(FieldsError::Unknown(format!("{name}{{{sub}}}")));
                     }

@@ -424,6 +424,11 @@ pub(crate) const SCHEMAS: &[Schema] = &[
         ],
         &[("avatar", "Avatar")],
     ),
+    (
+        "Relationship",
+        &["id", "etag", "description", "created_at", "updated_at"],
+        &[("contact", "Contact"), ("matter", "Matter")],
+    ),
     ("Account", &["id", "name"], &[]),
     (
         "Currency",

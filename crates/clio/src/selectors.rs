@@ -13,7 +13,7 @@ close_date,created_at,updated_at,\
 client{id,etag,name,first_name,last_name,type,primary_email_address,primary_phone_number},\
 responsible_attorney{id,name,email},originating_attorney{id,name,email},\
 responsible_staff{id,name,email},practice_area{id,name},matter_stage{id,name},\
-custom_field_values{id,field_name,field_type,value}";
+custom_field_values{id,field_name,field_type,value},relationships{id,description,contact}";
 
 /// A contact: names, type, company, title, emails, phones, addresses, birth date, client flag,
 /// custom values.

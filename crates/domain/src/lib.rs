@@ -12,6 +12,7 @@
 
 pub mod activity;
 pub mod contact_points;
+pub mod crm;
 pub mod money;
 pub mod referrals;
 pub mod review;

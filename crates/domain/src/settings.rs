@@ -17,6 +17,8 @@ pub struct ConnectionSettings {
     pub review_requests: ReviewSettings,
     /// Activity writeback's section (emails, notes, calls, cards and texts logged to Clio).
     pub writeback: crate::activity::WritebackSettings,
+    /// The CRM contact feed's section.
+    pub crm: crate::crm::CrmSettings,
 }
 
 /// What moves a matter to a review request.
@@ -127,7 +129,8 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
-    fn at(field: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A refusal of `field`, saying what is wrong with it.
+    pub fn at(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             message: message.into(),
@@ -169,7 +172,44 @@ impl ConnectionSettings {
                 ));
             }
         }
+        self.check_crm()?;
         self.check_review()
+    }
+
+    fn check_crm(&self) -> Result<(), SettingsError> {
+        let c = &self.crm;
+        let at = |f: &str| format!("crm.{f}");
+        let names = |field: &str, list: &[String]| {
+            if list.len() > 100 {
+                return Err(SettingsError::at(at(field), "at most 100"));
+            }
+            for (i, name) in list.iter().enumerate() {
+                if name.trim().is_empty() || name.chars().count() > 255 {
+                    return Err(SettingsError::at(
+                        format!("{}[{i}]", at(field)),
+                        "must be 1 to 255 characters",
+                    ));
+                }
+            }
+            Ok(())
+        };
+        names("segment_tags", &c.segment_tags)?;
+        names("custom_field_tags", &c.custom_field_tags)?;
+        names(
+            "key_facts.custom_date_fields",
+            &c.key_facts.custom_date_fields,
+        )?;
+        match (c.ownership, c.primary_user) {
+            (crate::crm::Ownership::PrimaryUser, None) => Err(SettingsError::at(
+                at("primary_user"),
+                "ownership primary_user needs the Clio user's id",
+            )),
+            (crate::crm::Ownership::PrimaryUser, _) | (_, None) => Ok(()),
+            (_, Some(_)) => Err(SettingsError::at(
+                at("primary_user"),
+                "only with ownership primary_user",
+            )),
+        }
     }
 
     fn check_review(&self) -> Result<(), SettingsError> {

@@ -37,6 +37,9 @@ pub enum Change {
         /// The status now.
         to: MatterStatus,
     },
+    /// A matter already known changed without its status changing (its attorneys, practice
+    /// area, stage, client, relationships, ...).
+    MatterChanged,
     /// A contact changed (or was first seen).
     ContactChanged,
     /// A bill's state became `paid`.
@@ -56,7 +59,9 @@ impl ChangeKind {
     /// The model it is about.
     pub fn model(self) -> Model {
         match self {
-            ChangeKind::MatterOpened | ChangeKind::MatterStatusChanged => Model::Matter,
+            ChangeKind::MatterOpened
+            | ChangeKind::MatterStatusChanged
+            | ChangeKind::MatterChanged => Model::Matter,
             ChangeKind::ContactChanged => Model::Contact,
             ChangeKind::BillPaid => Model::Bill,
             ChangeKind::ConnectionResumed => Model::User,
@@ -68,6 +73,7 @@ impl ChangeKind {
         match self {
             ChangeKind::MatterOpened => "opened",
             ChangeKind::MatterStatusChanged => "status_changed",
+            ChangeKind::MatterChanged => "changed",
             ChangeKind::ContactChanged => "changed",
             ChangeKind::BillPaid => "paid",
             ChangeKind::ConnectionResumed => "resumed",
@@ -137,7 +143,7 @@ pub struct Before<S> {
     pub state: Option<S>,
 }
 
-/// A matter read with `status`, the mirror having held `before`.
+/// A matter read with `status`, the mirror having held `before` (a version the read moved past).
 pub fn matter(
     before: Option<Before<&MatterStatus>>,
     status: Option<&MatterStatus>,
@@ -153,7 +159,7 @@ pub fn matter(
             from: from.clone(),
             to: to.clone(),
         }],
-        Some(_) => Vec::new(),
+        Some(_) => vec![Change::MatterChanged],
     }
 }
 
@@ -221,13 +227,14 @@ mod tests {
                 }]
             );
         }
-        assert_eq!(matter(held(&open), Some(&open), Live), vec![]);
+        // A new version in the same status: changed otherwise (attorneys, stage, ...).
+        assert_eq!(matter(held(&open), Some(&open), Live), vec![MatterChanged]);
         let lower = status("open");
-        assert_eq!(matter(held(&lower), Some(&open), Live), vec![]);
+        assert_eq!(matter(held(&lower), Some(&open), Live), vec![MatterChanged]);
         assert_eq!(matter(held(&closed), None, Live), vec![]);
         assert_eq!(
             matter(Some(Before { state: None }), Some(&open), Live),
-            vec![]
+            vec![MatterChanged]
         );
     }
 

@@ -77,6 +77,7 @@ impl Handler for Matching {
                 Ok(())
             }
             other @ (Change::MatterStatusChanged { .. }
+            | Change::MatterChanged
             | Change::ContactChanged
             | Change::BillPaid) => Err(HandlerError::permanent(format!(
                 "the matching worker does not handle {}",

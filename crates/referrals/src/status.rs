@@ -52,7 +52,7 @@ impl Handler for StatusSync {
                 catch_up(conn, account, user.get(), *since).await?;
                 Ok(())
             }
-            other @ (Change::MatterOpened | Change::ContactChanged) => {
+            other @ (Change::MatterOpened | Change::MatterChanged | Change::ContactChanged) => {
                 Err(HandlerError::permanent(format!(
                     "the status worker does not handle {}",
                     domain_binding(other.kind())

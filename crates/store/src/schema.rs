@@ -63,6 +63,8 @@ diesel::table! {
         verified_at -> Nullable<Timestamptz>,
         /// The Clio user's own time zone (IANA), from `who_am_i`.
         clio_time_zone -> Nullable<Text>,
+        /// Since when the connection's CRM projection is current (its first job finished).
+        crm_projected_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -235,6 +237,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     review_reconciliations,
     custom_actions,
     activities,
+    crm_contacts,
+    crm_events,
+    jobs,
 );
 
 diesel::table! {
@@ -878,3 +883,79 @@ diesel::table! {
 }
 diesel::joinable!(activities -> connections (connection_id));
 diesel::joinable!(activities -> users (user_id));
+
+diesel::table! {
+    /// Each connection's projection of its firm's contacts for the CRM.
+    crm_contacts (connection_id, contact_id) {
+        /// The connection.
+        connection_id -> Int8,
+        /// The Clio contact.
+        contact_id -> Int8,
+        /// The firm.
+        clio_account_id -> Int8,
+        /// The contact as the CRM sees it; null once removed.
+        projection -> Nullable<Jsonb>,
+        /// Its tags.
+        tags -> Array<Text>,
+        /// Its owner (a Clio user).
+        owner -> Nullable<Int8>,
+        /// added, changed or removed.
+        change -> Text,
+        /// Its position in the change feed.
+        seq -> Int8,
+        /// Last written.
+        updated_at -> Timestamptz,
+    }
+}
+diesel::joinable!(crm_contacts -> connections (connection_id));
+
+diesel::table! {
+    /// `contact.new_client`, once per connection and contact.
+    crm_events (id) {
+        /// Row id: the feed's position.
+        id -> Int8,
+        /// The connection.
+        connection_id -> Int8,
+        /// The Clio contact.
+        contact_id -> Int8,
+        /// contact.new_client.
+        kind -> Text,
+        /// Recorded by the first projection (never shown).
+        baseline -> Bool,
+        /// When.
+        at -> Timestamptz,
+    }
+}
+diesel::joinable!(crm_events -> connections (connection_id));
+
+diesel::table! {
+    /// Long work a user started, with its progress.
+    jobs (id) {
+        /// Row id.
+        id -> Int8,
+        /// crm_projection.
+        kind -> Text,
+        /// The connection it works on.
+        connection_id -> Int8,
+        /// Who started it.
+        user_id -> Int8,
+        /// queued, running, done or failed.
+        state -> Text,
+        /// Items to do, once known.
+        total -> Nullable<Int4>,
+        /// Items done.
+        done -> Int4,
+        /// Why it failed.
+        error -> Nullable<Text>,
+        /// Until when a worker holds it.
+        lease_until -> Nullable<Timestamptz>,
+        /// Queued.
+        created_at -> Timestamptz,
+        /// Started.
+        started_at -> Nullable<Timestamptz>,
+        /// Finished.
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+diesel::joinable!(jobs -> connections (connection_id));
+diesel::joinable!(jobs -> users (user_id));

@@ -1,6 +1,7 @@
 //! matterhook's workers. Each is a [`Handler`](matterhook_bus::Handler) here and a thin binary in
 //! `src/bin/`, consuming its own queue and scaled on its own.
 
+pub mod crm;
 pub mod journal;
 mod main_loop;
 pub mod review;
