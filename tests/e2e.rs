@@ -9,6 +9,7 @@ mod clio_client;
 mod clio_oauth;
 mod clio_webhooks;
 mod connections;
+mod crm;
 mod ingest;
 mod referrals;
 mod referrals_api;

@@ -169,5 +169,27 @@ pub async fn of_row(
         Some(company) => crm::company_is_client(conn, account, company).await?,
         None => false,
     };
-    Ok(contact_facts(row, &matters, &related, company_client))
+    let mut facts = contact_facts(row, &matters, &related, company_client);
+    if facts
+        .custom_fields
+        .iter()
+        .any(|v| v.field_type == "picklist")
+    {
+        // A picklist value is its option's id: the firm's field definitions name the option.
+        let fields = mirror::custom_fields_of(conn, account, "Contact").await?;
+        for v in facts
+            .custom_fields
+            .iter_mut()
+            .filter(|v| v.field_type == "picklist")
+        {
+            let chosen = v.value.as_i64().or_else(|| v.value.as_str()?.parse().ok());
+            v.value = fields
+                .iter()
+                .flat_map(|f| list(&f.data, "picklist_options"))
+                .find(|o| o.get("id").and_then(Value::as_i64) == chosen && chosen.is_some())
+                .and_then(|o| o.get("option").cloned())
+                .unwrap_or(Value::Null);
+        }
+    }
+    Ok(facts)
 }
