@@ -72,6 +72,10 @@ say "starting the review worker"
 MATTERHOOK_HEALTH_ADDR=127.0.0.1:9106 target/debug/matterhook-worker-review &
 pids+=($!)
 
+say "starting the CRM worker (contacts projected for a CRM)"
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9108 target/debug/matterhook-worker-crm &
+pids+=($!)
+
 say "starting the writeback worker (activities written to Clio)"
 MATTERHOOK_HEALTH_ADDR=127.0.0.1:9107 target/debug/matterhook-worker-writeback &
 pids+=($!)
@@ -94,6 +98,7 @@ demo=$(curl -fsS "http://$CLIO_SIM_ADDR/_sim/demo")
 matter_id=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[\([0-9]*\).*/\1/p')
 account_id=$(printf '%s' "$demo" | sed -n 's/.*"account_id":\([0-9]*\).*/\1/p')
 jane_id=$(printf '%s' "$demo" | sed -n 's/.*"contact_ids":\[[0-9]*,\([0-9]*\).*/\1/p')
+priya_id=$(printf '%s' "$demo" | sed -n 's/.*"contact_ids":\[[0-9]*,[0-9]*,[0-9]*,[0-9]*,[0-9]*,\([0-9]*\).*/\1/p')
 
 say "seeding referrals: Jane Doe from Priya Shah (received, 10%), and one we sent"
 api() { curl -fsS -H "Authorization: Bearer $api_token" -H 'content-type: application/json' "$@"; }
@@ -134,13 +139,29 @@ for _ in $(seq 1 100); do
 done
 say "activity $activity_id is $state: $(curl -fsS "$CLIO_BASE_URL/_sim/records/notes?account_id=$account_id" | grep -o '"subject":"Call: Intake call"' | head -n1)"
 
+say "turning the CRM contact feed on: every person, with the responsible attorney as a tag"
+job=$(curl -fsS -D - -o /dev/null -H "Authorization: Bearer $api_token" -H 'content-type: application/json' \
+  -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
+  -d '{"crm":{"enabled":true,"scope":"all","tags":{"responsible_attorney":"most_recent"}}}' |
+  tr -d '\r' | sed -n 's/^[Mm]atterhook-[Jj]ob: //p')
+job_state=done # settings already as wanted (a second run on the same database): no job
+for _ in $(seq 1 100); do
+  [ -n "$job" ] || break
+  job_state=$(api "$MATTERHOOK_API_URL$job" | sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')
+  [ "$job_state" = "done" ] || [ "$job_state" = "failed" ] && break
+  sleep 0.2
+done
+say "CRM projection $job_state; the demo firm's contacts as the CRM sees them:"
+api "$MATTERHOOK_API_URL/api/crm/contacts" | grep -o '"last_name":"[^"]*","name":"[^"]*"\|"tags":\[[^]]*\]' |
+  sed 's/^"last_name":"[^"]*","name":/    /' | paste - -
+
 cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
 
   receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
   API              $MATTERHOOK_API_URL   (/healthz /readyz /metrics; OpenAPI: $MATTERHOOK_API_URL/openapi.json)
-  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review), 9107 (writeback)
+  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review), 9107 (writeback), 9108 (crm)
     as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
     connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
   scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list
@@ -155,6 +176,11 @@ cat <<INFO
                    curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/review-requests
     "Send Review" inside Clio (custom action $send_review_id): click it on the first matter, then open the URL it gives within a minute:
                    curl -X POST -H 'content-type: application/json' -d '{"user_id":$attorney_id,"subject_id":$matter_id}' $CLIO_BASE_URL/_sim/custom-actions/$send_review_id/click
+  CRM contacts     curl -H "Authorization: Bearer $api_token" "$MATTERHOOK_API_URL/api/crm/contacts?tag=Active%20Client"
+    changes, events  curl -H "Authorization: Bearer $api_token" "$MATTERHOOK_API_URL/api/crm/changes?after=0"
+                   curl -H "Authorization: Bearer $api_token" "$MATTERHOOK_API_URL/api/crm/events"
+    a new client   open a matter for Priya Natarajan (no matter yet), then read the events again:
+                   curl -X POST -H 'content-type: application/json' -d '{"account_id":$account_id,"client":{"id":$priya_id},"status":"open","description":"Visa"}' $CLIO_BASE_URL/_sim/records/matters
   writeback        activity $activity_id ($state), a call logged as a note on Jane Doe in Clio:
                    curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/activities
                    curl "$CLIO_BASE_URL/_sim/records/notes?account_id=$account_id"
