@@ -18,3 +18,5 @@ say "review: 10,000 matters closing across 100 firms, reconciling a firm of 100,
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-review
 say "writeback: 20 connections x 500 activities against a per-token rate limit (target/bench/writeback.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-writeback
+say "crm: a firm of 100,000 contacts and 300,000 matters, projected in full and kept current (target/bench/crm.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-crm

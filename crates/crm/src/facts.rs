@@ -175,21 +175,71 @@ pub async fn of_row(
         .iter()
         .any(|v| v.field_type == "picklist")
     {
-        // A picklist value is its option's id: the firm's field definitions name the option.
         let fields = mirror::custom_fields_of(conn, account, "Contact").await?;
-        for v in facts
-            .custom_fields
-            .iter_mut()
-            .filter(|v| v.field_type == "picklist")
-        {
-            let chosen = v.value.as_i64().or_else(|| v.value.as_str()?.parse().ok());
-            v.value = fields
-                .iter()
-                .flat_map(|f| list(&f.data, "picklist_options"))
-                .find(|o| o.get("id").and_then(Value::as_i64) == chosen && chosen.is_some())
-                .and_then(|o| o.get("option").cloned())
-                .unwrap_or(Value::Null);
-        }
+        name_picklist_values(&mut facts, &fields);
     }
     Ok(facts)
+}
+
+/// A picklist value is its option's id: the firm's field definitions name the option.
+fn name_picklist_values(facts: &mut ContactFacts, fields: &[mirror::CustomFieldRow]) {
+    for v in facts
+        .custom_fields
+        .iter_mut()
+        .filter(|v| v.field_type == "picklist")
+    {
+        let chosen = v.value.as_i64().or_else(|| v.value.as_str()?.parse().ok());
+        v.value = chosen
+            .and_then(|chosen| {
+                fields
+                    .iter()
+                    .flat_map(|f| list(&f.data, "picklist_options"))
+                    .find(|o| o.get("id").and_then(Value::as_i64) == Some(chosen))
+            })
+            .and_then(|o| o.get("option").cloned())
+            .unwrap_or(Value::Null);
+    }
+}
+
+/// The facts of a page of contact rows, read with a few statements for the whole page (a job's
+/// unit): their matters at once, relationships only when the firm has any, companies at once.
+pub async fn of_page(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    rows: &[ContactRow],
+    firm_has_relationships: bool,
+    fields: &[mirror::CustomFieldRow],
+) -> Result<Vec<ContactFacts>, diesel::result::Error> {
+    use std::collections::HashMap;
+    let people: Vec<i64> = rows
+        .iter()
+        .filter(|r| r.kind.as_deref() == Some("Person"))
+        .map(|r| r.clio_id)
+        .collect();
+    let mut matters: HashMap<i64, Vec<MatterRow>> = HashMap::new();
+    for m in crm::client_matters_of(conn, account, &people).await? {
+        if let Some(client) = m.client_id {
+            matters.entry(client).or_default().push(m);
+        }
+    }
+    let companies: Vec<i64> = rows.iter().filter_map(|r| r.company_id).collect();
+    let clients = crm::client_companies(conn, account, &companies).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        if row.kind.as_deref() != Some("Person") {
+            out.push(contact_facts(row, &[], &[], false));
+            continue;
+        }
+        let related = if firm_has_relationships {
+            crm::related_matters(conn, account, row.clio_id).await?
+        } else {
+            Vec::new()
+        };
+        let company_client = row.company_id.is_some_and(|c| clients.contains(&c));
+        let own = matters.get(&row.clio_id).map(Vec::as_slice).unwrap_or(&[]);
+        let mut facts = contact_facts(row, own, &related, company_client);
+        name_picklist_values(&mut facts, fields);
+        out.push(facts);
+    }
+    Ok(out)
 }

@@ -11,7 +11,7 @@ use matterhook_domain::{crm::project, settings::ConnectionSettings};
 use matterhook_store::{connections, crm, jobs, PgPool};
 use serde_json::Value;
 
-use crate::{facts, project::write};
+use crate::{facts, project::write_over};
 
 /// Contacts read per page (and per progress report).
 const PAGE: i64 = 500;
@@ -95,6 +95,10 @@ async fn project_all(
     let account = connection.clio_account_id;
     let baseline = crm::projected_at(&mut conn, connection.id).await?.is_none();
     let total = i32::try_from(crm::contact_count(&mut conn, account).await?).unwrap_or(i32::MAX);
+    // Read once for the whole job: whether anyone is related to a matter at all, and the
+    // contact custom fields that name picklist values.
+    let related = crm::has_relationships(&mut conn, account).await?;
+    let fields = matterhook_store::mirror::custom_fields_of(&mut conn, account, "Contact").await?;
     let mut report = JobReport::default();
     let mut after = 0;
     loop {
@@ -102,15 +106,37 @@ async fn project_all(
         let Some(last) = page.last() else { break };
         after = last.clio_id;
         conn.transaction::<_, JobError, _>(async |conn| {
-            for row in &page {
-                let now = if settings.crm.enabled && row.deleted_at.is_none() {
-                    let f = facts::of_row(conn, row).await?;
-                    project(&f, &settings.crm)
-                } else {
-                    None
-                };
-                let outcome =
-                    write(conn, connection.id, account, row.clio_id, now, baseline).await?;
+            // The projection grows from nothing during a first job: a plan cached while it was
+            // small would scan it for every lookup. Plan each statement for what it finds.
+            diesel_async::RunQueryDsl::execute(
+                diesel::sql_query("SET LOCAL plan_cache_mode = force_custom_plan"),
+                conn,
+            )
+            .await?;
+            let ids: Vec<i64> = page.iter().map(|r| r.clio_id).collect();
+            let mut held = crm::projections(conn, connection.id, &ids).await?;
+            let live: Vec<_> = page
+                .iter()
+                .filter(|r| settings.crm.enabled && r.deleted_at.is_none())
+                .cloned()
+                .collect();
+            let facts = facts::of_page(conn, account, &live, related, &fields).await?;
+            let mut projected: std::collections::HashMap<i64, _> = facts
+                .iter()
+                .map(|f| (f.id, project(f, &settings.crm)))
+                .collect();
+            for id in ids {
+                let now = projected.remove(&id).flatten();
+                let outcome = write_over(
+                    conn,
+                    connection.id,
+                    account,
+                    id,
+                    held.remove(&id),
+                    now,
+                    baseline,
+                )
+                .await?;
                 report.new_clients += usize::from(outcome.new_client);
             }
             Ok(())

@@ -51,9 +51,23 @@ pub async fn write(
     now: Option<CrmContact>,
     baseline: bool,
 ) -> Result<Outcome, ProjectError> {
-    let before: Option<CrmContact> = crm::projection(conn, connection, contact)
-        .await?
-        .and_then(|v| serde_json::from_value(v).ok());
+    let held = crm::projection(conn, connection, contact).await?;
+    write_over(conn, connection, account, contact, held, now, baseline).await
+}
+
+/// [`write`], `held` being what the connection holds of the contact.
+pub async fn write_over(
+    conn: &mut AsyncPgConnection,
+    connection: i64,
+    account: i64,
+    contact: i64,
+    held: Option<serde_json::Value>,
+    now: Option<CrmContact>,
+    baseline: bool,
+) -> Result<Outcome, ProjectError> {
+    let before: Option<CrmContact> = held
+        .as_ref()
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
     let projected = match &now {
         Some(c) => Some(crm::Projected {
             projection: serde_json::to_value(c)?,
@@ -62,7 +76,15 @@ pub async fn write(
         }),
         None => None,
     };
-    let change = crm::write(conn, connection, account, contact, projected.as_ref()).await?;
+    let change = crm::write_over(
+        conn,
+        connection,
+        account,
+        contact,
+        held.as_ref(),
+        projected.as_ref(),
+    )
+    .await?;
     // Becoming a client in the projection: the store keeps the first record only, so a contact
     // fires once per connection ever; a baseline records the clients of the past without firing.
     let new_client = becomes_client(before.as_ref(), now.as_ref())

@@ -177,7 +177,19 @@ pub async fn write(
     now: Option<&Projected>,
 ) -> QueryResult<Option<Change>> {
     let held = projection(conn, connection, contact).await?;
-    let change = match (&held, now) {
+    write_over(conn, connection, account, contact, held.as_ref(), now).await
+}
+
+/// [`write`], `held` being what the connection holds of the contact (read with [`projections`]).
+pub async fn write_over(
+    conn: &mut AsyncPgConnection,
+    connection: i64,
+    account: i64,
+    contact: i64,
+    held: Option<&Value>,
+    now: Option<&Projected>,
+) -> QueryResult<Option<Change>> {
+    let change = match (held, now) {
         (None, None) => return Ok(None),
         (Some(h), Some(n)) if *h == n.projection => return Ok(None),
         (None, Some(_)) => Change::Added,
@@ -400,4 +412,82 @@ pub async fn projected_at(
         .await
         .optional()
         .map(Option::flatten)
+}
+
+/// What the connection holds of each of `contacts` (removed ones and unknown ones absent).
+pub async fn projections(
+    conn: &mut AsyncPgConnection,
+    connection: i64,
+    contacts: &[i64],
+) -> QueryResult<std::collections::HashMap<i64, Value>> {
+    let rows: Vec<(i64, Option<Value>)> = k::table
+        .filter(k::connection_id.eq(connection))
+        .filter(k::contact_id.eq_any(contacts))
+        .select((k::contact_id, k::projection))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, p)| p.map(|p| (id, p)))
+        .collect())
+}
+
+/// The live matters whose client is one of `contacts`.
+pub async fn client_matters_of(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    contacts: &[i64],
+) -> QueryResult<Vec<MatterRow>> {
+    m::table
+        .filter(m::clio_account_id.eq(account))
+        .filter(m::client_id.eq_any(contacts))
+        .filter(m::deleted_at.is_null())
+        .select(MatterRow::as_select())
+        .load(conn)
+        .await
+}
+
+/// Whether any live matter of the firm lists relationships (when none does, nobody is related).
+pub async fn has_relationships(conn: &mut AsyncPgConnection, account: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        m::table
+            .filter(m::clio_account_id.eq(account))
+            .filter(m::deleted_at.is_null())
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "(data -> 'relationships') @> '[{}]'::jsonb",
+            )),
+    ))
+    .get_result(conn)
+    .await
+}
+
+/// Which of `companies` are clients (flagged, or the client of a live matter).
+pub async fn client_companies(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    companies: &[i64],
+) -> QueryResult<std::collections::HashSet<i64>> {
+    if companies.is_empty() {
+        return Ok(Default::default());
+    }
+    let flagged: Vec<i64> = cc::table
+        .filter(cc::clio_account_id.eq(account))
+        .filter(cc::clio_id.eq_any(companies))
+        .filter(cc::deleted_at.is_null())
+        .filter(cc::is_client.eq(true))
+        .select(cc::clio_id)
+        .load(conn)
+        .await?;
+    let with_matters: Vec<Option<i64>> = m::table
+        .filter(m::clio_account_id.eq(account))
+        .filter(m::client_id.eq_any(companies))
+        .filter(m::deleted_at.is_null())
+        .select(m::client_id)
+        .distinct()
+        .load(conn)
+        .await?;
+    Ok(flagged
+        .into_iter()
+        .chain(with_matters.into_iter().flatten())
+        .collect())
 }
