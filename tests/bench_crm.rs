@@ -27,10 +27,12 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// Rows read so far from the tables the path touches, sequentially and through indexes.
-async fn rows_read(r: &Rig) -> i64 {
+/// Rows read so far from each table the path touches, sequentially and through indexes.
+async fn rows_read(r: &Rig) -> std::collections::BTreeMap<String, i64> {
     #[derive(diesel::QueryableByName)]
     struct Read {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        relname: String,
         #[diesel(sql_type = BigInt)]
         rows: i64,
     }
@@ -38,15 +40,18 @@ async fn rows_read(r: &Rig) -> i64 {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let mut conn = r.s.p.pool.get().await.expect("conn");
     diesel::sql_query(
-        "SELECT (coalesce(sum(seq_tup_read), 0) + coalesce(sum(idx_tup_fetch), 0))::bigint AS rows \
+        "SELECT relname::text AS relname, \
+         (coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0))::bigint AS rows \
          FROM pg_stat_user_tables WHERE relname IN ('clio_contacts', 'clio_matters', \
          'clio_contact_emails', 'clio_contact_phones', 'clio_custom_fields', 'crm_contacts', \
-         'crm_events', 'connections', 'connection_settings')",
+         'crm_events', 'connections', 'connection_settings', 'sync_queue', 'outbox')",
     )
-    .get_result::<Read>(&mut conn)
+    .load::<Read>(&mut conn)
     .await
     .expect("statistics")
-    .rows
+    .into_iter()
+    .map(|r| (r.relname, r.rows))
+    .collect()
 }
 
 #[tokio::main]
@@ -257,7 +262,15 @@ async fn main() {
         .collect();
     latencies.sort_by(f64::total_cmp);
     let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
-    let rows_read_per_update = (read_after - read_before) as f64 / UPDATES as f64;
+    let by_table: std::collections::BTreeMap<String, f64> = read_after
+        .iter()
+        .map(|(t, n)| {
+            let before = read_before.get(t).copied().unwrap_or(0);
+            (t.clone(), (n - before) as f64 / UPDATES as f64)
+        })
+        .collect();
+    let rows_read_per_update: f64 = by_table.values().sum();
+    println!("crm: rows read per update, by table: {by_table:?}");
     println!(
         "crm: {} of {UPDATES} contacts changed at {RATE}/s reached their projection: p50 {p50:.0} ms, \
          p99 {p99:.0} ms; rows read per update (sync stage and CRM worker) {rows_read_per_update:.1}",
@@ -278,6 +291,7 @@ async fn main() {
         "p50_ms": p50,
         "p99_ms": p99,
         "rows_read_per_update": rows_read_per_update,
+        "rows_read_per_update_by_table": by_table,
     });
     std::fs::create_dir_all("target/bench").expect("dir");
     std::fs::write(
