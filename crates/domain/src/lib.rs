@@ -11,6 +11,7 @@
 //!   the [`DomainEvent`](sync_events::DomainEvent) the outbox publishes.
 
 pub mod activity;
+pub mod caller;
 pub mod contact_points;
 pub mod crm;
 pub mod money;
