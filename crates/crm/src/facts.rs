@@ -153,32 +153,24 @@ pub async fn load(
     Ok(Some(of_row(conn, &row).await?))
 }
 
-/// The facts of a contact row already read.
+/// The facts of a contact row already read: [`of_page`] for one row (the firm's contact field
+/// definitions read only when the contact has a picklist value to name).
 pub async fn of_row(
     conn: &mut AsyncPgConnection,
     row: &ContactRow,
 ) -> Result<ContactFacts, diesel::result::Error> {
     let account = row.clio_account_id;
-    if row.kind.as_deref() != Some("Person") {
-        // A company never appears: its matters are not needed.
-        return Ok(contact_facts(row, &[], &[], false));
-    }
-    let matters = crm::client_matters(conn, account, row.clio_id).await?;
-    let related = crm::related_matters(conn, account, row.clio_id).await?;
-    let company_client = match row.company_id {
-        Some(company) => crm::company_is_client(conn, account, company).await?,
-        None => false,
+    let has_picklist = list(&row.data, "custom_field_values")
+        .any(|v| v.get("field_type").and_then(Value::as_str) == Some("picklist"));
+    let fields = if has_picklist {
+        mirror::custom_fields_of(conn, account, "Contact").await?
+    } else {
+        Vec::new()
     };
-    let mut facts = contact_facts(row, &matters, &related, company_client);
-    if facts
-        .custom_fields
-        .iter()
-        .any(|v| v.field_type == "picklist")
-    {
-        let fields = mirror::custom_fields_of(conn, account, "Contact").await?;
-        name_picklist_values(&mut facts, &fields);
-    }
-    Ok(facts)
+    let mut one = of_page(conn, account, std::slice::from_ref(row), true, &fields).await?;
+    Ok(one
+        .pop()
+        .unwrap_or_else(|| contact_facts(row, &[], &[], false)))
 }
 
 /// A picklist value is its option's id: the firm's field definitions name the option.

@@ -24,6 +24,15 @@ macro_rules! due {
     };
 }
 
+/// The activity `id` while it is still queued: what every outcome updates, so an activity written
+/// (or failed) meanwhile is never changed back.
+type StillQueued =
+    diesel::dsl::Filter<diesel::dsl::Find<a::table, i64>, diesel::dsl::Eq<a::state, ActivityState>>;
+
+fn still_queued(id: i64) -> StillQueued {
+    a::table.find(id).filter(a::state.eq(ActivityState::Queued))
+}
+
 /// Connections with activities due by `now`, at most `limit`.
 pub async fn due_connections(
     conn: &mut AsyncPgConnection,
@@ -112,7 +121,7 @@ pub async fn written(
     clio_id: i64,
     at: DateTime<Utc>,
 ) -> QueryResult<bool> {
-    diesel::update(a::table.find(id).filter(a::state.eq(ActivityState::Queued)))
+    diesel::update(still_queued(id))
         .set((
             a::state.eq(ActivityState::Written),
             a::clio_record.eq(record),
@@ -164,20 +173,16 @@ pub async fn retry_at(
     } else {
         (row.attempts - 1).max(0)
     };
-    diesel::update(
-        a::table
-            .find(row.id)
-            .filter(a::state.eq(ActivityState::Queued)),
-    )
-    .set((
-        a::due_at.eq(due_at),
-        a::attempts.eq(attempts),
-        a::lease_until.eq(None::<DateTime<Utc>>),
-        a::reason.eq(why),
-        a::updated_at.eq(Utc::now()),
-    ))
-    .execute(conn)
-    .await?;
+    diesel::update(still_queued(row.id))
+        .set((
+            a::due_at.eq(due_at),
+            a::attempts.eq(attempts),
+            a::lease_until.eq(None::<DateTime<Utc>>),
+            a::reason.eq(why),
+            a::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
     settle_sent(conn, row.id, unsent).await
 }
 
@@ -189,20 +194,16 @@ pub async fn failed(
     dead_letter_id: i64,
     unsent: Unsent,
 ) -> QueryResult<()> {
-    diesel::update(
-        a::table
-            .find(row.id)
-            .filter(a::state.eq(ActivityState::Queued)),
-    )
-    .set((
-        a::state.eq(ActivityState::Failed),
-        a::reason.eq(reason),
-        a::dead_letter_id.eq(dead_letter_id),
-        a::lease_until.eq(None::<DateTime<Utc>>),
-        a::updated_at.eq(Utc::now()),
-    ))
-    .execute(conn)
-    .await?;
+    diesel::update(still_queued(row.id))
+        .set((
+            a::state.eq(ActivityState::Failed),
+            a::reason.eq(reason),
+            a::dead_letter_id.eq(dead_letter_id),
+            a::lease_until.eq(None::<DateTime<Utc>>),
+            a::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
     settle_sent(conn, row.id, unsent).await
 }
 
@@ -214,28 +215,24 @@ pub async fn parked(
     reason: &str,
     dead_letter_id: i64,
 ) -> QueryResult<()> {
-    diesel::update(
-        a::table
-            .find(row.id)
-            .filter(a::state.eq(ActivityState::Queued)),
-    )
-    .set((
-        a::parked.eq(true),
-        a::attempts.eq((row.attempts - 1).max(0)),
-        a::reason.eq(reason),
-        a::dead_letter_id.eq(dead_letter_id),
-        a::lease_until.eq(None::<DateTime<Utc>>),
-        a::write_sent_at.eq(None::<DateTime<Utc>>),
-        a::updated_at.eq(Utc::now()),
-    ))
-    .execute(conn)
-    .await
-    .map(drop)
+    diesel::update(still_queued(row.id))
+        .set((
+            a::parked.eq(true),
+            a::attempts.eq((row.attempts - 1).max(0)),
+            a::reason.eq(reason),
+            a::dead_letter_id.eq(dead_letter_id),
+            a::lease_until.eq(None::<DateTime<Utc>>),
+            a::write_sent_at.eq(None::<DateTime<Utc>>),
+            a::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Not written, for `reason` (its type or writeback is turned off).
 pub async fn skipped(conn: &mut AsyncPgConnection, id: i64, reason: &str) -> QueryResult<()> {
-    diesel::update(a::table.find(id).filter(a::state.eq(ActivityState::Queued)))
+    diesel::update(still_queued(id))
         .set((
             a::state.eq(ActivityState::Skipped),
             a::reason.eq(reason),

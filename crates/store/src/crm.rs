@@ -16,21 +16,6 @@ use crate::{
     },
 };
 
-/// The matters `contact` is the client of, live.
-pub async fn client_matters(
-    conn: &mut AsyncPgConnection,
-    account: i64,
-    contact: i64,
-) -> QueryResult<Vec<MatterRow>> {
-    m::table
-        .filter(m::clio_account_id.eq(account))
-        .filter(m::client_id.eq(contact))
-        .filter(m::deleted_at.is_null())
-        .select(MatterRow::as_select())
-        .load(conn)
-        .await
-}
-
 /// The matters `contact` is related to (Clio's relationships, as read with each matter), live.
 pub async fn related_matters(
     conn: &mut AsyncPgConnection,
@@ -48,34 +33,6 @@ pub async fn related_matters(
         .select(MatterRow::as_select())
         .load(conn)
         .await
-}
-
-/// Whether the company `company` is a client: Clio flags it, or it is the client of a live
-/// matter.
-pub async fn company_is_client(
-    conn: &mut AsyncPgConnection,
-    account: i64,
-    company: i64,
-) -> QueryResult<bool> {
-    let flagged: Option<Option<bool>> = cc::table
-        .filter(cc::clio_account_id.eq(account))
-        .filter(cc::clio_id.eq(company))
-        .filter(cc::deleted_at.is_null())
-        .select(cc::is_client)
-        .first(conn)
-        .await
-        .optional()?;
-    if flagged.flatten() == Some(true) {
-        return Ok(true);
-    }
-    diesel::select(diesel::dsl::exists(
-        m::table
-            .filter(m::clio_account_id.eq(account))
-            .filter(m::client_id.eq(company))
-            .filter(m::deleted_at.is_null()),
-    ))
-    .get_result(conn)
-    .await
 }
 
 /// The people whose company is `company` (its contact persons).
@@ -167,20 +124,9 @@ pub struct Projected {
     pub owner: Option<i64>,
 }
 
-/// Writes the contact's projection (`None`: it does not appear), taking the feed's next position
-/// only when it differs from what is held. What changed, if anything.
-pub async fn write(
-    conn: &mut AsyncPgConnection,
-    connection: i64,
-    account: i64,
-    contact: i64,
-    now: Option<&Projected>,
-) -> QueryResult<Option<Change>> {
-    let held = projection(conn, connection, contact).await?;
-    write_over(conn, connection, account, contact, held.as_ref(), now).await
-}
-
-/// [`write`], `held` being what the connection holds of the contact (read with [`projections`]).
+/// Writes the contact's projection (`None`: it does not appear) over `held`, what the connection
+/// holds of it (read with [`projection`] or [`projections`]), taking the feed's next position only
+/// when it differs. What changed, if anything.
 pub async fn write_over(
     conn: &mut AsyncPgConnection,
     connection: i64,
@@ -254,7 +200,8 @@ pub async fn record_client(
 pub const NEW_CLIENT: &str = "contact.new_client";
 
 /// A projected contact as listed.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = k)]
 pub struct Listed {
     /// The Clio contact.
     pub contact_id: i64,
@@ -291,13 +238,7 @@ pub async fn list(
     }
     q.order(k::contact_id.asc())
         .limit(limit)
-        .select((
-            k::contact_id,
-            k::projection,
-            k::change,
-            k::seq,
-            k::updated_at,
-        ))
+        .select(Listed::as_select())
         .load(conn)
         .await
 }
@@ -310,13 +251,7 @@ pub async fn one(
 ) -> QueryResult<Option<Listed>> {
     k::table
         .find((connection, contact))
-        .select((
-            k::contact_id,
-            k::projection,
-            k::change,
-            k::seq,
-            k::updated_at,
-        ))
+        .select(Listed::as_select())
         .first(conn)
         .await
         .optional()
@@ -334,13 +269,7 @@ pub async fn changes(
         .filter(k::seq.gt(after))
         .order(k::seq.asc())
         .limit(limit)
-        .select((
-            k::contact_id,
-            k::projection,
-            k::change,
-            k::seq,
-            k::updated_at,
-        ))
+        .select(Listed::as_select())
         .load(conn)
         .await
 }

@@ -120,3 +120,26 @@ where
     tracing::info!("stopped");
     Ok(())
 }
+
+/// The [`matterhook_connections::Connections`] of a worker that calls Clio: a call waits at most
+/// `max_pacing_wait` for its token's rate window (longer, it fails as rate limited), and every
+/// call is counted in `metrics`.
+pub(crate) fn clio_connections(
+    pool: matterhook_store::PgPool,
+    clio: &matterhook_config::ClioArgs,
+    public: &matterhook_config::PublicArgs,
+    max_pacing_wait: std::time::Duration,
+    metrics: &Metrics,
+) -> anyhow::Result<matterhook_connections::Connections> {
+    let observer = metrics.clone();
+    Ok(matterhook_connections::Connections::from_config_with(
+        pool,
+        clio,
+        public,
+        move |mut c| {
+            c.max_pacing_wait = max_pacing_wait;
+            c.observer = Some(std::sync::Arc::new(observer));
+            c
+        },
+    )?)
+}

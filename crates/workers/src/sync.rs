@@ -3,13 +3,12 @@
 //! the outbox, and the sweeper catches what webhooks missed. Run several: batches and sweeps
 //! share work through row locks and leases.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, time::Duration};
 
 use anyhow::Context;
 use clap::Parser;
 use matterhook_bus::topology::WorkerQueue;
 use matterhook_config::{ClioArgs, PublicArgs};
-use matterhook_connections::Connections;
 use matterhook_store::{outbox, sync_queue, PgPool};
 use matterhook_sync::{relay, SyncConfig, SyncHandler, SyncStage};
 use matterhook_telemetry::Metrics;
@@ -84,13 +83,13 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
     let pool =
         matterhook_store::connect_pool(&url, concurrency * 2 + 4).context("database pool")?;
     let metrics = Metrics::new();
-    let observer = metrics.clone();
-    let connections = Connections::from_config_with(pool.clone(), &args.clio, &args.public, |c| {
-        let mut c = c;
-        c.max_pacing_wait = MAX_PACING_WAIT;
-        c.observer = Some(Arc::new(observer));
-        c
-    })?;
+    let connections = crate::main_loop::clio_connections(
+        pool.clone(),
+        &args.clio,
+        &args.public,
+        MAX_PACING_WAIT,
+        &metrics,
+    )?;
     let stage = SyncStage::new(
         pool.clone(),
         connections,

@@ -6,7 +6,6 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use matterhook_config::{ClioArgs, PublicArgs};
-use matterhook_connections::Connections;
 use matterhook_telemetry::Metrics;
 use matterhook_writeback::{WritebackRequests, Writer, WriterConfig};
 use secrecy::ExposeSecret;
@@ -58,13 +57,13 @@ pub async fn run_writeback(args: WritebackArgs) -> anyhow::Result<()> {
     let lanes = usize::try_from(args.lanes).unwrap_or(64);
     let pool = matterhook_store::connect_pool(&url, lanes.min(32) + 4).context("database pool")?;
     let metrics = Metrics::new();
-    let observer = metrics.clone();
-    let connections = Connections::from_config_with(pool.clone(), &args.clio, &args.public, |c| {
-        let mut c = c;
-        c.max_pacing_wait = MAX_PACING_WAIT;
-        c.observer = Some(std::sync::Arc::new(observer));
-        c
-    })?;
+    let connections = crate::main_loop::clio_connections(
+        pool.clone(),
+        &args.clio,
+        &args.public,
+        MAX_PACING_WAIT,
+        &metrics,
+    )?;
     let names = matterhook_bus::topology::Names::new(&args.worker.amqp.amqp_prefix);
     let writer = Writer::new(
         pool,
