@@ -49,7 +49,7 @@ use crate::{
         review_requests::create,
         review_requests::sent,
         activities::create,
-        activities::batch,
+        activities::batch::batch,
         activities::show,
         activities::list,
         crm::list,
