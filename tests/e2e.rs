@@ -5,6 +5,7 @@
 //! support library, and each test makes its own database, queues and simulator.
 
 mod admin_api;
+mod caller;
 mod clio_client;
 mod clio_oauth;
 mod clio_webhooks;

@@ -354,3 +354,34 @@ pub(crate) struct ErrorBody {
     /// A stable code, where there is one (`state_used`, `access_denied`, ...).
     code: Option<String>,
 }
+
+/// The caller's connection the request is about: the one named, or their only live one.
+pub(crate) async fn connection_of(
+    deps: &Deps,
+    caller: &Caller,
+    named: Option<i64>,
+) -> Result<i64, ApiError> {
+    let mut conn = deps.pool.get().await?;
+    let mine = store::for_user(&mut conn, caller.id).await?;
+    match named {
+        Some(id) => mine
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.id)
+            .ok_or(ApiError::NotFound),
+        None => {
+            let live: Vec<i64> = mine
+                .iter()
+                .filter(|c| c.status != matterhook_domain::ConnectionStatus::Disconnected)
+                .map(|c| c.id)
+                .collect();
+            match live.as_slice() {
+                [only] => Ok(*only),
+                [] => Err(ApiError::NotFound),
+                _ => Err(ApiError::BadRequest(
+                    "connection_id is required: you have more than one connection".into(),
+                )),
+            }
+        }
+    }
+}

@@ -4,13 +4,17 @@
 
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
-use matterhook_domain::ConnectionStatus;
-use matterhook_store::{connections as connection_store, crm, jobs};
+use matterhook_store::{crm, jobs};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::{auth::Caller, connections::ErrorBody, error::ApiError, paging, Deps};
+use crate::{
+    auth::Caller,
+    connections::{connection_of, ErrorBody},
+    error::ApiError,
+    paging, Deps,
+};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/crm/contacts", web::get().to(list))
@@ -18,33 +22,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/crm/changes", web::get().to(changes))
         .route("/api/crm/events", web::get().to(events))
         .route("/api/jobs/{id}", web::get().to(job));
-}
-
-/// The caller's connection the request is about: the one named, or their only live one.
-async fn connection_of(deps: &Deps, caller: &Caller, named: Option<i64>) -> Result<i64, ApiError> {
-    let mut conn = deps.pool.get().await?;
-    let mine = connection_store::for_user(&mut conn, caller.id).await?;
-    match named {
-        Some(id) => mine
-            .iter()
-            .find(|c| c.id == id)
-            .map(|c| c.id)
-            .ok_or(ApiError::NotFound),
-        None => {
-            let live: Vec<i64> = mine
-                .iter()
-                .filter(|c| c.status != ConnectionStatus::Disconnected)
-                .map(|c| c.id)
-                .collect();
-            match live.as_slice() {
-                [only] => Ok(*only),
-                [] => Err(ApiError::NotFound),
-                _ => Err(ApiError::BadRequest(
-                    "connection_id is required: you have more than one connection".into(),
-                )),
-            }
-        }
-    }
 }
 
 /// A contact as the CRM sees it.

@@ -40,6 +40,12 @@ pub enum ApiError {
         /// For people.
         message: String,
     },
+    /// Past a budget: try again after `retry_after_secs`.
+    #[error("too many requests: try again in {retry_after_secs} s")]
+    TooManyRequests {
+        /// Seconds until the budget allows another.
+        retry_after_secs: u64,
+    },
     /// Our fault, or a dependency's.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -77,6 +83,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Rejected { status, .. } => *status,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -89,8 +96,14 @@ impl ResponseError for ApiError {
             ApiError::Rejected { code, .. } => Some(*code),
             _ => None,
         };
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({"error": self.to_string(), "code": code}))
+        let mut response = HttpResponse::build(self.status_code());
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response.insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_secs.max(&1).to_string(),
+            ));
+        }
+        response.json(serde_json::json!({"error": self.to_string(), "code": code}))
     }
 }
 

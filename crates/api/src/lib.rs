@@ -20,6 +20,10 @@
 //! "Send Review" button inside Clio lands on `GET /clio/actions/send-review` (see
 //! [`send_review_page`]).
 //!
+//! Caller lookup (see [`caller`]): `GET /api/caller-lookup?phone=` with a lookup key or a
+//! user's token, `GET /api/staff`, and `POST|GET /api/connections/{id}/lookup-keys`,
+//! `DELETE /api/connections/{id}/lookup-keys/{key_id}`.
+//!
 //! Dead letters (for support staff):
 //! - `GET /admin/dead-letters` with the filters `state` (default dead; `all`), `queue`, `model`,
 //!   `event`, `connection`, `reason`, `since`, `until`, and paging `after`, `limit` (≤ 500);
@@ -30,6 +34,7 @@
 mod actions;
 mod activities;
 mod auth;
+mod caller;
 mod connect_page;
 mod connections;
 mod crm;
@@ -78,12 +83,19 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
         deps.metrics.clone(),
         Readiness::new().database(deps.pool.clone()),
     ));
+    let lookups = web::Data::new(matterhook_caller::CallerLookup::new(
+        deps.pool.clone(),
+        deps.connections.clone(),
+    ));
+    let door = web::Data::new(caller::KeyDoor::new(deps.pool.clone()));
     let deps = web::Data::new(deps);
     let document = web::Data::new(openapi::ApiDoc::openapi());
     Ok(HttpServer::new(move || {
         App::new()
             .wrap(request::tracing())
             .app_data(deps.clone())
+            .app_data(lookups.clone())
+            .app_data(door.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(256 * 1024)
@@ -110,6 +122,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(review_requests::configure)
             .configure(activities::configure)
             .configure(crm::configure)
+            .configure(caller::configure)
             .configure(send_review_page::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })

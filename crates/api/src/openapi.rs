@@ -6,8 +6,8 @@ use utoipa::{
 };
 
 use crate::{
-    actions, activities, connections, crm, dead_letters, notifications, referrals, review_requests,
-    settings, suggestions,
+    actions, activities, caller, connections, crm, dead_letters, notifications, referrals,
+    review_requests, settings, suggestions,
 };
 
 /// matterhook's API.
@@ -19,6 +19,7 @@ use crate::{
                        turn closed matters into review requests; \
                        post activities for writeback to Clio; \
                        read each connection's contacts as a CRM sees them, with a change feed; \
+                       look a caller up by phone number, with a lookup key; \
                        inspect and replay dead-lettered events. \
                        Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
     ),
@@ -57,6 +58,11 @@ use crate::{
         crm::changes,
         crm::events,
         crm::job,
+        caller::lookup::lookup,
+        caller::lookup::staff,
+        caller::keys::create,
+        caller::keys::list,
+        caller::keys::revoke,
         dead_letters::list,
         dead_letters::show,
         dead_letters::replay,

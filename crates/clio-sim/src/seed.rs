@@ -30,17 +30,32 @@ pub struct DemoFirm {
 /// company with emails and phone numbers in several formats, matters in every status, and bills.
 pub fn demo_firm(sim: &Sim) -> Result<DemoFirm, WriteError> {
     let account_id = sim.create_account("Hartley & Finch LLP");
-    let user = |name: &str, email: &str, kind: &str| {
+    let user = |name: &str, email: &str, kind: &str, phone: &str| {
         sim.create(
             Kind::User,
             account_id,
-            json!({"name": name, "email": email, "subscription_type": kind, "time_zone": "America/New_York"}),
+            json!({"name": name, "email": email, "subscription_type": kind, "time_zone": "America/New_York", "phone_number": phone}),
         )
         .map(|w| w.id)
     };
-    let attorney_id = user("Alice Hartley", "alice@hartleyfinch.example", "Attorney")?;
-    let partner_id = user("Ben Finch", "ben@hartleyfinch.example", "Attorney")?;
-    let staff_id = user("Carla Diaz", "carla@hartleyfinch.example", "NonAttorney")?;
+    let attorney_id = user(
+        "Alice Hartley",
+        "alice@hartleyfinch.example",
+        "Attorney",
+        "+1 617 555 0101",
+    )?;
+    let partner_id = user(
+        "Ben Finch",
+        "ben@hartleyfinch.example",
+        "Attorney",
+        "+1 617 555 0102",
+    )?;
+    let staff_id = user(
+        "Carla Diaz",
+        "carla@hartleyfinch.example",
+        "NonAttorney",
+        "+1 617 555 0103",
+    )?;
 
     let field = |name: &str, parent: &str, field_type: &str, options: serde_json::Value| {
         sim.create(Kind::CustomField, account_id, json!({"name": name, "parent_type": parent, "field_type": field_type, "picklist_options": options}))

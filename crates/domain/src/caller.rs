@@ -11,9 +11,13 @@
 //!   closed one's; nobody on an ambiguous match.
 
 use chrono::{DateTime, Utc};
+use phonenumber::country::Id as Country;
 use serde::Serialize;
 
-use crate::vocabulary::MatterStatus;
+use crate::{
+    contact_points::{normalise_phone, Phone},
+    vocabulary::MatterStatus,
+};
 
 /// How a number matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,6 +71,101 @@ pub fn masked(number: &str) -> String {
     format!("…{tail}")
 }
 
+/// What a number typed by a caller (or a receptionist's system) is looked up by: the forms of
+/// [`normalise_phone`], widened so that a number the phone metadata does not know (a 555 number,
+/// a new area code) still finds its stored twin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryForms {
+    /// E.164 forms to try first.
+    pub e164: Vec<String>,
+    /// National forms to try next: the parsed national number, and every digit typed.
+    pub national: Vec<String>,
+    /// The last four digits.
+    pub last_four: String,
+    /// How many digits were typed.
+    pub digits: usize,
+}
+
+/// Why a looked-up number is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PhoneQueryError {
+    /// Characters a phone number does not have.
+    #[error("phone may hold only digits, spaces and + - . ( ) /")]
+    Characters,
+    /// Fewer than four digits, or more than any phone number has.
+    #[error("phone must have between 4 and 17 digits")]
+    Digits,
+}
+
+/// The forms `raw` is looked up by, read as a number of `country` unless it names its own.
+pub fn query_forms(raw: &str, country: Option<Country>) -> Result<QueryForms, PhoneQueryError> {
+    let raw = raw.trim();
+    if !raw
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-.()/".contains(c))
+    {
+        return Err(PhoneQueryError::Characters);
+    }
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    if !(4..=17).contains(&digits.len()) {
+        return Err(PhoneQueryError::Digits);
+    }
+    let last_four = digits[digits.len() - 4..].to_owned();
+    let mut forms = QueryForms {
+        e164: Vec::new(),
+        national: Vec::new(),
+        last_four,
+        digits: digits.len(),
+    };
+    if digits.len() <= 4 {
+        return Ok(forms);
+    }
+    if let Some(p) = normalise_phone(raw, country) {
+        forms.e164.extend(p.e164);
+        forms.national.push(p.national);
+    }
+    // The number as the metadata parses it, valid or not: `+1 555 123 4567` is stored from
+    // `(555) 123-4567` as its ten digits, and the metadata does not call it valid.
+    let international = raw.starts_with('+') || raw.starts_with("00");
+    let text = match raw.strip_prefix("00") {
+        Some(rest) => format!("+{rest}"),
+        None => raw.to_owned(),
+    };
+    let parsed = if international {
+        phonenumber::parse(None, &text).ok()
+    } else {
+        country.and_then(|c| phonenumber::parse(Some(c), &text).ok())
+    };
+    if let Some(number) = parsed {
+        forms.national.push(number.national().value().to_string());
+        forms.e164.push(format!(
+            "+{}{}",
+            number.code().value(),
+            number.national().value()
+        ));
+    }
+    forms.national.push(digits);
+    forms.e164.sort();
+    forms.e164.dedup();
+    let mut seen = std::collections::HashSet::new();
+    forms.national.retain(|n| seen.insert(n.clone()));
+    Ok(forms)
+}
+
+/// Which key of `forms` a stored number matches, if any (the strongest): how the live fallback
+/// confirms Clio's text search locally, by the rules the mirror's index follows.
+pub fn key_matching(stored: &Phone, forms: &QueryForms) -> Option<Key> {
+    if forms.digits > 4 {
+        if stored.e164.as_ref().is_some_and(|e| forms.e164.contains(e)) {
+            return Some(Key::E164);
+        }
+        if forms.national.contains(&stored.national) {
+            return Some(Key::National);
+        }
+    }
+    (stored.last_four == forms.last_four).then_some(Key::LastFour)
+}
+
 /// A Clio user a matter names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Staff {
@@ -74,6 +173,10 @@ pub struct Staff {
     pub id: i64,
     /// Name.
     pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone number, as typed in Clio.
+    pub phone: Option<String>,
 }
 
 /// A caller's matter, as far as the rules care.
@@ -100,15 +203,18 @@ fn rank(m: &CallerMatter) -> u8 {
     }
 }
 
-/// Orders a caller's matters for the receptionist: open, pending, closed, each most recently
+/// Which of two matters a receptionist sees first: open, pending, closed, each most recently
 /// updated first (ties: the higher id).
+pub fn precedence(a: &CallerMatter, b: &CallerMatter) -> std::cmp::Ordering {
+    rank(a)
+        .cmp(&rank(b))
+        .then_with(|| b.updated_at.cmp(&a.updated_at))
+        .then_with(|| b.id.cmp(&a.id))
+}
+
+/// Orders a caller's matters by [`precedence`].
 pub fn order(matters: &mut [CallerMatter]) {
-    matters.sort_by(|a, b| {
-        rank(a)
-            .cmp(&rank(b))
-            .then_with(|| b.updated_at.cmp(&a.updated_at))
-            .then_with(|| b.id.cmp(&a.id))
-    });
+    matters.sort_by(precedence);
 }
 
 /// Whom to hand the call to, and why.
@@ -175,6 +281,8 @@ mod tests {
         Some(Staff {
             id,
             name: Some(format!("Staff {id}")),
+            email: None,
+            phone: None,
         })
     }
 
@@ -248,6 +356,48 @@ mod tests {
         let t = transfer_to(&[bare], false);
         assert_eq!(t.to, None);
         assert!(t.reason.contains("neither"), "{}", t.reason);
+    }
+
+    #[test]
+    fn a_number_in_any_spelling_finds_its_stored_twin() {
+        let stored = normalise_phone("(555) 123-4567", Some(Country::US)).expect("stored");
+        for typed in [
+            "+15551234567",
+            "555.123.4567",
+            "5551234567",
+            "1-555-123-4567",
+        ] {
+            let forms = query_forms(typed, Some(Country::US)).expect(typed);
+            assert!(
+                matches!(
+                    key_matching(&stored, &forms),
+                    Some(Key::E164 | Key::National)
+                ),
+                "{typed}: {forms:?} against {stored:?}"
+            );
+        }
+        let valid = normalise_phone("+1 (415) 555-2671", None).expect("stored");
+        let forms = query_forms("415 555 2671", Some(Country::US)).expect("typed");
+        assert_eq!(key_matching(&valid, &forms), Some(Key::E164));
+        let other = query_forms("555-000-4567", Some(Country::US)).expect("typed");
+        assert_eq!(key_matching(&stored, &other), Some(Key::LastFour));
+        let four = query_forms("4567", None).expect("four digits");
+        assert!(four.e164.is_empty() && four.national.is_empty());
+        assert_eq!(key_matching(&stored, &four), Some(Key::LastFour));
+    }
+
+    #[test]
+    fn numbers_that_are_not_numbers_are_refused() {
+        assert_eq!(query_forms("123", None), Err(PhoneQueryError::Digits));
+        assert_eq!(
+            query_forms("12345678901234567890", None),
+            Err(PhoneQueryError::Digits)
+        );
+        assert_eq!(
+            query_forms("555-1234; DROP", None),
+            Err(PhoneQueryError::Characters)
+        );
+        assert_eq!(query_forms("", None), Err(PhoneQueryError::Digits));
     }
 
     #[test]

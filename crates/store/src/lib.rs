@@ -15,12 +15,14 @@
 pub mod activities;
 pub mod activity_writes;
 pub mod advisory;
+pub mod caller;
 pub mod connections;
 pub mod crm;
 pub mod custom_actions;
 pub mod dead_letters;
 pub mod jobs;
 pub mod journal;
+pub mod lookup_keys;
 pub mod migrations;
 pub mod mirror;
 pub mod notifications;

@@ -240,6 +240,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     crm_contacts,
     crm_events,
     jobs,
+    lookup_keys,
 );
 
 diesel::table! {
@@ -545,6 +546,8 @@ diesel::table! {
         subscription_type -> Nullable<Text>,
         /// Last written.
         synced_at -> Timestamptz,
+        /// Phone number, as typed in Clio.
+        phone_number -> Nullable<Text>,
     }
 }
 
@@ -959,3 +962,28 @@ diesel::table! {
 }
 diesel::joinable!(jobs -> connections (connection_id));
 diesel::joinable!(jobs -> users (user_id));
+
+diesel::table! {
+    /// Keys that look up callers of one connection's firm.
+    lookup_keys (id) {
+        /// Row id.
+        id -> Int8,
+        /// The connection whose firm it sees.
+        connection_id -> Int8,
+        /// Who created it.
+        created_by -> Int8,
+        /// What it is for.
+        name -> Text,
+        /// SHA-256 of the key.
+        key_hash -> Bytea,
+        /// The key's first characters.
+        key_prefix -> Text,
+        /// Lookups per minute.
+        per_minute -> Int4,
+        /// Created.
+        created_at -> Timestamptz,
+        /// Revoked.
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+diesel::joinable!(lookup_keys -> connections (connection_id));

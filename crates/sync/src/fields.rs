@@ -27,6 +27,7 @@ pub fn user() -> Fields {
         "email",
         "enabled",
         "subscription_type",
+        "phone_number",
     ])
 }
 

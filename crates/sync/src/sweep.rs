@@ -315,6 +315,7 @@ impl SyncStage {
                     email: u.email,
                     enabled: u.enabled,
                     subscription_type: u.subscription_type,
+                    phone_number: u.phone_number,
                 })
                 .collect();
             let mut conn = self.pool().get().await?;

@@ -19,5 +19,6 @@ pub mod request;
 pub use errors::{chain, Chain};
 pub use health::{Readiness, Telemetry};
 pub use metrics::{
-    ClioCallStatus, Metrics, QueueMetrics, QueueOutcome, ReceiverOutcome, WritebackOutcome,
+    ClioCallStatus, LookupMatch, LookupSource, Metrics, QueueMetrics, QueueOutcome,
+    ReceiverOutcome, WritebackOutcome,
 };

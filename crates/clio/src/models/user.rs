@@ -23,6 +23,8 @@ pub struct User {
     pub enabled: Option<bool>,
     /// `Attorney` or `NonAttorney`.
     pub subscription_type: Option<String>,
+    /// Phone number, as typed.
+    pub phone_number: Option<String>,
 }
 
 /// The firm's Clio account.

@@ -20,6 +20,8 @@ pub struct UserRow {
     pub enabled: Option<bool>,
     /// Attorney or NonAttorney.
     pub subscription_type: Option<String>,
+    /// Phone number, as typed.
+    pub phone_number: Option<String>,
 }
 
 /// Writes the firm's users as Clio lists them.
@@ -41,6 +43,7 @@ pub async fn upsert_users(
                 u::email.eq(x.email.clone()),
                 u::enabled.eq(x.enabled),
                 u::subscription_type.eq(x.subscription_type.clone()),
+                u::phone_number.eq(x.phone_number.clone()),
             )
         })
         .collect();
@@ -53,6 +56,7 @@ pub async fn upsert_users(
             u::email.eq(excluded(u::email)),
             u::enabled.eq(excluded(u::enabled)),
             u::subscription_type.eq(excluded(u::subscription_type)),
+            u::phone_number.eq(excluded(u::phone_number)),
             u::synced_at.eq(Utc::now()),
         ))
         .execute(conn)

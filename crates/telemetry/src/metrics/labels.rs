@@ -200,3 +200,58 @@ pub(super) const CLIO_CALL_STATUSES: [ClioCallStatus; 8] = [
     ClioCallStatus::ServerError,
     ClioCallStatus::Network,
 ];
+
+/// How a caller lookup matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LookupMatch {
+    /// The whole number.
+    Exact,
+    /// The last four digits, one contact.
+    Partial,
+    /// The last four digits, several contacts.
+    Ambiguous,
+    /// Nobody.
+    None,
+}
+
+/// Where a caller lookup's answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LookupSource {
+    /// The mirror's index.
+    Mirror,
+    /// Clio, before the firm's first sync finished.
+    Live,
+}
+
+pub(super) const LOOKUP_MATCHES: [LookupMatch; 4] = [
+    LookupMatch::Exact,
+    LookupMatch::Partial,
+    LookupMatch::Ambiguous,
+    LookupMatch::None,
+];
+
+impl EncodeLabelValue for LookupMatch {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            LookupMatch::Exact => "exact",
+            LookupMatch::Partial => "partial",
+            LookupMatch::Ambiguous => "ambiguous",
+            LookupMatch::None => "none",
+        })
+    }
+}
+
+impl EncodeLabelValue for LookupSource {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.write_str(match self {
+            LookupSource::Mirror => "mirror",
+            LookupSource::Live => "live",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub(super) struct LookupLabels {
+    pub(super) r#match: LookupMatch,
+    pub(super) source: LookupSource,
+}

@@ -9,10 +9,12 @@ use prometheus_client::{
 
 mod labels;
 
-pub use labels::{ClioCallStatus, QueueOutcome, ReceiverOutcome, WritebackOutcome};
+pub use labels::{
+    ClioCallStatus, LookupMatch, LookupSource, QueueOutcome, ReceiverOutcome, WritebackOutcome,
+};
 use labels::{
-    Outcome, QueueLabel, QueueLabels, StatusLabel, WritebackLabel, CLIO_CALL_STATUSES,
-    QUEUE_OUTCOMES, WRITEBACK_OUTCOMES,
+    LookupLabels, Outcome, QueueLabel, QueueLabels, StatusLabel, WritebackLabel,
+    CLIO_CALL_STATUSES, LOOKUP_MATCHES, QUEUE_OUTCOMES, WRITEBACK_OUTCOMES,
 };
 
 /// One queue's series: counting a message is an atomic increment, with no label lookup or
@@ -40,6 +42,11 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 5.0,
 ];
 
+/// Upper bounds, in seconds, for caller lookups (a quarter of a millisecond to five seconds).
+const LOOKUP_BUCKETS: [f64; 11] = [
+    0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.25, 1.0, 2.0, 5.0,
+];
+
 /// Upper bounds, in seconds, for scheduled passes (one connection to thousands).
 const PASS_BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0];
 
@@ -62,6 +69,8 @@ struct Inner {
     scheduler_pass: Histogram,
     writeback_activities: Family<WritebackLabel, Counter>,
     writeback_due: Gauge,
+    caller_lookups: Family<LookupLabels, Counter>,
+    caller_lookup_seconds: Histogram,
 }
 
 /// The process's metrics. Cheap to clone: every clone records into the same registry.
@@ -178,6 +187,23 @@ impl Metrics {
             "Activities due for writing to Clio and not yet taken up",
             writeback_due.clone(),
         );
+        let caller_lookups = Family::<LookupLabels, Counter>::default();
+        for r#match in LOOKUP_MATCHES {
+            for source in [LookupSource::Mirror, LookupSource::Live] {
+                drop(caller_lookups.get_or_create(&LookupLabels { r#match, source }));
+            }
+        }
+        registry.register(
+            "matterhook_caller_lookups",
+            "Caller lookups answered, by how the number matched and where the answer came from",
+            caller_lookups.clone(),
+        );
+        let caller_lookup_seconds = Histogram::new(LOOKUP_BUCKETS);
+        registry.register(
+            "matterhook_caller_lookup_seconds",
+            "Time to answer a caller lookup (key check and rate limit included)",
+            caller_lookup_seconds.clone(),
+        );
         Self(Arc::new(Inner {
             registry,
             receiver_requests,
@@ -193,6 +219,8 @@ impl Metrics {
             scheduler_pass,
             writeback_activities,
             writeback_due,
+            caller_lookups,
+            caller_lookup_seconds,
         }))
     }
 
@@ -278,6 +306,15 @@ impl Metrics {
     /// Sets how many activities are due for writing.
     pub fn writeback_due(&self, activities: i64) {
         self.0.writeback_due.set(activities);
+    }
+
+    /// Counts a caller lookup answered, and its time.
+    pub fn caller_lookup(&self, r#match: LookupMatch, source: LookupSource, seconds: f64) {
+        self.0
+            .caller_lookups
+            .get_or_create(&LookupLabels { r#match, source })
+            .inc();
+        self.0.caller_lookup_seconds.observe(seconds);
     }
 
     /// The OpenMetrics text exposition.
@@ -377,6 +414,26 @@ mod tests {
                 "matterhook_receiver_requests_total{outcome=\"refused\"}"
             ),
             Some(0.0)
+        );
+    }
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::*;
+
+    #[test]
+    fn caller_lookups_are_counted_by_match_and_source() {
+        let m = Metrics::new();
+        m.caller_lookup(LookupMatch::Exact, LookupSource::Mirror, 0.0007);
+        let text = m.render();
+        assert!(
+            text.contains(r#"matterhook_caller_lookups_total{match="exact",source="mirror"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"matterhook_caller_lookups_total{match="none",source="live"} 0"#),
+            "{text}"
         );
     }
 }
