@@ -66,6 +66,7 @@ async fn support_staff_manage_dead_letters_over_http() {
         listener,
         matterhook_api::Deps {
             pool: p.pool.clone(),
+            lookup_pool: p.pool.clone(),
             publisher: p.publisher.clone(),
             connections: matterhook_e2e::stack::connections(&p),
             metrics: matterhook_telemetry::Metrics::new(),

@@ -60,6 +60,7 @@ impl Stack {
             listener,
             matterhook_api::Deps {
                 pool: p.pool.clone(),
+                lookup_pool: p.pool.clone(),
                 publisher: p.publisher.clone(),
                 connections: connections.clone(),
                 metrics: matterhook_telemetry::Metrics::new(),

@@ -73,6 +73,10 @@ pub struct Deps {
     pub metrics: Metrics,
     /// Where the connect flow ends.
     pub app: AppLink,
+    /// Caller lookup's own pool: its sessions use generic plans
+    /// ([`matterhook_store::PoolOptions::generic_plans`]), and a burst of rings cannot take the
+    /// connections the rest of the API needs.
+    pub lookup_pool: PgPool,
 }
 
 /// Builds the server on `listener`.
@@ -84,7 +88,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
         Readiness::new().database(deps.pool.clone()),
     ));
     let lookups = web::Data::new(matterhook_caller::CallerLookup::new(
-        deps.pool.clone(),
+        deps.lookup_pool.clone(),
         deps.connections.clone(),
     ));
     let door = web::Data::new(caller::KeyDoor::new(deps.pool.clone()));

@@ -35,6 +35,14 @@ async fn main() -> anyhow::Result<()> {
     let database_url = cli.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(database_url).await?;
     let pool = matterhook_store::connect_pool(database_url, 8).context("database pool")?;
+    let lookup_pool = matterhook_store::connect_pool_with(
+        database_url,
+        matterhook_store::PoolOptions {
+            generic_plans: true,
+            ..matterhook_store::PoolOptions::new(6)
+        },
+    )
+    .context("caller lookup's database pool")?;
     let broker = matterhook_bus::connect(cli.amqp.amqp_url.expose_secret(), "matterhook-api")
         .await
         .context("connecting to RabbitMQ")?;
@@ -60,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
             connections,
             metrics,
             app: matterhook_api::AppLink::new(&cli.app, &cli.clio.clio_redirect_uri),
+            lookup_pool,
         },
     )?;
     let handle = server.handle();

@@ -19,26 +19,26 @@ use std::collections::HashSet;
 
 use matterhook_connections::{CallError, Connections};
 use matterhook_domain::{
-    caller::{query_forms, PhoneQueryError, QueryForms},
+    caller::{query_forms, Key, PhoneQueryError, QueryForms},
     contact_points::country_of_region,
 };
-use matterhook_store::{
-    caller::{self as store, LookupQuery},
-    PgPool,
-};
+use matterhook_store::{caller as store, PgPool};
 use parking_lot::RwLock;
 use phonenumber::country::Id as Country;
 use std::sync::Arc;
 
 pub use answer::{Answer, Candidate, MatterBody, Person, Source};
-pub use mirror::Gate;
 
 /// Candidates an answer names at most (the total is counted regardless): a receptionist cannot
 /// use more, and a shared last four digits in a big firm would otherwise list hundreds.
 pub const MAX_CONTACTS: usize = 10;
 
-/// Matters per candidate at most, open ones first.
-pub const MAX_MATTERS: i64 = 25;
+/// Rows (a candidate's number and matter) read at most for one lookup: a caller with more
+/// matters than this shows the most recently updated.
+pub const MAX_ROWS: i64 = 500;
+
+/// Contacts sharing the last four digits counted at most.
+pub const LAST_FOUR_CAP: i64 = 1_000;
 
 /// Whose firm a lookup searches, and as whom.
 #[derive(Debug, Clone)]
@@ -49,8 +49,6 @@ pub struct Scope {
     pub clio_account_id: i64,
     /// The firm's Clio region (`us`, `ca`, ...): the default country of a number.
     pub region: String,
-    /// The lookup key asking, whose revocation the lookup checks.
-    pub key_id: Option<i64>,
 }
 
 /// Why a lookup did not answer.
@@ -59,9 +57,6 @@ pub enum LookupError {
     /// The number is not one.
     #[error(transparent)]
     Phone(#[from] PhoneQueryError),
-    /// The key was revoked (or its connection disconnected) since it was presented.
-    #[error("the lookup key is no longer valid")]
-    KeyGone(Gate),
     /// The mirror could not be read.
     #[error("reading the mirror")]
     Store(#[from] diesel::result::Error),
@@ -134,24 +129,40 @@ impl CallerLookup {
         scope: &Scope,
         forms: &QueryForms,
     ) -> Result<Answer, LookupError> {
+        let account = scope.clio_account_id;
         let mut conn = self.pool.get().await?;
-        let rows = store::lookup(
-            &mut conn,
-            &LookupQuery {
-                clio_account_id: scope.clio_account_id,
-                e164: &forms.e164,
-                national: &forms.national,
-                last_four: Some(&forms.last_four),
-                key_id: scope.key_id,
-                max_contacts: i64::try_from(MAX_CONTACTS).unwrap_or(10),
-                max_matters: MAX_MATTERS,
-            },
-        )
-        .await?;
-        match mirror::answer(rows) {
-            (Gate::Open, answer) => Ok(answer),
-            (gate, _) => Err(LookupError::KeyGone(gate)),
+        // The strongest key first: most numbers are found by their E.164 form in one probe.
+        if !forms.e164.is_empty() {
+            let rows = store::by_e164(&mut conn, account, &forms.e164, MAX_ROWS).await?;
+            if !rows.is_empty() {
+                return Ok(mirror::answer(rows, Key::E164));
+            }
         }
+        if !forms.national.is_empty() {
+            let rows = store::by_national(&mut conn, account, &forms.national, MAX_ROWS).await?;
+            if !rows.is_empty() {
+                return Ok(mirror::answer(rows, Key::National));
+            }
+        }
+        // Only the last four digits are left: count who has them, then read the first few.
+        let sharing =
+            store::by_last_four(&mut conn, account, &forms.last_four, LAST_FOUR_CAP).await?;
+        let mut ids: Vec<i64> = sharing.iter().map(|(id, _)| *id).collect();
+        ids.dedup();
+        let total = i64::try_from(ids.len()).unwrap_or(i64::MAX);
+        if ids.is_empty() {
+            return Ok(Answer::decide(None, Source::Mirror, Vec::new(), 0));
+        }
+        ids.truncate(MAX_CONTACTS);
+        let rows = store::by_contacts(&mut conn, account, &ids, &forms.last_four, MAX_ROWS).await?;
+        let mut found = mirror::candidates(rows);
+        found.truncate(MAX_CONTACTS);
+        Ok(Answer::decide(
+            Some(Key::LastFour),
+            Source::Mirror,
+            found,
+            total,
+        ))
     }
 
     async fn answer_from_clio(
@@ -160,17 +171,6 @@ impl CallerLookup {
         forms: &QueryForms,
         country: Option<Country>,
     ) -> Result<Answer, LookupError> {
-        if let Some(key) = scope.key_id {
-            // The mirror's statement checks the key itself; here nothing else would.
-            let mut conn = self.pool.get().await?;
-            match matterhook_store::lookup_keys::live_connection_status(&mut conn, key).await? {
-                None => return Err(LookupError::KeyGone(Gate::Revoked)),
-                Some(s) if s == "disconnected" => {
-                    return Err(LookupError::KeyGone(Gate::Disconnected))
-                }
-                Some(_) => {}
-            }
-        }
         let mut answer =
             live::lookup(&self.connections, scope.connection_id, forms, country).await?;
         // Clio's matter lists name people without phones; the users' sweep may already have them.

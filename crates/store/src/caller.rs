@@ -1,189 +1,215 @@
 //! Caller lookup's reads of the mirror: a phone number's candidates with their matters and the
-//! people on them, in one statement (a receptionist's ring waits on it), the firm's staff, and
-//! whether the firm's first sync has finished.
+//! people on them (a receptionist's ring waits on it: one prepared statement for a whole number,
+//! two more only when the last four digits must be tried), the firm's staff, and whether the
+//! firm's first sync has finished.
 
 use chrono::{DateTime, Utc};
-use diesel::{
-    prelude::*,
-    sql_types::{Array, BigInt, Nullable, Text, Timestamptz},
-    QueryResult,
-};
+use diesel::{prelude::*, sql_types::BigInt, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::clio_users as u;
+use crate::schema::{
+    clio_contact_phones as p, clio_contacts as ct, clio_matters as m, clio_users as u,
+};
 
-/// What a lookup asks for.
-#[derive(Debug, Clone)]
-pub struct LookupQuery<'a> {
-    /// The firm.
-    pub clio_account_id: i64,
-    /// E.164 forms, tried first.
-    pub e164: &'a [String],
-    /// National forms, tried when no E.164 form matched.
-    pub national: &'a [String],
-    /// The last four digits, tried when nothing else matched (`None`: not at all).
-    pub last_four: Option<&'a str>,
-    /// The lookup key asking, whose revocation this statement checks.
-    pub key_id: Option<i64>,
-    /// Candidates returned at most (their total is counted regardless).
-    pub max_contacts: i64,
-    /// Matters per candidate at most (open first).
-    pub max_matters: i64,
-}
-
-/// One row of a lookup: the gate's verdict, then a candidate and one of its matters (or none).
-#[derive(Debug, Clone, QueryableByName)]
+/// A candidate's phone and one of its matters (none: the matter columns are null), with the
+/// people on the matter. One row per phone and matter; the caller groups them.
+#[derive(Debug, Clone, Queryable)]
 pub struct LookupRow {
-    /// `ok`, or why the key may not look up: `revoked`, `disconnected`.
-    #[diesel(sql_type = Text)]
-    pub gate: String,
-    /// How many contacts the number matched in all.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub candidates: Option<i64>,
-    /// `e164`, `national` or `last_four`.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub matched_by: Option<String>,
     /// The contact.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub contact_id: Option<i64>,
-    /// Its name.
-    #[diesel(sql_type = Nullable<Text>)]
+    pub contact_id: i64,
+    /// The number, as typed in Clio.
+    pub raw: String,
+    /// The contact's name.
     pub contact_name: Option<String>,
     /// Person or Company.
-    #[diesel(sql_type = Nullable<Text>)]
     pub contact_kind: Option<String>,
-    /// The number that matched, as typed in Clio.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub number: Option<String>,
     /// A matter of the contact's.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub matter_id: Option<i64>,
-    /// Its display number.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub display_number: Option<String>,
-    /// Its description.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub description: Option<String>,
-    /// Its status.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub status: Option<String>,
-    /// Last changed in Clio.
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub matter_updated_at: Option<DateTime<Utc>>,
-    /// Responsible staff.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub staff_id: Option<i64>,
-    /// Their name.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub staff_name: Option<String>,
-    /// Their email.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub staff_email: Option<String>,
-    /// Their phone.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub staff_phone: Option<String>,
-    /// Responsible attorney.
-    #[diesel(sql_type = Nullable<BigInt>)]
-    pub attorney_id: Option<i64>,
-    /// Their name.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub attorney_name: Option<String>,
-    /// Their email.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub attorney_email: Option<String>,
-    /// Their phone.
-    #[diesel(sql_type = Nullable<Text>)]
-    pub attorney_phone: Option<String>,
+    pub matter: Option<MatterCols>,
+    /// Its responsible staff, as the mirror's users know them.
+    pub staff: Option<UserCols>,
+    /// Its responsible attorney.
+    pub attorney: Option<UserCols>,
 }
 
-/// The statement: each key tried only when the stronger ones found nobody; phones of deleted
-/// contacts never match; the gate row is always there, so a revoked key is told apart from a
-/// number nobody has.
-const LOOKUP: &str = r#"
-WITH gate AS (
-    SELECT CASE
-        WHEN $5::bigint IS NULL THEN 'ok'
-        ELSE COALESCE((
-            SELECT CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
-                        WHEN c.status = 'disconnected' THEN 'disconnected'
-                        ELSE 'ok' END
-            FROM lookup_keys k JOIN connections c ON c.id = k.connection_id
-            WHERE k.id = $5), 'revoked')
-    END AS gate
-),
-by_e164 AS (
-    SELECT 'e164' AS matched_by, p.contact_id, p.raw, p.position
-    FROM clio_contact_phones p
-    JOIN clio_contacts ct ON ct.clio_account_id = p.clio_account_id AND ct.clio_id = p.contact_id
-    WHERE p.clio_account_id = $1 AND p.e164 = ANY($2) AND ct.deleted_at IS NULL
-),
-by_national AS (
-    SELECT 'national' AS matched_by, p.contact_id, p.raw, p.position
-    FROM clio_contact_phones p
-    JOIN clio_contacts ct ON ct.clio_account_id = p.clio_account_id AND ct.clio_id = p.contact_id
-    WHERE p.clio_account_id = $1 AND p.national = ANY($3) AND ct.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM by_e164)
-),
-by_last_four AS (
-    SELECT 'last_four' AS matched_by, p.contact_id, p.raw, p.position
-    FROM clio_contact_phones p
-    JOIN clio_contacts ct ON ct.clio_account_id = p.clio_account_id AND ct.clio_id = p.contact_id
-    WHERE p.clio_account_id = $1 AND $4::text IS NOT NULL AND p.last_four = $4
-      AND ct.deleted_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM by_e164) AND NOT EXISTS (SELECT 1 FROM by_national)
-),
-hits AS (
-    SELECT DISTINCT ON (contact_id) matched_by, contact_id, raw
-    FROM (SELECT * FROM by_e164 UNION ALL SELECT * FROM by_national
-          UNION ALL SELECT * FROM by_last_four) h
-    ORDER BY contact_id, position
-),
-picked AS (
-    SELECT h.*, count(*) OVER () AS candidates FROM hits h ORDER BY h.contact_id LIMIT $6
-)
-SELECT g.gate, pk.candidates, pk.matched_by, pk.contact_id, ct.name AS contact_name,
-       ct.kind AS contact_kind, pk.raw AS number,
-       m.clio_id AS matter_id, m.display_number, m.description, m.status,
-       m.clio_updated_at AS matter_updated_at,
-       m.responsible_staff_id AS staff_id,
-       COALESCE(rs.name, m.data->'responsible_staff'->>'name') AS staff_name,
-       COALESCE(rs.email, m.data->'responsible_staff'->>'email') AS staff_email,
-       rs.phone_number AS staff_phone,
-       m.responsible_attorney_id AS attorney_id,
-       COALESCE(ra.name, m.data->'responsible_attorney'->>'name') AS attorney_name,
-       COALESCE(ra.email, m.data->'responsible_attorney'->>'email') AS attorney_email,
-       ra.phone_number AS attorney_phone
-FROM gate g
-LEFT JOIN picked pk ON g.gate = 'ok'
-LEFT JOIN clio_contacts ct ON ct.clio_account_id = $1 AND ct.clio_id = pk.contact_id
-LEFT JOIN LATERAL (
-    SELECT * FROM clio_matters mm
-    WHERE mm.clio_account_id = $1 AND mm.client_id = pk.contact_id AND mm.deleted_at IS NULL
-    ORDER BY CASE mm.status WHEN 'Open' THEN 0 WHEN 'Pending' THEN 1 WHEN 'Closed' THEN 2
-             ELSE 3 END,
-             mm.clio_updated_at DESC NULLS LAST, mm.clio_id DESC
-    LIMIT $7
-) m ON TRUE
-LEFT JOIN clio_users rs ON rs.clio_account_id = $1 AND rs.clio_id = m.responsible_staff_id
-LEFT JOIN clio_users ra ON ra.clio_account_id = $1 AND ra.clio_id = m.responsible_attorney_id
-ORDER BY pk.contact_id, m.clio_updated_at DESC NULLS LAST
-"#;
+/// A matter's columns in a [`LookupRow`].
+#[derive(Debug, Clone, Queryable)]
+pub struct MatterCols {
+    /// Clio id.
+    pub id: i64,
+    /// Display number.
+    pub display_number: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Status.
+    pub status: Option<String>,
+    /// Last changed in Clio.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Responsible staff's id.
+    pub staff_id: Option<i64>,
+    /// Responsible attorney's id.
+    pub attorney_id: Option<i64>,
+}
 
-/// Looks a number up in the firm's mirror.
-pub async fn lookup(
+/// A user's columns in a [`LookupRow`].
+#[derive(Debug, Clone, Queryable)]
+pub struct UserCols {
+    /// Name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone_number: Option<String>,
+}
+
+/// The users table twice: a matter's responsible staff, and its responsible attorney.
+#[allow(missing_docs)]
+mod people {
+    diesel::alias!(
+        crate::schema::clio_users as staff_users: StaffUsers,
+        crate::schema::clio_users as attorney_users: AttorneyUsers
+    );
+}
+use people::{attorney_users, staff_users};
+
+/// The candidates' rows, from `$phones` (a filtered `clio_contact_phones`): each phone of a live
+/// contact with its matters (the most recently updated first) and the people on them.
+macro_rules! candidate_rows {
+    ($account:expr, $filter:expr, $limit:expr) => {
+        p::table
+            .inner_join(
+                ct::table.on(ct::clio_account_id
+                    .eq(p::clio_account_id)
+                    .and(ct::clio_id.eq(p::contact_id))),
+            )
+            .left_join(
+                m::table.on(m::clio_account_id
+                    .eq(p::clio_account_id)
+                    .and(m::client_id.eq(p::contact_id.nullable()))
+                    .and(m::deleted_at.is_null())),
+            )
+            .left_join(
+                staff_users.on(staff_users
+                    .field(u::clio_account_id)
+                    .eq(p::clio_account_id)
+                    .and(
+                        staff_users
+                            .field(u::clio_id)
+                            .nullable()
+                            .eq(m::responsible_staff_id),
+                    )),
+            )
+            .left_join(
+                attorney_users.on(attorney_users
+                    .field(u::clio_account_id)
+                    .eq(p::clio_account_id)
+                    .and(
+                        attorney_users
+                            .field(u::clio_id)
+                            .nullable()
+                            .eq(m::responsible_attorney_id),
+                    )),
+            )
+            .filter(p::clio_account_id.eq($account))
+            .filter(ct::deleted_at.is_null())
+            .filter($filter)
+            .select((
+                p::contact_id,
+                p::raw,
+                ct::name,
+                ct::kind,
+                (
+                    m::clio_id,
+                    m::display_number,
+                    m::description,
+                    m::status,
+                    m::clio_updated_at,
+                    m::responsible_staff_id,
+                    m::responsible_attorney_id,
+                )
+                    .nullable(),
+                (
+                    staff_users.field(u::name),
+                    staff_users.field(u::email),
+                    staff_users.field(u::phone_number),
+                )
+                    .nullable(),
+                (
+                    attorney_users.field(u::name),
+                    attorney_users.field(u::email),
+                    attorney_users.field(u::phone_number),
+                )
+                    .nullable(),
+            ))
+            .order((p::contact_id, m::clio_updated_at.desc().nulls_last()))
+            .limit($limit)
+    };
+}
+
+/// The rows of the contacts any of whose numbers has one of the E.164 forms `e164`.
+pub async fn by_e164(
     conn: &mut AsyncPgConnection,
-    q: &LookupQuery<'_>,
+    account: i64,
+    e164: &[String],
+    max_rows: i64,
 ) -> QueryResult<Vec<LookupRow>> {
-    diesel::sql_query(LOOKUP)
-        .bind::<BigInt, _>(q.clio_account_id)
-        .bind::<Array<Text>, _>(q.e164)
-        .bind::<Array<Text>, _>(q.national)
-        .bind::<Nullable<Text>, _>(q.last_four)
-        .bind::<Nullable<BigInt>, _>(q.key_id)
-        .bind::<BigInt, _>(q.max_contacts)
-        .bind::<BigInt, _>(q.max_matters)
+    candidate_rows!(account, p::e164.eq_any(e164), max_rows)
         .load(conn)
         .await
+}
+
+/// The rows of the contacts any of whose numbers has one of the national forms `national`.
+pub async fn by_national(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    national: &[String],
+    max_rows: i64,
+) -> QueryResult<Vec<LookupRow>> {
+    candidate_rows!(account, p::national.eq_any(national), max_rows)
+        .load(conn)
+        .await
+}
+
+/// The live contacts with a number ending in `last_four`, by id, with the number: at most
+/// `max` of them.
+pub async fn by_last_four(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    last_four: &str,
+    max: i64,
+) -> QueryResult<Vec<(i64, String)>> {
+    p::table
+        .inner_join(
+            ct::table.on(ct::clio_account_id
+                .eq(p::clio_account_id)
+                .and(ct::clio_id.eq(p::contact_id))),
+        )
+        .filter(p::clio_account_id.eq(account))
+        .filter(p::last_four.eq(last_four))
+        .filter(ct::deleted_at.is_null())
+        .select((p::contact_id, p::raw))
+        .order((p::contact_id, p::position))
+        .limit(max)
+        .load(conn)
+        .await
+}
+
+/// The rows of `contacts`' numbers ending in `last_four`.
+pub async fn by_contacts(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    contacts: &[i64],
+    last_four: &str,
+    max_rows: i64,
+) -> QueryResult<Vec<LookupRow>> {
+    candidate_rows!(
+        account,
+        p::contact_id
+            .eq_any(contacts)
+            .and(p::last_four.eq(last_four)),
+        max_rows
+    )
+    .load(conn)
+    .await
 }
 
 /// A firm's user, as `GET /api/staff` lists them.

@@ -27,8 +27,7 @@ pub struct LookupKey {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-/// What a presented key stands for: fixed for the key's life, so it may be cached (revocation
-/// is checked by every lookup's own statement).
+/// What a presented key stands for, as the database says now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyGrant {
     /// The key's row id.
@@ -41,6 +40,8 @@ pub struct KeyGrant {
     pub region: String,
     /// Lookups per minute.
     pub per_minute: i32,
+    /// Whether its connection is disconnected (the key then looks nothing up).
+    pub disconnected: bool,
 }
 
 /// A new key to store.
@@ -119,34 +120,21 @@ pub async fn grant(conn: &mut AsyncPgConnection, key_hash: &[u8]) -> QueryResult
             c::clio_account_id,
             c::region,
             k::per_minute,
+            c::status,
         ))
-        .first::<(i64, i64, i64, String, i32)>(conn)
+        .first::<(i64, i64, i64, String, i32, String)>(conn)
         .await
         .optional()
         .map(|row| {
             row.map(
-                |(key_id, connection_id, clio_account_id, region, per_minute)| KeyGrant {
+                |(key_id, connection_id, clio_account_id, region, per_minute, status)| KeyGrant {
                     key_id,
                     connection_id,
                     clio_account_id,
                     region,
                     per_minute,
+                    disconnected: status == "disconnected",
                 },
             )
         })
-}
-
-/// Key `id`'s connection's status while the key is live; `None` once it is revoked (or gone).
-pub async fn live_connection_status(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-) -> QueryResult<Option<String>> {
-    k::table
-        .inner_join(c::table)
-        .filter(k::id.eq(id))
-        .filter(k::revoked_at.is_null())
-        .select(c::status)
-        .first::<String>(conn)
-        .await
-        .optional()
 }

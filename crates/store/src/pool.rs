@@ -11,7 +11,9 @@ use std::time::Duration;
 use deadpool::Runtime;
 use diesel::ConnectionError;
 use diesel_async::{
-    pooled_connection::{deadpool::Pool, AsyncDieselConnectionManager, ManagerConfig},
+    pooled_connection::{
+        deadpool::Pool, AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+    },
     AsyncConnection, AsyncPgConnection, SimpleAsyncConnection,
 };
 
@@ -36,6 +38,11 @@ pub struct PoolOptions {
     pub wait_timeout: Duration,
     /// PostgreSQL's `statement_timeout` on every connection.
     pub statement_timeout: Duration,
+    /// Generic plans for every prepared statement (`plan_cache_mode = force_generic_plan`): for a
+    /// pool whose few statements are index probes run thousands of times a second, where
+    /// PostgreSQL's default kept re-planning each call (custom plans look cheaper to it) at
+    /// several times the cost of running it.
+    pub generic_plans: bool,
 }
 
 impl PoolOptions {
@@ -45,6 +52,7 @@ impl PoolOptions {
             max_size,
             wait_timeout: WAIT_TIMEOUT,
             statement_timeout: STATEMENT_TIMEOUT,
+            generic_plans: false,
         }
     }
 }
@@ -57,12 +65,21 @@ pub fn connect_pool(database_url: &str, max_size: usize) -> Result<PgPool, PoolE
 /// A pool as `options` say.
 pub fn connect_pool_with(database_url: &str, options: PoolOptions) -> Result<PgPool, PoolError> {
     let statement_ms = options.statement_timeout.as_millis();
+    let plans = if options.generic_plans {
+        "; SET plan_cache_mode = force_generic_plan"
+    } else {
+        ""
+    };
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // A checkout is not a round trip: the default (`Verified`) sent `SELECT 1` before every
+    // use, doubling a one-statement request's trips. `Fast` still drops a connection whose
+    // socket has closed (a PostgreSQL restart) or whose transaction was left broken.
+    config.recycling_method = RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         Box::pin(async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            conn.batch_execute(&format!("SET statement_timeout = {statement_ms}"))
+            conn.batch_execute(&format!("SET statement_timeout = {statement_ms}{plans}"))
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)

@@ -48,16 +48,21 @@ fn admin(server_url: &str) -> anyhow::Result<SyncConn> {
     Ok(SyncConn::establish(server_url)?)
 }
 
-/// A template per migration set: a changed set gets a new template, never a stale one.
+/// A template per migration set: a changed set (a name, or an edited `up.sql` while it is being
+/// written) gets a new template, never a stale one.
 fn template_name() -> String {
     use diesel::migration::MigrationSource;
     let names: Vec<String> =
         MigrationSource::<diesel::pg::Pg>::migrations(&matterhook_store::migrations::MIGRATIONS)
             .map(|ms| ms.iter().map(|m| m.name().to_string()).collect())
             .unwrap_or_default();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../migrations");
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in names.join(",").bytes() {
-        hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+    for name in &names {
+        let up = std::fs::read(dir.join(name).join("up.sql")).unwrap_or_default();
+        for byte in name.bytes().chain(up) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+        }
     }
     format!("{TEST_DB_PREFIX}template_{hash:016x}")
 }

@@ -9,7 +9,7 @@ use matterhook_store::{connections as connection_store, lookup_keys};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::key_auth::KEY_PREFIX;
+use super::key_auth::{KeyDoor, KEY_PREFIX};
 use crate::{auth::Caller, connections::ErrorBody, error::ApiError, Deps};
 
 /// A key's budget when none is asked for: ten lookups a second, far above a switchboard's rings.
@@ -182,7 +182,7 @@ pub(crate) async fn list(
         ("key_id" = i64, Path, description = "The key"),
     ),
     responses(
-        (status = 204, description = "Revoked (or already revoked)"),
+        (status = 204, description = "Revoked (or already revoked): at once through this process, within two seconds through any other"),
         (status = 404, description = "No such key of the caller's connection", body = ErrorBody),
     ),
     security(("bearer" = []))
@@ -190,6 +190,7 @@ pub(crate) async fn list(
 pub(crate) async fn revoke(
     caller: Caller,
     deps: web::Data<Deps>,
+    door: web::Data<KeyDoor>,
     path: web::Path<(i64, i64)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, key_id) = path.into_inner();
@@ -202,7 +203,9 @@ pub(crate) async fn revoke(
     if !known {
         return Err(ApiError::NotFound);
     }
-    if lookup_keys::revoke(&mut conn, connection.id, key_id).await? {
+    let revoked = lookup_keys::revoke(&mut conn, connection.id, key_id).await?;
+    door.forget(key_id);
+    if revoked {
         tracing::info!(
             connection_id = connection.id,
             key_id,
