@@ -20,3 +20,5 @@ say "writeback: 20 connections x 500 activities against a per-token rate limit (
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-writeback
 say "crm: a firm of 100,000 contacts and 300,000 matters, projected in full and kept current (target/bench/crm.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-crm
+say "lookup: caller lookup among 1,000,000 contacts with 2,000,000 numbers, over HTTP with a lookup key (target/bench/lookup.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-lookup

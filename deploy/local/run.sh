@@ -155,6 +155,12 @@ say "CRM projection $job_state; the demo firm's contacts as the CRM sees them:"
 api "$MATTERHOOK_API_URL/api/crm/contacts" | grep -o '"last_name":"[^"]*","name":"[^"]*"\|"tags":\[[^]]*\]' |
   sed 's/^"last_name":"[^"]*","name":/    /' | paste - -
 
+say "caller lookup: a key for a phone receptionist, and Jane Doe (saved as (555) 123-4567) found from +15551234567"
+lookup_key=$(api -X POST "$MATTERHOOK_API_URL/api/connections/$connection_id/lookup-keys" \
+  -d '{"name":"Demo receptionist"}' | sed -n 's/.*"key":"\(mhk_[^"]*\)".*/\1/p')
+curl -fsS -H "Authorization: Bearer $lookup_key" "$MATTERHOOK_API_URL/api/caller-lookup?phone=%2B15551234567" |
+  grep -o '"match":"[a-z]*"\|"source":"[a-z]*"\|"transfer_to":{[^}]*}' | sed 's/^/    /'
+
 cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
@@ -181,6 +187,10 @@ cat <<INFO
                    curl -H "Authorization: Bearer $api_token" "$MATTERHOOK_API_URL/api/crm/events"
     a new client   open a matter for Priya Natarajan (no matter yet), then read the events again:
                    curl -X POST -H 'content-type: application/json' -d '{"account_id":$account_id,"client":{"id":$priya_id},"status":"open","description":"Visa"}' $CLIO_BASE_URL/_sim/records/matters
+  caller lookup    key $lookup_key (shown once; sees this firm only):
+                   curl -H "Authorization: Bearer $lookup_key" "$MATTERHOOK_API_URL/api/caller-lookup?phone=555.123.4567"
+                   curl -H "Authorization: Bearer $lookup_key" "$MATTERHOOK_API_URL/api/caller-lookup?phone=4567"
+    staff          curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/staff
   writeback        activity $activity_id ($state), a call logged as a note on Jane Doe in Clio:
                    curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/activities
                    curl "$CLIO_BASE_URL/_sim/records/notes?account_id=$account_id"
