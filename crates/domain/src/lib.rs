@@ -9,6 +9,8 @@
 //!   matter status implies, and the thank-you draft a paid bill queues.
 //! - [`sync_events`]: which domain events a change to the mirror of a Clio record implies, and
 //!   the [`DomainEvent`](sync_events::DomainEvent) the outbox publishes.
+//! - [`watches`]: a watch's Clio-sourced fields and how a sync merges them with the user's edits.
+//! - [`caller`]: caller lookup's matching, matter order and transfer rules.
 
 pub mod activity;
 pub mod caller;
@@ -20,5 +22,6 @@ pub mod review;
 pub mod settings;
 pub mod sync_events;
 pub mod vocabulary;
+pub mod watches;
 
 pub use vocabulary::*;
