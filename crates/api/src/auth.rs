@@ -7,6 +7,15 @@ use crate::{error::ApiError, Deps};
 
 use matterhook_crypto::hash_token;
 
+/// The request's `Authorization: Bearer` token, trimmed.
+pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+}
+
 /// The authenticated caller.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -27,12 +36,7 @@ impl FromRequest for Caller {
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = req
-            .headers()
-            .get("Authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| t.trim().to_owned());
+        let token = bearer(req).map(str::to_owned);
         let deps = req.app_data::<web::Data<Deps>>().cloned();
         Box::pin(async move {
             let (Some(token), Some(deps)) = (token, deps) else {

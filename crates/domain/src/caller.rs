@@ -15,7 +15,7 @@ use phonenumber::country::Id as Country;
 use serde::Serialize;
 
 use crate::{
-    contact_points::{normalise_phone, Phone},
+    contact_points::{normalise_phone, parse_number, Phone},
     vocabulary::MatterStatus,
 };
 
@@ -126,17 +126,7 @@ pub fn query_forms(raw: &str, country: Option<Country>) -> Result<QueryForms, Ph
     }
     // The number as the metadata parses it, valid or not: `+1 555 123 4567` is stored from
     // `(555) 123-4567` as its ten digits, and the metadata does not call it valid.
-    let international = raw.starts_with('+') || raw.starts_with("00");
-    let text = match raw.strip_prefix("00") {
-        Some(rest) => format!("+{rest}"),
-        None => raw.to_owned(),
-    };
-    let parsed = if international {
-        phonenumber::parse(None, &text).ok()
-    } else {
-        country.and_then(|c| phonenumber::parse(Some(c), &text).ok())
-    };
-    if let Some(number) = parsed {
+    if let Some(number) = parse_number(raw, country) {
         forms.national.push(number.national().value().to_string());
         forms.e164.push(format!(
             "+{}{}",

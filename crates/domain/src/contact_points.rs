@@ -39,18 +39,7 @@ pub fn normalise_phone(raw: &str, country: Option<Country>) -> Option<Phone> {
         return None;
     }
     let last_four = digits[digits.len() - 4..].to_owned();
-    let trimmed = raw.trim_start();
-    let international = trimmed.starts_with('+') || trimmed.starts_with("00");
-    let text = match trimmed.strip_prefix("00") {
-        Some(rest) if international => format!("+{rest}"),
-        _ => trimmed.to_owned(),
-    };
-    let parsed = if international {
-        phonenumber::parse(None, &text).ok()
-    } else {
-        country.and_then(|c| phonenumber::parse(Some(c), &text).ok())
-    };
-    match parsed.filter(phonenumber::is_valid) {
+    match parse_number(raw, country).filter(phonenumber::is_valid) {
         Some(number) => Some(Phone {
             e164: Some(number.format().mode(Mode::E164).to_string()),
             national: number.national().value().to_string(),
@@ -61,6 +50,17 @@ pub fn normalise_phone(raw: &str, country: Option<Country>) -> Option<Phone> {
             national: digits,
             last_four,
         }),
+    }
+}
+
+/// `raw` as the phone metadata parses it, valid or not: as an international number when it starts
+/// with `+` or `00`, else as one of `country` (none without a country).
+pub fn parse_number(raw: &str, country: Option<Country>) -> Option<phonenumber::PhoneNumber> {
+    let trimmed = raw.trim_start();
+    match trimmed.strip_prefix("00") {
+        Some(rest) => phonenumber::parse(None, format!("+{rest}")).ok(),
+        None if trimmed.starts_with('+') => phonenumber::parse(None, trimmed).ok(),
+        None => country.and_then(|c| phonenumber::parse(Some(c), trimmed).ok()),
     }
 }
 

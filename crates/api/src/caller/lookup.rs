@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::key_auth::{KeyDoor, KEY_PREFIX};
 use crate::{
-    auth::Caller,
+    auth::{bearer, Caller},
     connections::{connection_of, ErrorBody},
     error::{internal, ApiError},
     Deps,
@@ -40,13 +40,7 @@ async fn scope_of(
     door: &KeyDoor,
     connection_id: Option<i64>,
 ) -> Result<Scope, ApiError> {
-    let bearer = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    if let Some(key) = bearer.filter(|b| b.starts_with(KEY_PREFIX)) {
+    if let Some(key) = bearer(req).filter(|b| b.starts_with(KEY_PREFIX)) {
         let grant = door.admit(key).await?;
         if connection_id.is_some_and(|c| c != grant.connection_id) {
             return Err(ApiError::BadRequest(
