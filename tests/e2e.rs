@@ -20,4 +20,5 @@ mod subscriptions;
 mod sync;
 mod sync_failures;
 mod sync_sweeps;
+mod watches;
 mod writeback;

@@ -241,7 +241,7 @@ async fn readiness_names_a_database_that_lacks_the_schema() {
 /// The binaries that run for good, with the variable that sets their listener.
 /// Each with a series it must show from the start (`{q}` stands for the prefix). The API's
 /// readiness is the database's alone (see `matterhook_api::server`).
-const SERVICES: [(&str, &str, &str); 10] = [
+const SERVICES: [(&str, &str, &str); 11] = [
     (
         "matterhook-receiver",
         "MATTERHOOK_RECEIVER_ADDR",
@@ -281,6 +281,11 @@ const SERVICES: [(&str, &str, &str); 10] = [
         "matterhook-worker-crm",
         "MATTERHOOK_HEALTH_ADDR",
         r#"matterhook_queue_messages_total{queue="{q}.crm",outcome="acked"} 0"#,
+    ),
+    (
+        "matterhook-worker-watches",
+        "MATTERHOOK_HEALTH_ADDR",
+        r#"matterhook_queue_messages_total{queue="{q}.watches",outcome="acked"} 0"#,
     ),
     (
         "matterhook-worker-writeback",

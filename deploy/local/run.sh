@@ -76,6 +76,10 @@ say "starting the CRM worker (contacts projected for a CRM)"
 MATTERHOOK_HEALTH_ADDR=127.0.0.1:9108 target/debug/matterhook-worker-crm &
 pids+=($!)
 
+say "starting the watches worker (imported matters kept in step with Clio)"
+MATTERHOOK_HEALTH_ADDR=127.0.0.1:9109 target/debug/matterhook-worker-watches &
+pids+=($!)
+
 say "starting the writeback worker (activities written to Clio)"
 MATTERHOOK_HEALTH_ADDR=127.0.0.1:9107 target/debug/matterhook-worker-writeback &
 pids+=($!)
@@ -161,13 +165,22 @@ lookup_key=$(api -X POST "$MATTERHOOK_API_URL/api/connections/$connection_id/loo
 curl -fsS -H "Authorization: Bearer $lookup_key" "$MATTERHOOK_API_URL/api/caller-lookup?phone=%2B15551234567" |
   grep -o '"match":"[a-z]*"\|"source":"[a-z]*"\|"transfer_to":{[^}]*}' | sed 's/^/    /'
 
+say "watches: Jane Doe's and José Álvarez's matters imported, Litigation mapped to the case type Civil Litigation"
+jose_matter=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[[0-9]*,\([0-9]*\).*/\1/p')
+api -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
+  -d '{"watches":{"mapping":{"Litigation":"Civil Litigation"}}}' >/dev/null
+watches=$(api -X POST "$MATTERHOOK_API_URL/api/watches/import" \
+  -d "{\"connection_id\":$connection_id,\"matter_ids\":[$matter_id,$jose_matter]}")
+printf '%s\n' "$watches" | grep -o '"fields":{[^}]*}' | sed 's/^/    /'
+watch_id=$(api "$MATTERHOOK_API_URL/api/watches?limit=1" | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -n1)
+
 cat <<INFO
 
   matterhook is running (Ctrl-C stops it)
 
   receiver         http://$MATTERHOOK_RECEIVER_ADDR   (/healthz /readyz /metrics; Clio delivers to /webhooks/clio/{token})
   API              $MATTERHOOK_API_URL   (/healthz /readyz /metrics; OpenAPI: $MATTERHOOK_API_URL/openapi.json)
-  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review), 9107 (writeback), 9108 (crm)
+  health, metrics  workers and scheduler: http://127.0.0.1:9101 (journal) … 9102 (sync), 9103 (matching), 9104 (status), 9105 (scheduler), 9106 (review), 9107 (writeback), 9108 (crm), 9109 (watches)
     as alice       curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/connections
     connect again  open $MATTERHOOK_API_URL/connect/clio?region=us with that bearer token
   scheduler        renews webhook subscriptions, refreshes tokens:  target/debug/matterhook subscriptions list
@@ -191,6 +204,15 @@ cat <<INFO
                    curl -H "Authorization: Bearer $lookup_key" "$MATTERHOOK_API_URL/api/caller-lookup?phone=555.123.4567"
                    curl -H "Authorization: Bearer $lookup_key" "$MATTERHOOK_API_URL/api/caller-lookup?phone=4567"
     staff          curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/staff
+  watches          curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/watches
+    browse matters curl -H "Authorization: Bearer $api_token" "$MATTERHOOK_API_URL/api/clio/matters?q=estate"
+    rename Jane in Clio (her watch follows within seconds, no button):
+                   curl -X PATCH -H 'content-type: application/json' -d '{"last_name":"Doe-Park"}' $CLIO_BASE_URL/_sim/records/contacts/$jane_id
+                   curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/watches/$watch_id
+    edit, sync one curl -X PATCH -H "Authorization: Bearer $api_token" -H 'content-type: application/json' -d '{"fields":{"city":"Salem"},"notes":"weekly check","priority":"high"}' $MATTERHOOK_API_URL/api/watches/$watch_id
+                   curl -X POST -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/watches/$watch_id/sync
+    Sync All       curl -X POST -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/watches/sync   (progress: /api/jobs/{id})
+                   target/debug/matterhook watches sync --connection $connection_id
   writeback        activity $activity_id ($state), a call logged as a note on Jane Doe in Clio:
                    curl -H "Authorization: Bearer $api_token" $MATTERHOOK_API_URL/api/activities
                    curl "$CLIO_BASE_URL/_sim/records/notes?account_id=$account_id"

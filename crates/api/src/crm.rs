@@ -264,7 +264,7 @@ pub(crate) async fn events(
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct JobBody {
     id: i64,
-    /// crm_projection.
+    /// crm_projection or watches_sync.
     kind: String,
     connection_id: i64,
     /// queued, running, done or failed.
@@ -278,6 +278,23 @@ pub(crate) struct JobBody {
     created_at: DateTime<Utc>,
     started_at: Option<DateTime<Utc>>,
     finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<jobs::Job> for JobBody {
+    fn from(j: jobs::Job) -> Self {
+        Self {
+            id: j.id,
+            kind: j.kind,
+            connection_id: j.connection_id,
+            state: j.state,
+            total: j.total,
+            done: j.done,
+            error: j.error,
+            created_at: j.created_at,
+            started_at: j.started_at,
+            finished_at: j.finished_at,
+        }
+    }
 }
 
 /// One of the caller's jobs, with its progress.
@@ -300,16 +317,5 @@ pub(crate) async fn job(
     let j = jobs::of_user(&mut conn, caller.id, id.into_inner())
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(HttpResponse::Ok().json(JobBody {
-        id: j.id,
-        kind: j.kind,
-        connection_id: j.connection_id,
-        state: j.state,
-        total: j.total,
-        done: j.done,
-        error: j.error,
-        created_at: j.created_at,
-        started_at: j.started_at,
-        finished_at: j.finished_at,
-    }))
+    Ok(HttpResponse::Ok().json(JobBody::from(j)))
 }

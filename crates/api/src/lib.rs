@@ -48,6 +48,7 @@ mod review_requests;
 mod send_review_page;
 mod settings;
 mod suggestions;
+mod watches;
 
 pub use connect_page::AppLink;
 
@@ -92,6 +93,16 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
         deps.connections.clone(),
     ));
     let door = web::Data::new(caller::KeyDoor::new(deps.pool.clone()));
+    // A watch synced from its button re-reads its matter through the sync stage, as the sync
+    // worker would, and writes the mirror the same way.
+    let stage = web::Data::new(matterhook_sync::SyncStage::new(
+        deps.pool.clone(),
+        deps.connections.clone(),
+        matterhook_sync::SyncConfig {
+            metrics: deps.metrics.clone(),
+            ..matterhook_sync::SyncConfig::default()
+        },
+    ));
     let deps = web::Data::new(deps);
     let document = web::Data::new(openapi::ApiDoc::openapi());
     Ok(HttpServer::new(move || {
@@ -100,6 +111,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .app_data(deps.clone())
             .app_data(lookups.clone())
             .app_data(door.clone())
+            .app_data(stage.clone())
             .app_data(
                 web::JsonConfig::default()
                     .limit(256 * 1024)
@@ -127,6 +139,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(activities::configure)
             .configure(crm::configure)
             .configure(caller::configure)
+            .configure(watches::configure)
             .configure(send_review_page::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
     })

@@ -7,7 +7,7 @@ use utoipa::{
 
 use crate::{
     actions, activities, caller, connections, crm, dead_letters, notifications, referrals,
-    review_requests, settings, suggestions,
+    review_requests, settings, suggestions, watches,
 };
 
 /// matterhook's API.
@@ -20,6 +20,7 @@ use crate::{
                        post activities for writeback to Clio; \
                        read each connection's contacts as a CRM sees them, with a change feed; \
                        look a caller up by phone number, with a lookup key; \
+                       import Clio matters as watches that stay in step with Clio; \
                        inspect and replay dead-lettered events. \
                        Requests carry `Authorization: Bearer <token>` from `matterhook users add`."
     ),
@@ -63,6 +64,15 @@ use crate::{
         caller::keys::create,
         caller::keys::list,
         caller::keys::revoke,
+        watches::browse::browse,
+        watches::manage::import,
+        watches::manage::list,
+        watches::manage::show,
+        watches::manage::patch,
+        watches::manage::accept,
+        watches::sync::sync_one,
+        watches::sync::sync_all,
+        watches::sync::login,
         dead_letters::list,
         dead_letters::show,
         dead_letters::replay,

@@ -85,6 +85,11 @@ impl Sim {
         &self.inner
     }
 
+    /// The demo firm, once seeded.
+    pub fn demo(&self) -> Option<seed::DemoFirm> {
+        self.inner.state.lock().demo.clone()
+    }
+
     /// The current configuration.
     pub fn config(&self) -> SimConfig {
         self.inner.config.read().clone()

@@ -5,6 +5,7 @@ mod demo;
 mod dlq;
 mod sync;
 mod users;
+mod watches;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -44,6 +45,9 @@ enum Command {
     Subscriptions(connections::SubscriptionsCommand),
     /// Sweep a connection now: catch what webhooks missed (`--full` reads everything).
     Sync(sync::SyncArgs),
+    /// Watches: Sync All with its progress.
+    #[command(subcommand)]
+    Watches(watches::WatchesCommand),
     /// Demo helpers for the local stack.
     #[command(subcommand)]
     Demo(DemoCommand),
@@ -72,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Connections(command) => connections::run_connections(command).await,
         Command::Subscriptions(command) => connections::run_subscriptions(command).await,
         Command::Sync(args) => sync::run(args).await,
+        Command::Watches(command) => watches::run(command).await,
     }
 }
 

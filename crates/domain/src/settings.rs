@@ -19,6 +19,8 @@ pub struct ConnectionSettings {
     pub writeback: crate::activity::WritebackSettings,
     /// The CRM contact feed's section.
     pub crm: crate::crm::CrmSettings,
+    /// Watches' section (conflict policy, case-type mapping, automatic sync).
+    pub watches: crate::watches::WatchSettings,
 }
 
 /// What moves a matter to a review request.
@@ -173,6 +175,9 @@ impl ConnectionSettings {
             }
         }
         self.check_crm()?;
+        if let Some((field, message)) = self.watches.problem() {
+            return Err(SettingsError::at(format!("watches.{field}"), message));
+        }
         self.check_review()
     }
 

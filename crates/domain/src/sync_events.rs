@@ -40,6 +40,9 @@ pub enum Change {
     /// A matter already known changed without its status changing (its attorneys, practice
     /// area, stage, client, relationships, ...).
     MatterChanged,
+    /// A matter the mirror held live is gone from Clio (deleted, or absent from a read and
+    /// confirmed gone). Products that keep something per matter mark it; none deletes anything.
+    MatterDeleted,
     /// A contact changed (or was first seen).
     ContactChanged,
     /// A bill's state became `paid`.
@@ -61,7 +64,8 @@ impl ChangeKind {
         match self {
             ChangeKind::MatterOpened
             | ChangeKind::MatterStatusChanged
-            | ChangeKind::MatterChanged => Model::Matter,
+            | ChangeKind::MatterChanged
+            | ChangeKind::MatterDeleted => Model::Matter,
             ChangeKind::ContactChanged => Model::Contact,
             ChangeKind::BillPaid => Model::Bill,
             ChangeKind::ConnectionResumed => Model::User,
@@ -74,6 +78,7 @@ impl ChangeKind {
             ChangeKind::MatterOpened => "opened",
             ChangeKind::MatterStatusChanged => "status_changed",
             ChangeKind::MatterChanged => "changed",
+            ChangeKind::MatterDeleted => "deleted",
             ChangeKind::ContactChanged => "changed",
             ChangeKind::BillPaid => "paid",
             ChangeKind::ConnectionResumed => "resumed",

@@ -78,6 +78,7 @@ impl Handler for Matching {
             }
             other @ (Change::MatterStatusChanged { .. }
             | Change::MatterChanged
+            | Change::MatterDeleted
             | Change::ContactChanged
             | Change::BillPaid) => Err(HandlerError::permanent(format!(
                 "the matching worker does not handle {}",

@@ -52,12 +52,13 @@ impl Handler for StatusSync {
                 catch_up(conn, account, user.get(), *since).await?;
                 Ok(())
             }
-            other @ (Change::MatterOpened | Change::MatterChanged | Change::ContactChanged) => {
-                Err(HandlerError::permanent(format!(
-                    "the status worker does not handle {}",
-                    domain_binding(other.kind())
-                )))
-            }
+            other @ (Change::MatterOpened
+            | Change::MatterChanged
+            | Change::MatterDeleted
+            | Change::ContactChanged) => Err(HandlerError::permanent(format!(
+                "the status worker does not handle {}",
+                domain_binding(other.kind())
+            ))),
         }
     }
 }

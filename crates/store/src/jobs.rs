@@ -155,3 +155,13 @@ pub async fn of_user(conn: &mut AsyncPgConnection, user: i64, id: i64) -> QueryR
         .await
         .optional()
 }
+
+/// A job, whoever started it (the admin CLI).
+pub async fn get(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Option<Job>> {
+    j::table
+        .find(id)
+        .select(Job::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

@@ -41,6 +41,7 @@ pub mod sync_circuit;
 pub mod sync_cursors;
 pub mod sync_queue;
 pub mod users;
+pub mod watches;
 
 pub use diesel_async::AsyncPgConnection;
 pub use migrations::{ensure_schema_current, run_migrations, MigrationError};

@@ -25,7 +25,9 @@ pub use contacts::{
     ContactRow, PhoneRow,
 };
 pub use firm::{custom_fields_of, upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
-pub use search::{matters_by_keys, matters_for_client, recent_matters, search_matters};
+pub use search::{
+    browse_matters, matters_by_keys, matters_for_client, recent_matters, search_matters,
+};
 
 /// What the mirror holds of one record's version; `S` is the matter's status or the bill's state
 /// (`()` for contacts, which have neither).
@@ -253,7 +255,7 @@ pub async fn matters_created_since(
 }
 
 /// Marks records deleted in Clio (absent when re-read after an event, `deleted` ones included);
-/// the number newly marked. A record never seen gets a deleted row too, so the mirror says what
+/// the ids newly marked. A record never seen gets a deleted row too, so the mirror says what
 /// became of it.
 pub async fn mark_deleted(
     conn: &mut AsyncPgConnection,
@@ -261,7 +263,7 @@ pub async fn mark_deleted(
     account: i64,
     ids: &[i64],
     at: DateTime<Utc>,
-) -> QueryResult<usize> {
+) -> QueryResult<Vec<i64>> {
     macro_rules! tombstones {
         ($t:ident) => {{
             let rows: Vec<_> = ids
@@ -275,32 +277,37 @@ pub async fn mark_deleted(
                     )
                 })
                 .collect();
-            let inserted = diesel::insert_into($t::table)
+            let mut marked: Vec<i64> = diesel::insert_into($t::table)
                 .values(rows)
                 .on_conflict_do_nothing()
-                .execute(conn)
+                .returning($t::clio_id)
+                .get_results(conn)
                 .await?;
-            let updated = diesel::update(
-                $t::table
-                    .filter($t::clio_account_id.eq(account))
-                    .filter($t::clio_id.eq_any(ids))
-                    .filter($t::deleted_at.is_null()),
-            )
-            .set(($t::deleted_at.eq(at), $t::synced_at.eq(Utc::now())))
-            .execute(conn)
-            .await?;
-            inserted + updated
+            marked.extend(
+                diesel::update(
+                    $t::table
+                        .filter($t::clio_account_id.eq(account))
+                        .filter($t::clio_id.eq_any(ids))
+                        .filter($t::deleted_at.is_null()),
+                )
+                .set(($t::deleted_at.eq(at), $t::synced_at.eq(Utc::now())))
+                .returning($t::clio_id)
+                .get_results::<i64>(conn)
+                .await?,
+            );
+            marked.sort_unstable();
+            marked
         }};
     }
     if ids.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     Ok(match model {
         Model::Matter => tombstones!(m),
         Model::Contact => tombstones!(c),
         Model::Bill => tombstones!(b),
         // Users and custom field definitions are replaced whole by each sweep, never tombstoned.
-        Model::User | Model::CustomField => 0,
+        Model::User | Model::CustomField => Vec::new(),
     })
 }
 

@@ -13,6 +13,8 @@ diesel::table! {
         is_admin -> Bool,
         /// Created.
         created_at -> Timestamptz,
+        /// Last logged in to the product (`POST /api/sessions`).
+        last_login_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -241,6 +243,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     crm_events,
     jobs,
     lookup_keys,
+    watches,
+    watch_changes,
 );
 
 diesel::table! {
@@ -987,3 +991,66 @@ diesel::table! {
     }
 }
 diesel::joinable!(lookup_keys -> connections (connection_id));
+
+diesel::table! {
+    /// Matters imported from Clio as watches.
+    watches (id) {
+        /// Row id.
+        id -> Int8,
+        /// The connection it was imported through.
+        connection_id -> Int8,
+        /// Whose.
+        user_id -> Int8,
+        /// The firm.
+        clio_account_id -> Int8,
+        /// The Clio matter.
+        matter_id -> Int8,
+        /// The matter's client as last synced.
+        client_id -> Nullable<Int8>,
+        /// Clio-sourced fields by name.
+        fields -> Jsonb,
+        /// Fields the user edited since their last sync.
+        edited -> Array<Text>,
+        /// Clio values kept out by the user's edits.
+        conflicts -> Jsonb,
+        /// Local notes.
+        notes -> Text,
+        /// Local tags.
+        tags -> Array<Text>,
+        /// low, normal or high.
+        priority -> Text,
+        /// The matter's status in Clio.
+        clio_status -> Nullable<Text>,
+        /// When the matter was found deleted in Clio.
+        clio_deleted_at -> Nullable<Timestamptz>,
+        /// Last synced.
+        last_synced_at -> Nullable<Timestamptz>,
+        /// Imported.
+        created_at -> Timestamptz,
+        /// Last changed.
+        updated_at -> Timestamptz,
+    }
+}
+diesel::joinable!(watches -> connections (connection_id));
+diesel::joinable!(watches -> users (user_id));
+
+diesel::table! {
+    /// Every change to a watch's Clio-sourced fields.
+    watch_changes (id) {
+        /// Row id.
+        id -> Int8,
+        /// The watch.
+        watch_id -> Int8,
+        /// When.
+        at -> Timestamptz,
+        /// import, sync, event, edit or accept.
+        source -> Text,
+        /// The field.
+        field -> Text,
+        /// Before.
+        from_value -> Nullable<Text>,
+        /// After.
+        to_value -> Nullable<Text>,
+    }
+}
+diesel::joinable!(watch_changes -> watches (watch_id));

@@ -279,20 +279,43 @@ pub async fn bills(
     write(conn, target, reads, kind, causes).await
 }
 
-/// Marks records Clio no longer returns as deleted.
+/// Marks records Clio no longer returns as deleted; a matter the mirror held announces
+/// [`Change::MatterDeleted`] (a tombstone for a matter never seen announces nothing).
 pub async fn absent(
     conn: &mut AsyncPgConnection,
     target: &Target,
     model: Model,
     ids: &[i64],
+    causes: &Causes,
 ) -> diesel::QueryResult<Applied> {
     if ids.is_empty() {
         return Ok(Applied::default());
     }
     advisory::take_turn(conn, target.account, model).await?;
-    let deleted = mirror::mark_deleted(conn, model, target.account, ids, Utc::now()).await?;
-    Ok(Applied {
-        deleted,
+    let held = match model {
+        Model::Matter => versions_by_id(mirror::matter_versions(conn, target.account, ids).await?),
+        _ => HashMap::new(),
+    };
+    let at = Utc::now();
+    let marked = mirror::mark_deleted(conn, model, target.account, ids, at).await?;
+    let mut applied = Applied {
+        deleted: marked.len(),
         ..Applied::default()
-    })
+    };
+    for id in marked {
+        let Some(was) = held.get(&id).filter(|v| v.deleted_at.is_none()) else {
+            continue;
+        };
+        applied.events += publish_later(
+            conn,
+            target,
+            id,
+            was.etag.as_deref(),
+            was.updated_at,
+            vec![Change::MatterDeleted],
+            causes.get(&id),
+        )
+        .await?;
+    }
+    Ok(applied)
 }

@@ -259,7 +259,7 @@ impl SyncStage {
             Ok((target, reread, gone)) => {
                 let mut applied =
                     read::write(conn, &target, &reread, ReadKind::Live, &causes).await?;
-                applied += apply::absent(conn, &target, model, &gone).await?;
+                applied += apply::absent(conn, &target, model, &gone, &causes).await?;
                 sync_queue::delete(conn, &row_ids).await?;
                 let done = Utc::now();
                 connections::mark_synced(conn, connection_id, done).await?;

@@ -27,6 +27,7 @@ pub mod fields;
 mod handler;
 mod read;
 pub mod records;
+mod refresh;
 pub mod relay;
 mod schedule;
 mod sweep;
@@ -41,6 +42,7 @@ use matterhook_store::PgPool;
 pub use batch::BatchOutcome;
 pub use error::{SyncError, Verdict};
 pub use handler::SyncHandler;
+pub use refresh::Refreshed;
 pub use sweep::{SweepMode, SweepReport};
 
 /// The worker's name: its queue is `matterhook.sync`.

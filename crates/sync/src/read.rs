@@ -29,7 +29,12 @@ pub(crate) enum Reread {
 }
 
 impl Reread {
-    fn ids(&self) -> HashSet<i64> {
+    /// Whether reading it took a second call for a matter's stale clients.
+    pub(crate) fn read_clients(&self) -> bool {
+        matches!(self, Reread::Matters { clients, .. } if !clients.is_empty())
+    }
+
+    pub(crate) fn ids(&self) -> HashSet<i64> {
         match self {
             Reread::Matters { matters, .. } => matters.iter().map(|r| r.typed.id).collect(),
             Reread::Contacts(c) => c.iter().map(|r| r.typed.id).collect(),

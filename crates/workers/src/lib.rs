@@ -7,6 +7,7 @@ mod main_loop;
 pub mod review;
 pub mod scheduler;
 pub mod sync;
+pub mod watches;
 pub mod writeback;
 
 pub use main_loop::{run_worker, run_worker_alongside, stopped, Stopping, WorkerArgs};

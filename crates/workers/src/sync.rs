@@ -69,6 +69,7 @@ fn downstream() -> Vec<WorkerQueue> {
         WorkerQueue::of(&matterhook_review::ReviewTrigger::default(), &tiers),
         WorkerQueue::of(&matterhook_writeback::WritebackRequests::default(), &tiers),
         WorkerQueue::of(&matterhook_crm::CrmProjector, &tiers),
+        WorkerQueue::of(&matterhook_watches::WatchSyncer, &tiers),
     ]
 }
 

@@ -7,9 +7,13 @@
 //!   `prefer_clio`: Clio's non-empty value wins.
 //! - Local-only fields (notes, tags, priority) are not among [`WatchField`]s: sync cannot touch them.
 
+mod settings;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+
+pub use settings::{Frequency, WatchSettings, LOGIN_STALE_AFTER, MAX_MAPPING};
 
 /// A watch's fields that come from Clio.
 #[derive(
@@ -49,6 +53,31 @@ pub enum WatchField {
     CaseType,
     /// The matter's open date (`YYYY-MM-DD`).
     DateOfInterest,
+}
+
+impl WatchField {
+    /// Whether the field holds a date (`YYYY-MM-DD`).
+    pub fn is_date(self) -> bool {
+        matches!(self, WatchField::DateOfBirth | WatchField::DateOfInterest)
+    }
+
+    /// A value the user typed for this field, as stored: trimmed, a date in `YYYY-MM-DD`; empty
+    /// clears the field (`None`).
+    pub fn edited_value(self, raw: &str) -> Result<Option<String>, &'static str> {
+        let value = raw.trim();
+        if value.is_empty() {
+            return Ok(None);
+        }
+        if self.is_date() {
+            return chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+                .map(|d| Some(d.format("%Y-%m-%d").to_string()))
+                .map_err(|_| "must be a date as YYYY-MM-DD");
+        }
+        if value.chars().count() > 255 {
+            return Err("must be at most 255 characters");
+        }
+        Ok(Some(value.to_owned()))
+    }
 }
 
 /// Values by field; a field absent has no value.
@@ -207,3 +236,59 @@ pub fn merge(
 
 #[cfg(test)]
 mod tests;
+
+/// A watch's fields as the user and syncs shape them: values, the user's protected edits and the
+/// Clio values kept out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Sides {
+    /// The values.
+    pub fields: Fields,
+    /// Fields the user edited since their last sync.
+    pub edited: BTreeSet<WatchField>,
+    /// Clio values kept out by those edits.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A field a user's edit or acceptance changed: (field, from, to).
+pub type Edited = (WatchField, Option<String>, Option<String>);
+
+/// The user sets fields (`None` clears one, values already checked with
+/// [`WatchField::edited_value`]): each set to another value than it had becomes the user's edit,
+/// protected from syncs under keep_local; a conflict on it is settled in the user's favour.
+pub fn edit(sides: &Sides, edits: &BTreeMap<WatchField, Option<String>>) -> (Sides, Vec<Edited>) {
+    let mut out = sides.clone();
+    let mut changed = Vec::new();
+    for (&field, value) in edits {
+        let before = out.fields.get(&field).cloned();
+        if &before == value {
+            continue;
+        }
+        match value {
+            Some(v) => out.fields.insert(field, v.clone()),
+            None => out.fields.remove(&field),
+        };
+        out.edited.insert(field);
+        out.conflicts.retain(|c| c.field != field);
+        changed.push((field, before, value.clone()));
+    }
+    (out, changed)
+}
+
+/// The user accepts Clio's values for these fields' conflicts: the value becomes Clio's and the
+/// field follows Clio again. A field without a conflict is left as it is.
+pub fn accept(sides: &Sides, which: &BTreeSet<WatchField>) -> (Sides, Vec<Edited>) {
+    let mut out = sides.clone();
+    let mut changed = Vec::new();
+    let (taken, kept): (Vec<Conflict>, Vec<Conflict>) = std::mem::take(&mut out.conflicts)
+        .into_iter()
+        .partition(|c| which.contains(&c.field));
+    out.conflicts = kept;
+    for c in taken {
+        let before = out.fields.insert(c.field, c.clio.clone());
+        out.edited.remove(&c.field);
+        if before.as_deref() != Some(c.clio.as_str()) {
+            changed.push((c.field, before, Some(c.clio)));
+        }
+    }
+    (out, changed)
+}

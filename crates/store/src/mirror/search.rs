@@ -128,6 +128,42 @@ pub async fn matters_by_keys(
     Ok(rows)
 }
 
+/// A page of the firm's live matters for the matter browser, newest (highest Clio id) first,
+/// below `before`: those whose number, description or client name contains `q` (any case), in
+/// `status` when given.
+pub async fn browse_matters(
+    conn: &mut AsyncPgConnection,
+    account: i64,
+    q: Option<&str>,
+    status: Option<matterhook_domain::MatterStatus>,
+    before: i64,
+    limit: i64,
+) -> QueryResult<Vec<MatterRow>> {
+    let mut query = m::table
+        .filter(m::clio_account_id.eq(account))
+        .filter(m::deleted_at.is_null())
+        .filter(m::clio_id.lt(before))
+        .into_boxed();
+    if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = like(q);
+        query = query.filter(
+            m::display_number
+                .ilike(pattern.clone())
+                .or(m::description.ilike(pattern.clone()))
+                .or(m::client_name.ilike(pattern)),
+        );
+    }
+    if let Some(status) = status {
+        query = query.filter(m::status.eq(status));
+    }
+    query
+        .order(m::clio_id.desc())
+        .limit(limit)
+        .select(MatterRow::as_select())
+        .load(conn)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
