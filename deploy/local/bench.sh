@@ -22,3 +22,5 @@ say "crm: a firm of 100,000 contacts and 300,000 matters, projected in full and 
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-crm
 say "lookup: caller lookup among 1,000,000 contacts with 2,000,000 numbers, over HTTP with a lookup key (target/bench/lookup.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-lookup
+say "watches: Sync All of 10,000 watches, every client stale (target/bench/watches.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-watches

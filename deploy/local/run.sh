@@ -169,8 +169,13 @@ say "watches: Jane Doe's and José Álvarez's matters imported, Litigation mappe
 jose_matter=$(printf '%s' "$demo" | sed -n 's/.*"matter_ids":\[[0-9]*,\([0-9]*\).*/\1/p')
 api -X PATCH "$MATTERHOOK_API_URL/api/connections/$connection_id/settings" \
   -d '{"watches":{"mapping":{"Litigation":"Civil Litigation"}}}' >/dev/null
-watches=$(api -X POST "$MATTERHOOK_API_URL/api/watches/import" \
-  -d "{\"connection_id\":$connection_id,\"matter_ids\":[$matter_id,$jose_matter]}")
+# The matters must be in the mirror (the first sweep has run by now; a slow one is waited for).
+for _ in $(seq 1 100); do
+  watches=$(api -X POST "$MATTERHOOK_API_URL/api/watches/import" \
+    -d "{\"connection_id\":$connection_id,\"matter_ids\":[$matter_id,$jose_matter]}")
+  case "$watches" in *'"unknown":[]'*) break ;; esac
+  sleep 0.2
+done
 printf '%s\n' "$watches" | grep -o '"fields":{[^}]*}' | sed 's/^/    /'
 watch_id=$(api "$MATTERHOOK_API_URL/api/watches?limit=1" | sed -n 's/.*"id":\([0-9]*\).*/\1/p' | head -n1)
 

@@ -279,6 +279,22 @@ pub async fn write_synced(
         .await
 }
 
+/// Marks watches a sync found unchanged as synced at `at`, in one statement.
+pub async fn touch_synced(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    at: DateTime<Utc>,
+) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(w::table.filter(w::id.eq_any(ids)))
+        .set(w::last_synced_at.eq(at))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// What a user's edit writes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Edit {

@@ -101,8 +101,11 @@ async fn sync_all(
         let Some(&(last, _)) = page.last() else { break };
         after = last;
         let matters: Vec<i64> = page.iter().map(|(_, m)| *m).collect();
+        let read_started = std::time::Instant::now();
         report.clio_calls += refresh(stage, connection.id, &matters).await?;
+        let read = read_started.elapsed();
         let ids: Vec<i64> = page.iter().map(|(w, _)| *w).collect();
+        let merge_started = std::time::Instant::now();
         let outcomes = apply(
             &mut conn,
             connection.id,
@@ -111,6 +114,13 @@ async fn sync_all(
             Utc::now(),
         )
         .await?;
+        tracing::debug!(
+            job = job.id,
+            read_ms = read.as_millis(),
+            merge_ms = merge_started.elapsed().as_millis(),
+            watches = outcomes.len(),
+            "a page of watches synced"
+        );
         report.watches += outcomes.len();
         report.changes += outcomes.iter().map(|o| o.changes.len()).sum::<usize>();
         let done = i32::try_from(report.watches).unwrap_or(i32::MAX);

@@ -122,6 +122,7 @@ pub async fn resync(
     at: DateTime<Utc>,
 ) -> diesel::QueryResult<Vec<Outcome>> {
     let mut out = Vec::with_capacity(rows.len());
+    let mut unchanged = Vec::new();
     for row in rows {
         let Some(source) = sources.get(&row.matter_id) else {
             out.push(Outcome {
@@ -132,6 +133,18 @@ pub async fn resync(
             continue;
         };
         let (synced, changes, conflicts) = synced(row, source, settings);
+        if same(row, &synced) {
+            // Most watches of a Sync All: one statement marks them all synced.
+            unchanged.push(row.id);
+            let mut watch = row.clone();
+            watch.last_synced_at = Some(at);
+            out.push(Outcome {
+                watch,
+                changes,
+                conflicts,
+            });
+            continue;
+        }
         let watch = store::write_synced(conn, row.id, &synced, at).await?;
         record(conn, row.id, cause, &changes, at).await?;
         if watch.clio_deleted_at.is_some() && row.clio_deleted_at.is_none() {
@@ -147,7 +160,18 @@ pub async fn resync(
             conflicts,
         });
     }
+    store::touch_synced(conn, &unchanged, at).await?;
     Ok(out)
+}
+
+/// Whether a sync leaves the watch's Clio side as it is.
+fn same(row: &WatchRow, synced: &Synced) -> bool {
+    row.client_id == synced.client_id
+        && row.fields == synced.fields
+        && row.edited == synced.edited
+        && row.conflicts == synced.conflicts
+        && row.clio_status == synced.clio_status
+        && row.clio_deleted_at == synced.clio_deleted_at
 }
 
 /// Records changes made by `cause`.
