@@ -109,8 +109,13 @@ async fn main() {
     let wall_s = started.elapsed().as_secs_f64();
     let clio_calls = r.clio_calls() - calls;
     let (_, done) =
-        r.s.api_send(&r.bob, Method::GET, &format!("/api/jobs/{}", job["id"]), None)
-            .await;
+        r.s.api_send(
+            &r.bob,
+            Method::GET,
+            &format!("/api/jobs/{}", job["id"]),
+            None,
+        )
+        .await;
     assert_eq!(done["state"], "done", "{done}");
     println!(
         "watches: Sync All of {} watches in {wall_s:.1} s with {clio_calls} Clio calls ({} fields changed)",
