@@ -320,6 +320,7 @@ async fn every_binary_answers_health_readiness_and_metrics_and_says_what_it_is()
             )
         })
         .collect();
+    let mut budgets = Vec::new();
     for (s, series) in &services {
         let ready = s.ready_is(200).await;
         let expected = if s.name == "matterhook-api" {
@@ -342,8 +343,27 @@ async fn every_binary_answers_health_readiness_and_metrics_and_says_what_it_is()
             "{} shows {series}: {metrics}",
             s.name
         );
+        let budget: u32 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("matterhook_db_pool_max_connections "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{} shows its connection budget", s.name));
+        budgets.push((s.name, budget));
     }
     drop(services);
+
+    // `make run` (one of each) plus a second replica of every worker fits PostgreSQL's default
+    // `max_connections` of 100, with 3 to spare for psql and the CLI.
+    let one_of_each: u32 = budgets.iter().map(|(_, b)| b).sum();
+    let workers: u32 = budgets
+        .iter()
+        .filter(|(name, _)| name.starts_with("matterhook-worker-"))
+        .map(|(_, b)| b)
+        .sum();
+    assert!(
+        one_of_each + workers <= 97,
+        "{one_of_each} + {workers} connections: {budgets:?}"
+    );
 
     // Each says what it is.
     for (name, _, _) in SERVICES {
@@ -373,5 +393,19 @@ async fn every_binary_answers_health_readiness_and_metrics_and_says_what_it_is()
         .await
         .expect("broker");
     let names = matterhook_bus::topology::Names::new(&prefix);
-    delete_namespace(&broker, &names, &["journal", "sync", "matching", "status"]).await;
+    delete_namespace(
+        &broker,
+        &names,
+        &[
+            "journal",
+            "sync",
+            "matching",
+            "status",
+            "review",
+            "crm",
+            "watches",
+            "writeback",
+        ],
+    )
+    .await;
 }

@@ -28,18 +28,26 @@ struct Cli {
     app: AppArgs,
 }
 
+/// The API's default connection budget (6 for requests, 4 for caller lookups).
+const API_POOL: usize = 10;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     matterhook_config::telemetry::init();
     let cli = Cli::parse();
     let database_url = cli.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(database_url).await?;
-    let pool = matterhook_store::connect_pool(database_url, 8).context("database pool")?;
+    // The budget is split: two fifths for caller lookups' own pool (so a burst of rings cannot
+    // take the rest of the API's connections), the rest for everything else.
+    let budget = cli.db.pool_size(API_POOL).max(2);
+    let lookups = (budget * 2 / 5).max(1);
+    let pool =
+        matterhook_store::connect_pool(database_url, budget - lookups).context("database pool")?;
     let lookup_pool = matterhook_store::connect_pool_with(
         database_url,
         matterhook_store::PoolOptions {
             generic_plans: true,
-            ..matterhook_store::PoolOptions::new(6)
+            ..matterhook_store::PoolOptions::new(lookups)
         },
     )
     .context("caller lookup's database pool")?;
@@ -48,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
         .context("connecting to RabbitMQ")?;
     let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
     let metrics = matterhook_telemetry::Metrics::new();
+    metrics.db_pool(budget);
     let observer = metrics.clone();
     let connections = matterhook_connections::Connections::from_config_with(
         pool.clone(),

@@ -39,12 +39,26 @@ pub enum ConfigError {
     DevKeyInProduction(Url),
 }
 
-/// `DATABASE_URL`.
+/// `DATABASE_URL`, `MATTERHOOK_DB_POOL`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct DatabaseArgs {
     /// PostgreSQL connection URL (may hold a password, so it is never printed).
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, hide_env_values = true, hide_default_value = true)]
     pub database_url: SecretString,
+    /// The most connections this process opens to PostgreSQL, all its pools together (default:
+    /// sized for the binary's own concurrency; the runbook's connection budget lists them).
+    #[arg(long, env = "MATTERHOOK_DB_POOL",
+          value_parser = clap::value_parser!(u32).range(1..=500))]
+    pub db_pool: Option<u32>,
+}
+
+impl DatabaseArgs {
+    /// The process's connection budget: `MATTERHOOK_DB_POOL` when set, else `default`.
+    pub fn pool_size(&self, default: usize) -> usize {
+        self.db_pool
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(default)
+    }
 }
 
 /// `AMQP_URL`, `MATTERHOOK_AMQP_PREFIX`.

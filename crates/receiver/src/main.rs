@@ -31,9 +31,6 @@ struct Cli {
     /// batch its writes; on the 2-core benchmark machine it beat 4 and 16 (docs/benchmarks.md).
     #[arg(long, env = "MATTERHOOK_RECEIVER_CHANNELS", default_value_t = 1)]
     channels: usize,
-    /// Database connections.
-    #[arg(long, env = "MATTERHOOK_RECEIVER_DB_POOL", default_value_t = 8)]
-    db_pool: usize,
 }
 
 #[tokio::main]
@@ -43,8 +40,12 @@ async fn main() -> anyhow::Result<()> {
     cli.public.validate()?;
     let database_url = cli.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(database_url).await?;
-    let pool =
-        matterhook_store::connect_pool(database_url, cli.db_pool).context("database pool")?;
+    let metrics = matterhook_telemetry::Metrics::new();
+    // Deliveries at steady state read no database (subscriptions are cached); the journal's
+    // and handshakes' writes need few.
+    let pool_size = cli.db.pool_size(4);
+    metrics.db_pool(pool_size);
+    let pool = matterhook_store::connect_pool(database_url, pool_size).context("database pool")?;
     let broker = matterhook_bus::connect(cli.amqp.amqp_url.expose_secret(), "matterhook-receiver")
         .await
         .context("connecting to RabbitMQ")?;
@@ -57,7 +58,7 @@ async fn main() -> anyhow::Result<()> {
         broker: Arc::new(broker),
         cipher: matterhook_crypto::Cipher::new(&cli.public.encryption_key),
         names,
-        metrics: matterhook_telemetry::Metrics::new(),
+        metrics,
     };
     let listener = std::net::TcpListener::bind(cli.listen.addr)
         .with_context(|| format!("listening on {}", cli.listen.addr))?;

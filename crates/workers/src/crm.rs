@@ -4,24 +4,24 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use matterhook_crm::{jobs, CrmProjector};
 use matterhook_telemetry::Metrics;
-use secrecy::ExposeSecret;
 
-use crate::{run_worker_alongside, stopped, WorkerArgs};
+use crate::{run_worker_alongside, stopped, WorkerArgs, CONSUMER_POOL};
 
 /// How often the job runner looks for a job when it has none.
 const JOB_TICK: Duration = Duration::from_secs(1);
 
 /// Runs the CRM worker until SIGTERM or Ctrl-C.
 pub async fn run_crm(args: WorkerArgs) -> anyhow::Result<()> {
-    let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 2)
-        .context("database pool")?;
+    let metrics = Metrics::new();
+    // The consumer's transactions and one job at a time share them.
+    let pool = args.pool(CONSUMER_POOL + 1, &metrics)?;
     run_worker_alongside(
         CrmProjector,
         args,
-        Metrics::new(),
+        metrics,
+        pool.clone(),
         move |stopping| async move {
             jobs::run_jobs(pool, JOB_TICK, stopped(stopping)).await;
             Ok(())

@@ -10,4 +10,6 @@ pub mod sync;
 pub mod watches;
 pub mod writeback;
 
-pub use main_loop::{run_worker, run_worker_alongside, stopped, Stopping, WorkerArgs};
+pub use main_loop::{
+    run_worker, run_worker_alongside, stopped, Stopping, WorkerArgs, CONSUMER_POOL,
+};

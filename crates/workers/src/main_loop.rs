@@ -24,7 +24,25 @@ pub struct WorkerArgs {
     max_attempts: u32,
 }
 
+/// The connection budget of a worker that only consumes: its handlers' transactions take turns
+/// on these (messages beyond them wait in the prefetch buffer), and the broker dead-letter drain
+/// borrows one now and then.
+pub const CONSUMER_POOL: usize = 3;
+
 impl WorkerArgs {
+    /// The worker's pool: `MATTERHOOK_DB_POOL` connections when set, else `default`; recorded in
+    /// `metrics` (`matterhook_db_pool_max_connections`).
+    pub fn pool(
+        &self,
+        default: usize,
+        metrics: &Metrics,
+    ) -> anyhow::Result<matterhook_store::PgPool> {
+        let size = self.db.pool_size(default);
+        metrics.db_pool(size);
+        matterhook_store::connect_pool(self.db.database_url.expose_secret(), size)
+            .context("database pool")
+    }
+
     /// Parses the command line of the binary `name`, whose `--help` starts with `about` and whose
     /// `--version` is the workspace's.
     pub fn parse_as(name: &'static str, about: &'static str) -> Self {
@@ -41,7 +59,9 @@ impl WorkerArgs {
 /// broker-level dead letters, serves its health and metrics, and on the signal finishes what is in
 /// flight and returns.
 pub async fn run_worker<H: Handler>(handler: H, args: WorkerArgs) -> anyhow::Result<()> {
-    run_worker_alongside(handler, args, Metrics::new(), |_| async { Ok(()) }).await
+    let metrics = Metrics::new();
+    let pool = args.pool(CONSUMER_POOL, &metrics)?;
+    run_worker_alongside(handler, args, metrics, pool, |_| async { Ok(()) }).await
 }
 
 /// A shutdown signal a companion task can wait for.
@@ -52,12 +72,14 @@ pub async fn stopped(mut rx: Stopping) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-/// [`run_worker`], recording into `metrics`, with `companion` running beside the consumer until
-/// the same signal (the sync worker's batcher, relay and sweeper).
+/// [`run_worker`], recording into `metrics`, on `pool` (made by [`WorkerArgs::pool`], shared
+/// with the companion), with `companion` running beside the consumer until the same signal (the
+/// sync worker's batcher, relay and sweeper).
 pub async fn run_worker_alongside<H, F, Fut>(
     handler: H,
     args: WorkerArgs,
     metrics: Metrics,
+    pool: matterhook_store::PgPool,
     companion: F,
 ) -> anyhow::Result<()>
 where
@@ -67,8 +89,6 @@ where
 {
     let database_url = args.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(database_url).await?;
-    let pool = matterhook_store::connect_pool(database_url, usize::from(args.prefetch).max(2) + 2)
-        .context("database pool")?;
     let amqp_url = args.amqp.amqp_url.expose_secret();
     let names = matterhook_bus::topology::Names::new(&args.amqp.amqp_prefix);
     let config = RuntimeConfig {

@@ -4,24 +4,24 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use matterhook_review::{schedule, ReviewTrigger};
 use matterhook_telemetry::Metrics;
-use secrecy::ExposeSecret;
 
-use crate::{run_worker_alongside, stopped, WorkerArgs};
+use crate::{run_worker_alongside, stopped, WorkerArgs, CONSUMER_POOL};
 
 /// How often requests are looked at for falling due (and local days for turning).
 const TICK: Duration = Duration::from_secs(30);
 
 /// Runs the review worker until SIGTERM or Ctrl-C.
 pub async fn run_review(args: WorkerArgs) -> anyhow::Result<()> {
-    let pool = matterhook_store::connect_pool(args.db.database_url.expose_secret(), 2)
-        .context("database pool")?;
+    let metrics = Metrics::new();
+    // The consumer's transactions and the timer's pass share them.
+    let pool = args.pool(CONSUMER_POOL + 1, &metrics)?;
     run_worker_alongside(
         ReviewTrigger::default(),
         args,
-        Metrics::new(),
+        metrics,
+        pool.clone(),
         move |stopping| async move {
             let shutdown = stopped(stopping);
             tokio::pin!(shutdown);

@@ -42,8 +42,11 @@ pub struct SchedulerArgs {
 pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
     let url = args.db.database_url.expose_secret();
     matterhook_store::ensure_schema_current(url).await?;
-    let pool = matterhook_store::connect_pool(url, 4).context("database pool")?;
     let metrics = Metrics::new();
+    // One pass at a time, each step one connection (and one more for a token refresh).
+    let size = args.db.pool_size(3);
+    metrics.db_pool(size);
+    let pool = matterhook_store::connect_pool(url, size).context("database pool")?;
     let observer = metrics.clone();
     let connections =
         Connections::from_config_with(pool.clone(), &args.clio, &args.public, move |mut c| {

@@ -5,7 +5,6 @@
 
 use std::{future::Future, time::Duration};
 
-use anyhow::Context;
 use clap::Parser;
 use matterhook_bus::topology::WorkerQueue;
 use matterhook_config::{ClioArgs, PublicArgs};
@@ -80,10 +79,10 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
     let names = matterhook_bus::topology::Names::new(&args.worker.amqp.amqp_prefix);
     matterhook_store::ensure_schema_current(&url).await?;
     let concurrency = usize::try_from(args.concurrency).unwrap_or(4);
-    // Each batch holds one connection for its transaction and may need one more for a token.
-    let pool =
-        matterhook_store::connect_pool(&url, concurrency * 2 + 4).context("database pool")?;
     let metrics = Metrics::new();
+    // Each batch holds one connection for its transaction and may need one more (its target, a
+    // token); the relay, the sweeper and the consumer's inserts share the rest.
+    let pool = args.worker.pool(concurrency * 2 + 3, &metrics)?;
     let connections = crate::main_loop::clio_connections(
         pool.clone(),
         &args.clio,
@@ -108,21 +107,27 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
     };
     let tick = Duration::from_secs(args.sweep_tick_secs);
     let sampled = (pool.clone(), metrics.clone());
-    run_worker_alongside(handler, args.worker, metrics, move |stopping| async move {
-        tokio::join!(
-            stage.run_batches(stopped(stopping.clone())),
-            stage.run_sweeps(tick, stopped(stopping.clone())),
-            relay::run_relay(
-                pool,
-                amqp_url,
-                names,
-                downstream(),
-                stopped(stopping.clone())
-            ),
-            sample_backlogs(sampled.0, sampled.1, stopped(stopping)),
-        );
-        Ok(())
-    })
+    run_worker_alongside(
+        handler,
+        args.worker,
+        metrics,
+        pool.clone(),
+        move |stopping| async move {
+            tokio::join!(
+                stage.run_batches(stopped(stopping.clone())),
+                stage.run_sweeps(tick, stopped(stopping.clone())),
+                relay::run_relay(
+                    pool,
+                    amqp_url,
+                    names,
+                    downstream(),
+                    stopped(stopping.clone())
+                ),
+                sample_backlogs(sampled.0, sampled.1, stopped(stopping)),
+            );
+            Ok(())
+        },
+    )
     .await
 }
 

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use matterhook_config::{ClioArgs, PublicArgs};
 use matterhook_sync::{SyncConfig, SyncStage};
@@ -12,7 +11,7 @@ use matterhook_telemetry::Metrics;
 use matterhook_watches::{jobs, WatchSyncer};
 use secrecy::ExposeSecret;
 
-use crate::{run_worker_alongside, stopped, WorkerArgs};
+use crate::{run_worker_alongside, stopped, WorkerArgs, CONSUMER_POOL};
 
 /// The watches worker's command line.
 #[derive(Parser)]
@@ -46,8 +45,9 @@ const MAX_PACING_WAIT: Duration = Duration::from_secs(90);
 pub async fn run_watches(args: WatchesArgs) -> anyhow::Result<()> {
     let url = args.worker.db.database_url.expose_secret().to_owned();
     matterhook_store::ensure_schema_current(&url).await?;
-    let pool = matterhook_store::connect_pool(&url, 6).context("database pool")?;
     let metrics = Metrics::new();
+    // The consumer's transactions and one job at a time (a page's refresh, then its merge).
+    let pool = args.worker.pool(CONSUMER_POOL + 1, &metrics)?;
     let connections = crate::main_loop::clio_connections(
         pool.clone(),
         &args.clio,
@@ -70,6 +70,7 @@ pub async fn run_watches(args: WatchesArgs) -> anyhow::Result<()> {
         WatchSyncer,
         args.worker,
         metrics,
+        pool.clone(),
         move |stopping| async move {
             jobs::run_jobs(pool, stage, JOB_TICK, schedule, stopped(stopping)).await;
             Ok(())

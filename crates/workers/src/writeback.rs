@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Parser;
 use matterhook_config::{ClioArgs, PublicArgs};
 use matterhook_telemetry::Metrics;
@@ -50,13 +49,18 @@ pub struct WritebackArgs {
 /// wait holds only that connection's lane. Longer than Clio's minute window.
 const MAX_PACING_WAIT: Duration = Duration::from_secs(90);
 
+/// The writeback worker's default connection budget.
+const WRITEBACK_POOL: usize = 6;
+
 /// Runs the writeback worker until SIGTERM or Ctrl-C.
 pub async fn run_writeback(args: WritebackArgs) -> anyhow::Result<()> {
     let url = args.worker.db.database_url.expose_secret().to_owned();
     matterhook_store::ensure_schema_current(&url).await?;
     let lanes = usize::try_from(args.lanes).unwrap_or(64);
-    let pool = matterhook_store::connect_pool(&url, lanes.min(32) + 4).context("database pool")?;
     let metrics = Metrics::new();
+    // Lanes hold a connection only to claim and to record (never across a call to Clio): a few
+    // serve many lanes, shared with the consumer.
+    let pool = args.worker.pool(WRITEBACK_POOL, &metrics)?;
     let connections = crate::main_loop::clio_connections(
         pool.clone(),
         &args.clio,
@@ -66,7 +70,7 @@ pub async fn run_writeback(args: WritebackArgs) -> anyhow::Result<()> {
     )?;
     let names = matterhook_bus::topology::Names::new(&args.worker.amqp.amqp_prefix);
     let writer = Writer::new(
-        pool,
+        pool.clone(),
         connections,
         WriterConfig {
             lanes,
@@ -81,10 +85,12 @@ pub async fn run_writeback(args: WritebackArgs) -> anyhow::Result<()> {
     let handler = WritebackRequests {
         wake: writer.waker(),
     };
+    // One registry: the writer's counts are served with the consumer's.
     run_worker_alongside(
         handler,
         args.worker,
-        Metrics::new(),
+        metrics,
+        pool,
         move |stopping| async move {
             writer.run(stopped(stopping)).await;
             Ok(())

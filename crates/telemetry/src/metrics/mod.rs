@@ -65,6 +65,7 @@ struct Inner {
     outbox_pending: Gauge,
     outbox_lag: Gauge<f64, AtomicU64>,
     sync_queue_depth: Gauge,
+    db_pool_max: Gauge,
     sync_circuit_opened: Counter,
     scheduler_pass: Histogram,
     writeback_activities: Family<WritebackLabel, Counter>,
@@ -160,6 +161,12 @@ impl Metrics {
             "Records waiting to be re-read from Clio",
             sync_queue_depth.clone(),
         );
+        let db_pool_max = Gauge::default();
+        registry.register(
+            "matterhook_db_pool_max_connections",
+            "Connections this process may open to PostgreSQL at most, all its pools together",
+            db_pool_max.clone(),
+        );
         let sync_circuit_opened = Counter::default();
         registry.register(
             "matterhook_sync_circuit_opened",
@@ -215,6 +222,7 @@ impl Metrics {
             outbox_pending,
             outbox_lag,
             sync_queue_depth,
+            db_pool_max,
             sync_circuit_opened,
             scheduler_pass,
             writeback_activities,
@@ -283,6 +291,13 @@ impl Metrics {
     /// Sets the sync queue's depth.
     pub fn sync_queue_depth(&self, rows: i64) {
         self.0.sync_queue_depth.set(rows);
+    }
+
+    /// Records a pool of `max` connections this process opened (its connection budget is the sum).
+    pub fn db_pool(&self, max: usize) {
+        self.0
+            .db_pool_max
+            .inc_by(i64::try_from(max).unwrap_or(i64::MAX));
     }
 
     /// Counts a connection's reads paused by its circuit (a failed probe pauses them again).
