@@ -407,3 +407,71 @@ async fn last_synced_is_set_by_a_sweep_and_moved_on_by_a_batch() {
     assert_eq!(shown, after_batch);
     r.stop().await;
 }
+
+/// The batcher and the relay sleep until work is written (`LISTEN/NOTIFY`), not a poll period:
+/// with their own wake-ups an hour apart, a matter opened in Clio still reaches the mirror and is
+/// relayed within seconds.
+#[tokio::test]
+async fn the_batcher_and_the_relay_wake_when_work_is_written() {
+    use matterhook_store::wakeups::{Wakeups, OUTBOX, SYNC_QUEUE};
+
+    let r = Rig::start().await;
+    r.baseline().await;
+    let wake = matterhook_sync::Wake {
+        wakeups: Wakeups::listen(r.s.p.db.url(), &[SYNC_QUEUE, OUTBOX]),
+        fallback: std::time::Duration::from_secs(3600),
+    };
+    let stage = matterhook_sync::SyncStage::new(
+        r.s.p.pool.clone(),
+        r.s.connections.clone(),
+        matterhook_sync::SyncConfig {
+            wake: Some(wake.clone()),
+            ..matterhook_e2e::sync::config(&r.s)
+        },
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until = |mut s: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = s.wait_for(|v| *v).await;
+    };
+    let batcher = tokio::spawn({
+        let (stage, s) = (stage.clone(), stopped.clone());
+        async move { stage.run_batches(until(s)).await }
+    });
+    let relay = tokio::spawn(relay::run_relay_with(
+        r.s.p.pool.clone(),
+        matterhook_e2e::ingest::amqp_url(),
+        r.s.p.names.clone(),
+        Vec::new(),
+        Some(wake),
+        until(stopped.clone()),
+    ));
+
+    let firm = r.s.p.world.firm.clone();
+    let matter = r
+        .s
+        .p
+        .world
+        .sim
+        .create(
+            Kind::Matter,
+            firm.account_id,
+            json!({"client": {"id": firm.contact_ids[1]}, "status": "open", "description": "Woken"}),
+        )
+        .expect("matter")
+        .id;
+    // Not `settle`: the batcher takes the queued record as soon as it is written.
+    let mirrored = matterhook_e2e::ingest::eventually(|| async {
+        let m = r.matter(matter).await?;
+        (m.description.as_deref() == Some("Woken")).then_some(m)
+    })
+    .await;
+    assert!(mirrored.is_some(), "the batcher woke for the queued record");
+    let relayed =
+        matterhook_e2e::ingest::eventually(|| async { r.outbox().await.is_empty().then_some(()) })
+            .await;
+    assert_eq!(relayed, Some(()), "the relay woke for the outbox");
+    let _ = stop.send(true);
+    batcher.await.expect("batcher stops");
+    relay.await.expect("relay stops");
+    r.stop().await;
+}

@@ -41,6 +41,7 @@ pub mod sync_circuit;
 pub mod sync_cursors;
 pub mod sync_queue;
 pub mod users;
+pub mod wakeups;
 pub mod watches;
 
 pub use diesel_async::AsyncPgConnection;

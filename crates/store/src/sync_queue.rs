@@ -75,6 +75,42 @@ pub struct Queued {
     pub first_failed_at: Option<DateTime<Utc>>,
 }
 
+/// When the next group of work falls due (now or earlier when some is due already), among
+/// connections that are connected, not held by a 429 and not in `busy`; `None` when there is
+/// none. What the batcher sleeps until.
+pub async fn next_due(
+    conn: &mut AsyncPgConnection,
+    busy: &[i64],
+) -> QueryResult<Option<DateTime<Utc>>> {
+    #[derive(QueryableByName)]
+    struct Next {
+        #[diesel(sql_type = diesel::sql_types::Nullable<Timestamptz>)]
+        at: Option<DateTime<Utc>>,
+    }
+    let next: Next = diesel::sql_query(
+        "WITH RECURSIVE present AS ( \
+             (SELECT connection_id, model FROM sync_queue ORDER BY connection_id, model LIMIT 1) \
+             UNION ALL \
+             SELECT n.connection_id, n.model FROM present p \
+             CROSS JOIN LATERAL (SELECT q.connection_id, q.model FROM sync_queue q \
+                 WHERE (q.connection_id, q.model) > (p.connection_id, p.model) \
+                 ORDER BY q.connection_id, q.model LIMIT 1) n \
+         ) \
+         SELECT min(greatest(oldest.due_at, coalesce(c.sync_not_before, oldest.due_at))) AS at \
+         FROM present p \
+         JOIN connections c ON c.id = p.connection_id \
+         CROSS JOIN LATERAL (SELECT q.due_at FROM sync_queue q \
+             WHERE q.connection_id = p.connection_id AND q.model = p.model \
+             ORDER BY q.due_at LIMIT 1) oldest \
+         WHERE c.status = $1 AND p.connection_id <> ALL($2)",
+    )
+    .bind::<Text, _>(crate::connections::CONNECTED)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(busy)
+    .get_result(conn)
+    .await?;
+    Ok(next.at)
+}
+
 /// Connections and models with due work, oldest first, skipping connections that are not
 /// connected (their work is parked until a reconnect) or held by a 429.
 pub async fn due_groups(

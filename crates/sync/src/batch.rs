@@ -74,18 +74,27 @@ impl SyncStage {
         let mut running: JoinSet<Result<BatchOutcome, SyncError>> = JoinSet::new();
         // Which connection each task works for: never two batches of one connection at once.
         let mut busy: HashMap<tokio::task::Id, i64> = HashMap::new();
+        let wake = self.config().wake.clone();
         loop {
-            let mut idle = POLL;
+            let mut idle = wake.as_ref().map_or(POLL, |w| w.fallback);
             let free = self.config().concurrency.saturating_sub(running.len());
             if free > 0 {
                 let held: HashSet<i64> = busy.values().copied().collect();
                 match self.due_groups(&held, free).await {
                     Ok(groups) => {
+                        let started = groups.len();
                         for (connection_id, model) in groups {
                             let stage = self.clone();
                             let task = running
                                 .spawn(async move { stage.batch(connection_id, model).await });
                             busy.insert(task.id(), connection_id);
+                        }
+                        // Slots left: sleep until the next row falls due (a webhook's window
+                        // ends), not a poll period.
+                        if wake.is_some() && started < free {
+                            if let Some(wait) = self.until_next_due(&busy).await {
+                                idle = idle.min(wait);
+                            }
                         }
                     }
                     Err(e) => {
@@ -95,6 +104,16 @@ impl SyncStage {
                     }
                 }
             }
+            let announced = async {
+                match &wake {
+                    Some(w) => {
+                        w.wakeups
+                            .notified(matterhook_store::wakeups::SYNC_QUEUE)
+                            .await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 Some(done) = running.join_next_with_id(), if !running.is_empty() => {
                     let (id, outcome) = match done {
@@ -106,12 +125,29 @@ impl SyncStage {
                         log(connection_id, &outcome);
                     }
                 }
+                () = announced => {}
                 () = tokio::time::sleep(idle) => {}
                 () = &mut shutdown => break,
             }
         }
         // Let batches in flight finish: their rows are deleted with the write or come back.
         while running.join_next().await.is_some() {}
+    }
+
+    /// How long until the next group not in `busy` falls due (zero when one is due already);
+    /// `None` when none waits or the database cannot say.
+    async fn until_next_due(&self, busy: &HashMap<tokio::task::Id, i64>) -> Option<Duration> {
+        let held: Vec<i64> = busy.values().copied().collect();
+        let mut conn = self.pool().get().await.ok()?;
+        let at = sync_queue::next_due(&mut conn, &held).await.ok()??;
+        // At least a millisecond: a row due now that another batcher is taking is not a reason
+        // to spin.
+        Some(
+            (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(1)),
+        )
     }
 
     async fn due_groups(

@@ -81,7 +81,23 @@ pub struct SyncConfig {
     /// Where the batcher counts records it retries and dead-letters (under the sync queue's
     /// name, beside the consumer's own counts).
     pub metrics: matterhook_telemetry::Metrics,
+    /// Notifications of new work (`LISTEN`): with them an idle batcher sleeps until the next row
+    /// falls due or one is written; without them it looks every 100 ms.
+    pub wake: Option<Wake>,
 }
+
+/// What wakes an idle batcher or relay.
+#[derive(Debug, Clone)]
+pub struct Wake {
+    /// The notifications it listens for.
+    pub wakeups: matterhook_store::wakeups::Wakeups,
+    /// How long it sleeps when nothing is due or announced: what a lost notification costs at
+    /// most ([`IDLE_LISTENING`] in the binaries).
+    pub fallback: Duration,
+}
+
+/// How long a listening batcher or relay sleeps when nothing is due or announced.
+pub const IDLE_LISTENING: Duration = Duration::from_secs(1);
 
 impl Default for SyncConfig {
     fn default() -> Self {
@@ -98,6 +114,7 @@ impl Default for SyncConfig {
             sweep_lease: Duration::from_secs(15 * 60),
             names: Names::default(),
             metrics: matterhook_telemetry::Metrics::default(),
+            wake: None,
         }
     }
 }

@@ -151,7 +151,22 @@ pub async fn run_relay(
     downstream: Vec<WorkerQueue>,
     shutdown: impl Future<Output = ()>,
 ) {
-    const IDLE: Duration = Duration::from_millis(100);
+    run_relay_with(pool, amqp_url, names, downstream, None, shutdown).await;
+}
+
+/// [`run_relay`], woken by `wake` when the outbox is written (it then looks on its own only
+/// after the fallback); without it, it looks every 100 ms.
+pub async fn run_relay_with(
+    pool: PgPool,
+    amqp_url: String,
+    names: Names,
+    downstream: Vec<WorkerQueue>,
+    wake: Option<crate::Wake>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let idle = wake
+        .as_ref()
+        .map_or(Duration::from_millis(100), |w| w.fallback);
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(200);
     loop {
@@ -187,7 +202,7 @@ pub async fn run_relay(
                     tracing::debug!(published = r.published, unrouted = r.unrouted, "relayed");
                     Duration::ZERO
                 }
-                Ok(_) => IDLE,
+                Ok(_) => idle,
                 Err(RelayError::Broker(e)) => {
                     tracing::warn!(error = %matterhook_telemetry::Chain(&e), "relay lost the broker; reconnecting");
                     break;
@@ -197,7 +212,16 @@ pub async fn run_relay(
                     Duration::from_secs(1)
                 }
             };
+            let announced = async {
+                match &wake {
+                    Some(w) if !wait.is_zero() => {
+                        w.wakeups.notified(matterhook_store::wakeups::OUTBOX).await;
+                    }
+                    _ => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                () = announced => {}
                 () = tokio::time::sleep(wait) => {}
                 () = &mut shutdown => return,
             }

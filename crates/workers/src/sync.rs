@@ -90,11 +90,25 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
         MAX_PACING_WAIT,
         &metrics,
     )?;
+    // One more connection, listening: the batcher and the relay sleep until work is written.
+    let wakeups = matterhook_store::wakeups::Wakeups::listen(
+        &url,
+        &[
+            matterhook_store::wakeups::SYNC_QUEUE,
+            matterhook_store::wakeups::OUTBOX,
+        ],
+    );
+    metrics.db_pool(1);
+    let wake = matterhook_sync::Wake {
+        wakeups,
+        fallback: matterhook_sync::IDLE_LISTENING,
+    };
     let stage = SyncStage::new(
         pool.clone(),
         connections,
         SyncConfig {
             concurrency,
+            wake: Some(wake.clone()),
             sweep_interval: Duration::from_secs(args.sweep_interval_secs),
             full_sweep_interval: Duration::from_secs(args.full_sweep_interval_secs),
             names: names.clone(),
@@ -116,11 +130,12 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
             tokio::join!(
                 stage.run_batches(stopped(stopping.clone())),
                 stage.run_sweeps(tick, stopped(stopping.clone())),
-                relay::run_relay(
+                relay::run_relay_with(
                     pool,
                     amqp_url,
                     names,
                     downstream(),
+                    Some(wake),
                     stopped(stopping.clone())
                 ),
                 sample_backlogs(sampled.0, sampled.1, stopped(stopping)),
