@@ -20,7 +20,14 @@ use serde_json::json;
 const REFERRALS: i64 = 1_000_000;
 const LOOKUPS: usize = 2_000;
 const EVENTS: usize = 1_000;
-const RATE: f64 = 500.0;
+/// Closes per second (`MATTERHOOK_BENCH_RATE` overrides it).
+fn rate() -> f64 {
+    std::env::var("MATTERHOOK_BENCH_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .filter(|r: &f64| *r > 0.0)
+        .unwrap_or(500.0)
+}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -165,23 +172,47 @@ async fn webhook_to_status(r: &mut Rig) -> (f64, f64) {
     let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let stage = r.stage.clone();
+    // Woken by PostgreSQL's notifications as `matterhook-worker-sync` is (1 s fallback).
+    let wake = matterhook_sync::Wake {
+        wakeups: matterhook_store::wakeups::Wakeups::listen(
+            r.s.p.db.url(),
+            &[
+                matterhook_store::wakeups::SYNC_QUEUE,
+                matterhook_store::wakeups::OUTBOX,
+            ],
+        ),
+        fallback: matterhook_sync::IDLE_LISTENING,
+    };
+    let stage = matterhook_sync::SyncStage::new(
+        r.s.p.pool.clone(),
+        r.s.connections.clone(),
+        matterhook_sync::SyncConfig {
+            // `MATTERHOOK_BENCH_POLL=1` measures the 100 ms polls this replaced.
+            wake: std::env::var_os("MATTERHOOK_BENCH_POLL")
+                .is_none()
+                .then(|| wake.clone()),
+            ..matterhook_e2e::sync::config(&r.s)
+        },
+    );
     let batcher = tokio::spawn({
         let s = stopped.clone();
         async move { stage.run_batches(until(s)).await }
     });
-    let relay = tokio::spawn(matterhook_sync::relay::run_relay(
+    let relay = tokio::spawn(matterhook_sync::relay::run_relay_with(
         r.s.p.pool.clone(),
         matterhook_test_support::amqp_url(),
         r.s.p.names.clone(),
         Vec::new(),
+        std::env::var_os("MATTERHOOK_BENCH_POLL")
+            .is_none()
+            .then_some(wake),
         until(stopped),
     ));
 
     let mut sent = Vec::with_capacity(EVENTS);
     let start = Instant::now();
     for (i, m) in matters.iter().enumerate() {
-        let due = start + Duration::from_secs_f64(i as f64 / RATE);
+        let due = start + Duration::from_secs_f64(i as f64 / rate());
         tokio::time::sleep_until(due.into()).await;
         sent.push(Utc::now());
         sim.set_matter_status(*m, "closed").expect("closed");
@@ -226,7 +257,7 @@ async fn main() {
     .await;
     r.baseline().await;
     let (e2e_p50, e2e_p99) = webhook_to_status(&mut r).await;
-    println!("referrals: webhook to referral status at {RATE}/s ({EVENTS} events): p50 {e2e_p50:.0} ms, p99 {e2e_p99:.0} ms");
+    println!("referrals: webhook to referral status at {}/s ({EVENTS} events): p50 {e2e_p50:.0} ms, p99 {e2e_p99:.0} ms", rate());
     let (p50, p99, max) = matching_among_a_million(&r).await;
     println!("referrals: matching one matter among {REFERRALS} unlinked referrals: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms ({LOOKUPS} lookups)");
     let report = json!({
@@ -235,7 +266,7 @@ async fn main() {
         "match_max_ms_1m": max,
         "e2e_p50_ms": e2e_p50,
         "e2e_p99_ms": e2e_p99,
-        "e2e_rate_per_s": RATE,
+        "e2e_rate_per_s": rate(),
         "e2e_events": EVENTS,
     });
     std::fs::create_dir_all("target/bench").expect("dir");
