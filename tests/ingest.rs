@@ -255,6 +255,19 @@ async fn every_bad_request_is_refused_with_its_status_and_publishes_nothing() {
         .await
         .expect("answer");
     assert_eq!(unknown.status(), 404);
+    // A webhook URL takes POST only; nothing lives below it.
+    let got = http.get(&url).send().await.expect("answer");
+    assert_eq!(got.status(), 405);
+    assert_eq!(
+        got.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+    let deeper = http
+        .post(format!("{url}/more"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(deeper.status(), 404);
 
     let body = good.to_string();
     let unsigned = http
@@ -341,7 +354,7 @@ async fn every_bad_request_is_refused_with_its_status_and_publishes_nothing() {
     };
     assert_eq!(
         (count("accepted"), count("refused"), count("handshake")),
-        (1, 10, 1),
+        (1, 12, 1),
         "{metrics}"
     );
     assert!(

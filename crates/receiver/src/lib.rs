@@ -103,8 +103,9 @@ pub fn server(
             .wrap(request::tracing())
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .route("/webhooks/clio/{token}", web::post().to(delivery::receive))
             .configure(health.clone())
+            // A static prefix and a tail split: no pattern to match per request.
+            .service(web::scope("/webhooks/clio").default_service(web::to(delivery::route)))
     })
     .workers(workers.max(1))
     .disable_signals()
