@@ -354,7 +354,7 @@ async fn every_bad_request_is_refused_with_its_status_and_publishes_nothing() {
     };
     assert_eq!(
         (count("accepted"), count("refused"), count("handshake")),
-        (1, 12, 1),
+        (1, 11, 1),
         "{metrics}"
     );
     assert!(

@@ -110,53 +110,26 @@ pub(crate) fn event_id(subscription_id: i64, body: &[u8]) -> String {
     hex::encode(&hasher.finalize()[..16])
 }
 
-/// Where Clio delivers: `POST /webhooks/clio/{token}`.
-pub const WEBHOOK_PREFIX: &str = "/webhooks/clio/";
-
-/// Everything under `/webhooks/clio`: the token is the path's tail, split here rather than
-/// matched by the router's pattern (its regex was a tenth of the receiver's CPU). A webhook URL
-/// answers only POST (405 with `Allow: POST` otherwise); anything deeper is unknown.
-pub(crate) async fn route(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> HttpResponse {
-    let token = req
-        .path()
-        .strip_prefix(WEBHOOK_PREFIX)
-        .filter(|t| !t.is_empty() && !t.contains('/'))
-        .map(str::to_owned);
-    let Some(token) = token else {
-        let request_id = request::request_id(&req);
-        return answer(
-            &state,
-            StatusCode::NOT_FOUND,
-            Outcome::Refused,
-            &request_id,
-            "unknown webhook",
-        );
-    };
-    if req.method() != actix_web::http::Method::POST {
-        let request_id = request::request_id(&req);
-        let mut refused = answer(
-            &state,
-            StatusCode::METHOD_NOT_ALLOWED,
-            Outcome::Refused,
-            &request_id,
-            "a webhook URL takes POST only",
-        );
-        refused.headers_mut().insert(
-            actix_web::http::header::ALLOW,
-            HeaderValue::from_static("POST"),
-        );
-        return refused;
-    }
-    receive(req, &token, body, state).await
+/// Any other method than POST on a webhook URL.
+pub(crate) async fn not_allowed(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let request_id = request::request_id(&req);
+    let mut refused = answer(
+        &state,
+        StatusCode::METHOD_NOT_ALLOWED,
+        Outcome::Refused,
+        &request_id,
+        "a webhook URL takes POST only",
+    );
+    refused.headers_mut().insert(
+        actix_web::http::header::ALLOW,
+        HeaderValue::from_static("POST"),
+    );
+    refused
 }
 
-async fn receive(
+pub(crate) async fn receive(
     req: HttpRequest,
-    token: &str,
+    token: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> HttpResponse {
@@ -178,7 +151,7 @@ async fn receive(
     {
         return refuse(StatusCode::NOT_FOUND, "unknown webhook");
     }
-    let subscription = match state.subscriptions.get(token).await {
+    let subscription = match state.subscriptions.get(&token).await {
         Ok(Some(s)) => s,
         Ok(None) => return refuse(StatusCode::NOT_FOUND, "unknown webhook"),
         Err(e) => {
@@ -190,7 +163,7 @@ async fn receive(
         return refuse(StatusCode::GONE, "this webhook was deleted");
     }
     if let Some(secret) = req.headers().get("X-Hook-Secret") {
-        return handshake(&state, token, &subscription, secret, &request_id).await;
+        return handshake(&state, &token, &subscription, secret, &request_id).await;
     }
     let Some(secret) = subscription
         .secret
@@ -235,7 +208,7 @@ async fn receive(
             "delivery before the webhook id was known"
         );
         // Not worth caching: the next attempt reads the row again.
-        state.subscriptions.forget(token).await;
+        state.subscriptions.forget(&token).await;
         return unavailable(&state, &request_id);
     };
     if webhook_id != parsed.meta.webhook_id {

@@ -103,9 +103,13 @@ pub fn server(
             .wrap(request::tracing())
             .app_data(state.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            // A webhook URL takes POST only: 405 with `Allow: POST` for anything else.
+            .service(
+                web::resource("/webhooks/clio/{token}")
+                    .route(web::post().to(delivery::receive))
+                    .default_service(web::to(delivery::not_allowed)),
+            )
             .configure(health.clone())
-            // A static prefix and a tail split: no pattern to match per request.
-            .service(web::scope("/webhooks/clio").default_service(web::to(delivery::route)))
     })
     .workers(workers.max(1))
     .disable_signals()

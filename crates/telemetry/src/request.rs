@@ -33,22 +33,6 @@ pub fn request_id(req: &HttpRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
-/// Routes matched by a static prefix whose handler splits the tail, with the pattern their spans
-/// show: matching them by pattern would cost a regex per request (and so would asking for it).
-const PREFIX_ROUTES: [(&str, &str); 1] = [("/webhooks/clio/", "/webhooks/clio/{token}")];
-
-/// The route pattern a request's span shows.
-fn route_of(request: &ServiceRequest) -> Option<std::borrow::Cow<'static, str>> {
-    let path = request.path();
-    if let Some((_, pattern)) = PREFIX_ROUTES
-        .iter()
-        .find(|(prefix, _)| path.starts_with(prefix))
-    {
-        return Some(std::borrow::Cow::Borrowed(pattern));
-    }
-    request.match_pattern().map(std::borrow::Cow::Owned)
-}
-
 /// Builds the root span: method, route pattern (never the path: the receiver's carries a
 /// subscription token), request id, and the status once known.
 #[derive(Debug, Clone, Copy)]
@@ -65,7 +49,7 @@ impl RootSpanBuilder for RequestSpan {
         let span = tracing::info_span!(
             "request",
             method = %request.method(),
-            route = route_of(request).as_deref().unwrap_or("unmatched"),
+            route = request.match_pattern().as_deref().unwrap_or("unmatched"),
             request_id = %id,
             status = tracing::field::Empty,
         );
