@@ -429,6 +429,19 @@ pub async fn watching_connections(conn: &mut AsyncPgConnection) -> QueryResult<V
         .await
 }
 
+/// The user's connections that have watches.
+pub async fn watching_connections_of(
+    conn: &mut AsyncPgConnection,
+    user: i64,
+) -> QueryResult<Vec<i64>> {
+    w::table
+        .filter(w::user_id.eq(user))
+        .select(w::connection_id)
+        .distinct()
+        .load(conn)
+        .await
+}
+
 /// Marks the user's login.
 pub async fn mark_login(
     conn: &mut AsyncPgConnection,

@@ -177,10 +177,8 @@ pub async fn login(
     let mut conn = pool.get().await?;
     store::mark_login(&mut conn, user, now).await?;
     let mut queued = Vec::new();
-    for (connection, owner) in store::watching_connections(&mut conn).await? {
-        if owner != user {
-            continue;
-        }
+    // Only this user's connections: a login reads nobody else's watches.
+    for connection in store::watching_connections_of(&mut conn, user).await? {
         let settings = settings_of(&mut conn, connection).await?;
         let last = store::last_sync_all(&mut conn, connection).await?;
         if settings.login_sync_due(last, now) {
