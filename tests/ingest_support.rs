@@ -80,13 +80,19 @@ impl Pipeline {
                 .await
                 .expect("broker"),
         );
-        let publisher = Publisher::new(&broker, 2).await.expect("publisher");
-        matterhook_bus::topology::declare_common(publisher.channel(), &names)
+        // Supervised, as the receiver binary's is: it reconnects by itself after a broker restart.
+        let publisher = {
+            let names = names.clone();
+            Publisher::supervised(&amqp_url(), "e2e-receiver", 2, move |channel| {
+                let names = names.clone();
+                async move { matterhook_bus::topology::declare_common(&channel, &names).await }
+            })
             .await
-            .expect("topology");
+            .expect("publisher")
+        };
         let cipher = Cipher::new(&matterhook_config::DEV_ENCRYPTION_KEY.parse().expect("key"));
 
-        let (receiver_url, receiver) = start_receiver(&pool, &publisher, &broker, &cipher, &names);
+        let (receiver_url, receiver) = start_receiver(&pool, &publisher, &cipher, &names);
 
         let connection_id = {
             let mut conn = pool.get().await.expect("conn");
@@ -130,13 +136,7 @@ impl Pipeline {
     /// Another receiver on the same database and broker (a second public address): its base URL
     /// and handle.
     pub fn start_receiver(&self) -> (String, actix_web::dev::ServerHandle) {
-        start_receiver(
-            &self.pool,
-            &self.publisher,
-            &self.broker,
-            &self.cipher,
-            &self.names,
-        )
+        start_receiver(&self.pool, &self.publisher, &self.cipher, &self.names)
     }
 
     /// Creates a subscription the way the product does: a row awaiting its handshake, a Clio
@@ -382,7 +382,6 @@ pub async fn delete_namespace(broker: &lapin::Connection, names: &Names, workers
 fn start_receiver(
     pool: &PgPool,
     publisher: &Publisher,
-    broker: &Arc<Connection>,
     cipher: &Cipher,
     names: &Names,
 ) -> (String, actix_web::dev::ServerHandle) {
@@ -391,7 +390,6 @@ fn start_receiver(
     let deps = matterhook_receiver::Deps {
         pool: pool.clone(),
         publisher: publisher.clone(),
-        broker: broker.clone(),
         cipher: cipher.clone(),
         names: names.clone(),
         metrics: matterhook_telemetry::Metrics::new(),

@@ -51,10 +51,14 @@ async fn main() -> anyhow::Result<()> {
         },
     )
     .context("caller lookup's database pool")?;
-    let broker = matterhook_bus::connect(cli.amqp.amqp_url.expose_secret(), "matterhook-api")
-        .await
-        .context("connecting to RabbitMQ")?;
-    let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
+    let publisher = matterhook_bus::Publisher::supervised(
+        cli.amqp.amqp_url.expose_secret(),
+        "matterhook-api",
+        1,
+        |_| async { Ok(()) },
+    )
+    .await
+    .context("connecting to RabbitMQ")?;
     let metrics = matterhook_telemetry::Metrics::new();
     metrics.db_pool(budget);
     let observer = metrics.clone();

@@ -31,8 +31,8 @@ pub async fn measure(amqp_url: &str, concurrency: usize, run: Duration) -> anyho
         "x-max-length".into(),
         AMQPValue::LongLongInt(crate::receiver::QUEUE_CAP),
     );
-    publisher
-        .channel()
+    let admin = connection.create_channel().await?;
+    admin
         .queue_declare(queue.as_str().into(), QueueDeclareOptions::durable(), args)
         .await?;
     // The receiver's envelopes are about this size.
@@ -69,8 +69,7 @@ pub async fn measure(amqp_url: &str, concurrency: usize, run: Duration) -> anyho
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let _ = publisher
-        .channel()
+    let _ = admin
         .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
         .await;
     let _ = connection.close(200, "done".into()).await;

@@ -10,7 +10,8 @@ pub enum BusError {
     Amqp(#[from] lapin::Error),
 }
 
-/// Connects with lapin's automatic recovery: after a lost connection, channels, their confirm
+/// Connects with lapin's automatic recovery (the CLI and tools; long-running binaries supervise
+/// their connections instead: see [`crate::Publisher::supervised`] and the runtime): after a lost connection, channels, their confirm
 /// mode and QoS, declared topology and consumers are restored; publishes that were awaiting a
 /// confirm fail, and their callers publish again (or, for a consumer, leave the message unacked so
 /// the broker redelivers it).

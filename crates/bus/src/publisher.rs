@@ -1,10 +1,23 @@
 //! Publishing with publisher confirms.
+//!
+//! A [`Publisher`] either rides on a connection its owner supervises ([`Publisher::new`]: the
+//! consumer runtime and the relay, which start a whole new session when the broker goes away) or
+//! supervises its own ([`Publisher::supervised`]: the receiver, the API and the scheduler). The
+//! second replaces the client library's automatic recovery, which once left a receiver
+//! disconnected for over a minute after a broker restart: a lost connection is dropped at once
+//! (publishes fail fast, so the receiver answers 503 and Clio retries) and a fresh one is opened
+//! with backoff, its topology declared again before it takes publishes.
 
-use std::sync::{
-    atomic::{AtomicUsize, Ordering},
-    Arc,
+use std::{
+    future::Future,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, RwLock,
+    },
+    time::Duration,
 };
 
+use futures::StreamExt;
 use lapin::{
     options::{BasicPublishOptions, ConfirmSelectOptions},
     BasicProperties, Channel, Confirmation, Connection,
@@ -18,6 +31,9 @@ pub enum PublishError {
     /// The broker could not be reached, or the connection dropped before the confirm.
     #[error("broker unavailable")]
     Unavailable(#[from] lapin::Error),
+    /// A supervised publisher is between connections.
+    #[error("broker unavailable: reconnecting")]
+    Reconnecting,
     /// The broker refused the message (a nack: for example a full queue with `reject-publish`).
     #[error("the broker refused the message")]
     Nacked,
@@ -26,33 +42,87 @@ pub enum PublishError {
     Unroutable(String),
 }
 
+/// The first wait between reconnection attempts of a supervised publisher; it doubles up to
+/// [`MAX_RECONNECT_WAIT`]. Short, because while it waits the receiver refuses deliveries.
+const FIRST_RECONNECT_WAIT: Duration = Duration::from_millis(250);
+/// The longest wait between reconnection attempts.
+const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(5);
+/// How often a supervised publisher also checks its connection's state, in case the loss
+/// reached it without an event.
+const STATE_CHECK: Duration = Duration::from_secs(1);
+
 /// Publishes on a few confirm-mode channels, round robin. Cheap to clone.
 #[derive(Clone)]
 pub struct Publisher {
-    channels: Arc<[Channel]>,
-    next: Arc<AtomicUsize>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The channels publishes go to; `None` while a supervised publisher reconnects.
+    current: RwLock<Option<Arc<[Channel]>>>,
+    next: AtomicUsize,
+    /// Dropped with the last clone: stops a supervisor.
+    _stop: Option<tokio::sync::watch::Sender<()>>,
 }
 
 impl Publisher {
-    /// Opens `channels` confirm-mode channels on `connection`.
+    /// Opens `channels` confirm-mode channels on `connection`, which its caller supervises.
     pub async fn new(connection: &Connection, channels: usize) -> Result<Self, BusError> {
-        let mut opened = Vec::with_capacity(channels.max(1));
-        for _ in 0..channels.max(1) {
-            let channel = connection.create_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            opened.push(channel);
-        }
+        let opened = open_channels(connection, channels).await?;
         Ok(Self {
-            channels: opened.into(),
-            next: Arc::new(AtomicUsize::new(0)),
+            inner: Arc::new(Inner {
+                current: RwLock::new(Some(opened)),
+                next: AtomicUsize::new(0),
+                _stop: None,
+            }),
         })
     }
 
-    /// One of the channels, for declaring topology.
-    pub fn channel(&self) -> &Channel {
-        &self.channels[0]
+    /// Connects to `url` and keeps a connection: `prepare` runs on a channel of every new
+    /// connection (declaring the topology the publishes need) before it takes publishes. Fails
+    /// only if the first connection cannot be made; later losses are repaired in the background
+    /// until the last clone is dropped.
+    pub async fn supervised<F, Fut>(
+        url: &str,
+        name: &str,
+        channels: usize,
+        prepare: F,
+    ) -> Result<Self, BusError>
+    where
+        F: Fn(Channel) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BusError>> + Send + 'static,
+    {
+        let session = Session::open(url, name, channels, &prepare).await?;
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        let publisher = Self {
+            inner: Arc::new(Inner {
+                current: RwLock::new(Some(session.channels.clone())),
+                next: AtomicUsize::new(0),
+                _stop: Some(stop),
+            }),
+        };
+        let supervisor = Supervisor {
+            url: url.to_owned(),
+            name: name.to_owned(),
+            channels,
+            inner: Arc::downgrade(&publisher.inner),
+        };
+        tokio::spawn(supervisor.run(session, prepare, stopped));
+        Ok(publisher)
+    }
+
+    /// Whether publishes can go out now (for readiness).
+    pub fn connected(&self) -> bool {
+        self.current()
+            .is_some_and(|channels| channels.iter().all(|c| c.status().connected()))
+    }
+
+    fn current(&self) -> Option<Arc<[Channel]>> {
+        self.inner
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Publishes a persistent, mandatory message and returns once the broker confirmed that a
@@ -64,14 +134,15 @@ impl Publisher {
         payload: &[u8],
         properties: BasicProperties,
     ) -> Result<(), PublishError> {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.channels.len();
+        let channels = self.current().ok_or(PublishError::Reconnecting)?;
+        let i = self.inner.next.fetch_add(1, Ordering::Relaxed) % channels.len();
         let properties = properties.with_delivery_mode(2);
         // Mandatory: an unroutable message comes back instead of vanishing.
         let options = BasicPublishOptions {
             mandatory: true,
             ..Default::default()
         };
-        let confirm = self.channels[i]
+        let confirm = channels[i]
             .basic_publish(
                 exchange.into(),
                 routing_key.into(),
@@ -86,8 +157,138 @@ impl Publisher {
                 Err(PublishError::Unroutable(routing_key.to_owned()))
             }
             Confirmation::Nack(None) => Err(PublishError::Nacked),
-            // Every channel is put in confirm mode when opened, and recovery restores it.
+            // Every channel is put in confirm mode when opened.
             Confirmation::NotRequested => Err(PublishError::Nacked),
+        }
+    }
+}
+
+async fn open_channels(connection: &Connection, n: usize) -> Result<Arc<[Channel]>, BusError> {
+    let mut opened = Vec::with_capacity(n.max(1));
+    for _ in 0..n.max(1) {
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        opened.push(channel);
+    }
+    Ok(opened.into())
+}
+
+/// One connection of a supervised publisher.
+struct Session {
+    connection: Connection,
+    channels: Arc<[Channel]>,
+}
+
+impl Session {
+    async fn open<F, Fut>(
+        url: &str,
+        name: &str,
+        channels: usize,
+        prepare: &F,
+    ) -> Result<Self, BusError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<(), BusError>>,
+    {
+        let connection = crate::connect_supervised(url, name).await?;
+        prepare(connection.create_channel().await?).await?;
+        let channels = open_channels(&connection, channels).await?;
+        Ok(Self {
+            connection,
+            channels,
+        })
+    }
+
+    /// Returns when the connection is lost.
+    async fn lost(&self) {
+        let mut events = self.connection.events_listener();
+        let mut check = tokio::time::interval(STATE_CHECK);
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(lapin::Event::Error(error)) => {
+                        tracing::warn!(error = %matterhook_telemetry::Chain(&error), "publisher lost the broker; reconnecting");
+                        return;
+                    }
+                    Some(_) => {}
+                    None => return,
+                },
+                _ = check.tick() => {
+                    if !self.connection.status().connected() {
+                        tracing::warn!("publisher's broker connection closed; reconnecting");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Supervisor {
+    url: String,
+    name: String,
+    channels: usize,
+    inner: std::sync::Weak<Inner>,
+}
+
+impl Supervisor {
+    fn install(&self, channels: Option<Arc<[Channel]>>) -> bool {
+        let Some(inner) = self.inner.upgrade() else {
+            return false;
+        };
+        *inner
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = channels;
+        true
+    }
+
+    async fn run<F, Fut>(
+        self,
+        mut session: Session,
+        prepare: F,
+        mut stopped: tokio::sync::watch::Receiver<()>,
+    ) where
+        F: Fn(Channel) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), BusError>> + Send + 'static,
+    {
+        loop {
+            tokio::select! {
+                () = session.lost() => {}
+                _ = stopped.changed() => {
+                    let _ = session.connection.close(200, "shutdown".into()).await;
+                    return;
+                }
+            }
+            if !self.install(None) {
+                return;
+            }
+            let _ = session.connection.close(200, "reconnecting".into()).await;
+            let mut wait = FIRST_RECONNECT_WAIT;
+            session = loop {
+                let opened = tokio::select! {
+                    opened = Session::open(&self.url, &self.name, self.channels, &prepare) => opened,
+                    _ = stopped.changed() => return,
+                };
+                match opened {
+                    Ok(session) => break session,
+                    Err(error) => {
+                        tracing::warn!(error = %matterhook_telemetry::Chain(&error), wait_ms = wait.as_millis() as u64, "publisher cannot reach the broker; retrying");
+                        tokio::select! {
+                            () = tokio::time::sleep(wait) => {}
+                            _ = stopped.changed() => return,
+                        }
+                        wait = (wait * 2).min(MAX_RECONNECT_WAIT);
+                    }
+                }
+            };
+            if !self.install(Some(session.channels.clone())) {
+                let _ = session.connection.close(200, "shutdown".into()).await;
+                return;
+            }
+            tracing::info!("publisher reconnected to the broker");
         }
     }
 }

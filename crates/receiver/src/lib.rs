@@ -17,7 +17,7 @@
 mod delivery;
 mod subscriptions;
 
-use std::{net::TcpListener, sync::Arc, time::Duration};
+use std::{net::TcpListener, time::Duration};
 
 use actix_web::{dev::Service, web, App, HttpServer};
 use matterhook_bus::Publisher;
@@ -39,10 +39,8 @@ pub const SUBSCRIPTION_TTL: Duration = Duration::from_secs(5);
 pub struct Deps {
     /// The database.
     pub pool: PgPool,
-    /// Confirmed publishing.
+    /// Confirmed publishing (its connection's state is the receiver's broker readiness).
     pub publisher: Publisher,
-    /// The broker connection, for readiness.
-    pub broker: Arc<lapin::Connection>,
     /// Opens subscription secrets.
     pub cipher: Cipher,
     /// The AMQP namespace.
@@ -66,11 +64,11 @@ pub fn server(
     deps: Deps,
     workers: usize,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let broker = deps.broker.clone();
+    let publisher = deps.publisher.clone();
     let telemetry = Telemetry::new(
         deps.metrics.clone(),
         Readiness::new()
-            .broker(move || broker.status().connected())
+            .broker(move || publisher.connected())
             .database(deps.pool.clone()),
     );
     let health = health::routes(telemetry);

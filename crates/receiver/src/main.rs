@@ -1,7 +1,5 @@
 //! `matterhook-receiver`: Clio's webhooks in, durable events out.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use clap::Parser;
 use matterhook_config::{AmqpArgs, DatabaseArgs, PublicArgs, ReceiverListenArgs};
@@ -46,16 +44,24 @@ async fn main() -> anyhow::Result<()> {
     let pool_size = cli.db.pool_size(4);
     metrics.db_pool(pool_size);
     let pool = matterhook_store::connect_pool(database_url, pool_size).context("database pool")?;
-    let broker = matterhook_bus::connect(cli.amqp.amqp_url.expose_secret(), "matterhook-receiver")
-        .await
-        .context("connecting to RabbitMQ")?;
-    let publisher = matterhook_bus::Publisher::new(&broker, cli.channels).await?;
     let names = matterhook_bus::topology::Names::new(&cli.amqp.amqp_prefix);
-    matterhook_bus::topology::declare_common(publisher.channel(), &names).await?;
+    let publisher = {
+        let names = names.clone();
+        matterhook_bus::Publisher::supervised(
+            cli.amqp.amqp_url.expose_secret(),
+            "matterhook-receiver",
+            cli.channels,
+            move |channel| {
+                let names = names.clone();
+                async move { matterhook_bus::topology::declare_common(&channel, &names).await }
+            },
+        )
+        .await
+        .context("connecting to RabbitMQ")?
+    };
     let deps = matterhook_receiver::Deps {
         pool,
         publisher,
-        broker: Arc::new(broker),
         cipher: matterhook_crypto::Cipher::new(&cli.public.encryption_key),
         names,
         metrics,

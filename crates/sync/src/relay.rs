@@ -174,9 +174,13 @@ pub async fn run_relay_with(
             let connection =
                 matterhook_bus::connect_supervised(&amqp_url, "matterhook-sync-relay").await?;
             let publisher = Publisher::new(&connection, 1).await?;
-            matterhook_bus::topology::declare_common(publisher.channel(), &names).await?;
+            let channel = connection
+                .create_channel()
+                .await
+                .map_err(matterhook_bus::BusError::from)?;
+            matterhook_bus::topology::declare_common(&channel, &names).await?;
             for queue in &downstream {
-                queue.declare(publisher.channel(), &names).await?;
+                queue.declare(&channel, &names).await?;
             }
             Ok::<_, RelayError>((connection, publisher))
         };

@@ -54,16 +54,19 @@ pub async fn run_scheduler(args: SchedulerArgs) -> anyhow::Result<()> {
             c
         })?;
     // Parked work goes back to its queues through the broker.
-    let broker =
-        matterhook_bus::connect(args.amqp.amqp_url.expose_secret(), "matterhook-scheduler")
-            .await
-            .context("connecting to RabbitMQ")?;
-    let publisher = matterhook_bus::Publisher::new(&broker, 1).await?;
-    let broker = Arc::new(broker);
+    let publisher = matterhook_bus::Publisher::supervised(
+        args.amqp.amqp_url.expose_secret(),
+        "matterhook-scheduler",
+        1,
+        |_| async { Ok(()) },
+    )
+    .await
+    .context("connecting to RabbitMQ")?;
+    let ready = publisher.clone();
     let telemetry = Telemetry::new(
         metrics.clone(),
         Readiness::new()
-            .broker(move || broker.status().connected())
+            .broker(move || ready.connected())
             .database(pool.clone()),
     );
     let health = health::spawn(args.health.addr, telemetry)

@@ -143,7 +143,7 @@ impl<H: Handler> Runtime<H> {
         let keys = self.shared.handler.routing_keys();
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         topology::declare_worker(
-            publisher.channel(),
+            &connection.create_channel().await?,
             &self.shared.config.names,
             H::NAME,
             &keys,
