@@ -34,6 +34,7 @@ pub struct Rig {
 pub fn handler() -> SyncHandler {
     SyncHandler {
         window: Duration::ZERO,
+        ..SyncHandler::default()
     }
 }
 

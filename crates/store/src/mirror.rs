@@ -19,10 +19,10 @@ mod contacts;
 mod firm;
 mod search;
 
-pub use bills::{bill, paid_bills_of_matter, upsert_bill, BillRow};
+pub use bills::{bill, paid_bills_of_matter, upsert_bill, upsert_bills, BillRow};
 pub use contacts::{
     contact, contact_emails, contact_etags, contacts_by_email, contacts_by_phone, upsert_contact,
-    ContactRow, PhoneRow,
+    upsert_contacts, ContactRow, PhoneRow,
 };
 pub use firm::{custom_fields_of, upsert_custom_fields, upsert_users, CustomFieldRow, UserRow};
 pub use search::{
@@ -197,11 +197,42 @@ pub struct MatterRow {
 
 /// Writes a matter (the caller decided it is newer).
 pub async fn upsert_matter(conn: &mut AsyncPgConnection, row: &MatterRow) -> QueryResult<()> {
+    upsert_matters(conn, &[row]).await
+}
+
+/// Writes matters in one statement (the caller decided each is newer, holding their rows
+/// locked).
+pub async fn upsert_matters(conn: &mut AsyncPgConnection, rows: &[&MatterRow]) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    if rows.is_empty() {
+        return Ok(());
+    }
     diesel::insert_into(m::table)
-        .values(row)
+        .values(rows.to_vec())
         .on_conflict((m::clio_account_id, m::clio_id))
         .do_update()
-        .set((row, m::synced_at.eq(Utc::now())))
+        .set((
+            m::etag.eq(excluded(m::etag)),
+            m::clio_updated_at.eq(excluded(m::clio_updated_at)),
+            m::display_number.eq(excluded(m::display_number)),
+            m::description.eq(excluded(m::description)),
+            m::status.eq(excluded(m::status)),
+            m::open_date.eq(excluded(m::open_date)),
+            m::pending_date.eq(excluded(m::pending_date)),
+            m::close_date.eq(excluded(m::close_date)),
+            m::client_id.eq(excluded(m::client_id)),
+            m::client_name.eq(excluded(m::client_name)),
+            m::client_email.eq(excluded(m::client_email)),
+            m::responsible_attorney_id.eq(excluded(m::responsible_attorney_id)),
+            m::originating_attorney_id.eq(excluded(m::originating_attorney_id)),
+            m::responsible_staff_id.eq(excluded(m::responsible_staff_id)),
+            m::practice_area.eq(excluded(m::practice_area)),
+            m::matter_stage.eq(excluded(m::matter_stage)),
+            m::custom_field_values.eq(excluded(m::custom_field_values)),
+            m::data.eq(excluded(m::data)),
+            m::deleted_at.eq(excluded(m::deleted_at)),
+            m::synced_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await
         .map(drop)

@@ -32,6 +32,25 @@ pub async fn push(
         .map(drop)
 }
 
+/// Writes events to publish in one statement, in order (their ids keep it).
+pub async fn push_many(
+    conn: &mut AsyncPgConnection,
+    events: &[(String, Value)],
+) -> QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = events
+        .iter()
+        .map(|(key, message)| (o::routing_key.eq(key), o::message.eq(message)))
+        .collect();
+    diesel::insert_into(o::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
 /// The oldest `limit` events, locked (skipping any another relay holds) until the transaction
 /// ends.
 pub async fn take(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<OutboxRow>> {

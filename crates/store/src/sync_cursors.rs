@@ -106,6 +106,25 @@ pub async fn finish(
         .map(drop)
 }
 
+/// The firm's account and region of a connection whose mirror of `model` is established (a sweep
+/// of it has finished): where a webhook's own data may be applied at once. `None` before the
+/// first sweep finished, whose reads are history, not news; or for a connection gone.
+pub async fn established(
+    conn: &mut AsyncPgConnection,
+    connection_id: i64,
+    model: Model,
+) -> QueryResult<Option<(i64, String)>> {
+    s::table
+        .inner_join(c::table)
+        .filter(s::connection_id.eq(connection_id))
+        .filter(s::model.eq(model))
+        .filter(s::last_finished_at.is_not_null())
+        .select((c::clio_account_id, c::region))
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// Records that the sweep finished by [`finish`] listed every record, from `started`.
 pub async fn mark_full(
     conn: &mut AsyncPgConnection,

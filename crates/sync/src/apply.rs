@@ -50,6 +50,40 @@ impl std::ops::AddAssign for Applied {
     }
 }
 
+/// Which reads may replace what the mirror holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// A read from Clio, the authority: a later `updated_at`, or the same second with another
+    /// etag ([`Version::is_older_than`]).
+    Reread,
+    /// A webhook's own data, applied before the re-read that confirms it: only a strictly later
+    /// `updated_at` than a live record the mirror holds (or a record it has never seen). Never a
+    /// same-second tie, which only the re-read can settle, and never over a record held as
+    /// deleted.
+    Webhook,
+}
+
+impl Guard {
+    /// Whether a read of this version may replace `held`.
+    fn admits<S>(
+        self,
+        held: Option<&Version<S>>,
+        etag: Option<&str>,
+        updated_at: Option<DateTime<Utc>>,
+    ) -> bool {
+        match self {
+            Guard::Reread => held.is_none_or(|v| v.is_older_than(etag, updated_at)),
+            Guard::Webhook => match (held, updated_at) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(v), Some(read)) => {
+                    v.deleted_at.is_none() && v.updated_at.is_some_and(|held| read > held)
+                }
+            },
+        }
+    }
+}
+
 /// The request id each record's event carried, for following it into the domain events.
 pub type Causes = HashMap<i64, String>;
 
@@ -65,8 +99,9 @@ fn before<S>(v: Option<&Version<S>>) -> Option<Before<&S>> {
     })
 }
 
-async fn publish_later(
-    conn: &mut AsyncPgConnection,
+/// The outbox rows announcing `changes` of one record, appended to `out`; how many.
+fn announce(
+    out: &mut Vec<(String, serde_json::Value)>,
     target: &Target,
     record_id: i64,
     etag: Option<&str>,
@@ -103,7 +138,7 @@ async fn publish_later(
         };
         let message = serde_json::to_value(&envelope)
             .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        outbox::push(conn, &envelope.routing_key(), &message).await?;
+        out.push((envelope.routing_key(), message));
     }
     Ok(count)
 }
@@ -130,10 +165,10 @@ trait Mirrored: Sized + Sync {
         account: i64,
         ids: &[i64],
     ) -> impl std::future::Future<Output = diesel::QueryResult<Vec<Version<Self::State>>>> + Send;
-    /// Writes the row.
+    /// Writes the rows, in one statement per table.
     fn upsert(
         conn: &mut AsyncPgConnection,
-        row: &Self::Row,
+        rows: &[&Self::Row],
     ) -> impl std::future::Future<Output = diesel::QueryResult<()>> + Send;
 }
 
@@ -157,8 +192,8 @@ impl Mirrored for Matter {
     ) -> diesel::QueryResult<Vec<Version<MatterStatus>>> {
         mirror::matter_versions(conn, account, ids).await
     }
-    async fn upsert(conn: &mut AsyncPgConnection, r: &Self::Row) -> diesel::QueryResult<()> {
-        mirror::upsert_matter(conn, r).await
+    async fn upsert(conn: &mut AsyncPgConnection, rows: &[&Self::Row]) -> diesel::QueryResult<()> {
+        mirror::upsert_matters(conn, rows).await
     }
 }
 
@@ -187,8 +222,12 @@ impl Mirrored for Contact {
     ) -> diesel::QueryResult<Vec<Version<()>>> {
         mirror::contact_versions(conn, account, ids).await
     }
-    async fn upsert(conn: &mut AsyncPgConnection, r: &Self::Row) -> diesel::QueryResult<()> {
-        mirror::upsert_contact(conn, &r.0, &r.1, &r.2).await
+    async fn upsert(conn: &mut AsyncPgConnection, rows: &[&Self::Row]) -> diesel::QueryResult<()> {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| (&r.0, r.1.as_slice(), r.2.as_slice()))
+            .collect();
+        mirror::upsert_contacts(conn, &rows).await
     }
 }
 
@@ -212,38 +251,79 @@ impl Mirrored for Bill {
     ) -> diesel::QueryResult<Vec<Version<BillState>>> {
         mirror::bill_versions(conn, account, ids).await
     }
-    async fn upsert(conn: &mut AsyncPgConnection, r: &Self::Row) -> diesel::QueryResult<()> {
-        mirror::upsert_bill(conn, r).await
+    async fn upsert(conn: &mut AsyncPgConnection, rows: &[&Self::Row]) -> diesel::QueryResult<()> {
+        mirror::upsert_bills(conn, rows).await
     }
 }
 
 /// Writes the reads of one model: each row the mirror holds in an older version (or not at all),
-/// with the domain events the change implies.
+/// with the domain events the change implies. Set-based: the held versions are read (locked) in
+/// one statement, the rules decide in memory, and the newer rows and their events are written in
+/// one statement each.
 async fn write<M: Mirrored>(
     conn: &mut AsyncPgConnection,
     target: &Target,
     reads: &[Read<M>],
     kind: ReadKind,
     causes: &Causes,
+    guard: Guard,
 ) -> diesel::QueryResult<Applied> {
     advisory::take_turn(conn, target.account, M::MODEL).await?;
-    let rows: Vec<M::Row> = reads.iter().map(|r| M::row(target, r)).collect();
+    let rows = newest_per_record::<M>(reads.iter().map(|r| M::row(target, r)).collect());
     let ids: Vec<i64> = rows.iter().map(|r| M::version(r).0).collect();
     let held = versions_by_id(M::versions(conn, target.account, &ids).await?);
     let mut applied = Applied::default();
+    let mut written = Vec::with_capacity(rows.len());
+    let mut events = Vec::new();
     for row in &rows {
         let (id, etag, updated_at) = M::version(row);
         let was = held.get(&id);
-        if was.is_some_and(|v| !v.is_older_than(etag, updated_at)) {
+        if !guard.admits(was, etag, updated_at) {
             continue;
         }
-        let events = M::events(before(was), row, kind);
-        M::upsert(conn, row).await?;
+        let changes = M::events(before(was), row, kind);
+        written.push(row);
         applied.changed += 1;
-        applied.events +=
-            publish_later(conn, target, id, etag, updated_at, events, causes.get(&id)).await?;
+        applied.events += announce(
+            &mut events,
+            target,
+            id,
+            etag,
+            updated_at,
+            changes,
+            causes.get(&id),
+        )?;
     }
+    M::upsert(conn, &written).await?;
+    outbox::push_many(conn, &events).await?;
     Ok(applied)
+}
+
+/// One row per record, the newest where a read holds a record twice (a page that shifted under
+/// a listing): one statement cannot write a row twice.
+fn newest_per_record<M: Mirrored>(rows: Vec<M::Row>) -> Vec<M::Row> {
+    let mut at: HashMap<i64, usize> = HashMap::with_capacity(rows.len());
+    let mut kept: Vec<M::Row> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let (id, etag, updated_at) = M::version(&row);
+        let Some(&i) = at.get(&id) else {
+            at.insert(id, kept.len());
+            kept.push(row);
+            continue;
+        };
+        let (_, kept_etag, kept_at) = M::version(&kept[i]);
+        let kept_version = Version::<()> {
+            clio_id: id,
+            etag: kept_etag.map(str::to_owned),
+            updated_at: kept_at,
+            state: None,
+            deleted_at: None,
+        };
+        if kept_version.is_older_than(etag, updated_at) {
+            kept[i] = row;
+        }
+    }
+    kept
 }
 
 /// Writes matters.
@@ -254,7 +334,7 @@ pub async fn matters(
     kind: ReadKind,
     causes: &Causes,
 ) -> diesel::QueryResult<Applied> {
-    write(conn, target, reads, kind, causes).await
+    write(conn, target, reads, kind, causes, Guard::Reread).await
 }
 
 /// Writes contacts.
@@ -265,7 +345,7 @@ pub async fn contacts(
     kind: ReadKind,
     causes: &Causes,
 ) -> diesel::QueryResult<Applied> {
-    write(conn, target, reads, kind, causes).await
+    write(conn, target, reads, kind, causes, Guard::Reread).await
 }
 
 /// Writes bills.
@@ -276,7 +356,67 @@ pub async fn bills(
     kind: ReadKind,
     causes: &Causes,
 ) -> diesel::QueryResult<Applied> {
-    write(conn, target, reads, kind, causes).await
+    write(conn, target, reads, kind, causes, Guard::Reread).await
+}
+
+/// Applies a webhook's own data under [`Guard::Webhook`]: the record as Clio sent it, before the
+/// coalesced re-read that stays the authority (and corrects anything this wrote).
+pub async fn webhook(
+    conn: &mut AsyncPgConnection,
+    target: &Target,
+    data: WebhookData,
+    cause: &str,
+) -> diesel::QueryResult<Applied> {
+    let id = data.id();
+    let causes: Causes = HashMap::from([(id, cause.to_owned())]);
+    match data {
+        WebhookData::Matter(r) => write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await,
+        WebhookData::Contact(r) => write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await,
+        WebhookData::Bill(r) => write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await,
+    }
+}
+
+/// A webhook's record, parsed like a read.
+pub enum WebhookData {
+    /// A matter.
+    Matter(Read<Matter>),
+    /// A contact.
+    Contact(Read<Contact>),
+    /// A bill.
+    Bill(Read<Bill>),
+}
+
+impl WebhookData {
+    /// The record's data from a webhook of `model`: `None` when it is not a whole, usable record
+    /// (no id, no `updated_at`, a shape the model refuses), which leaves it to the re-read.
+    pub fn parse(model: Model, data: &serde_json::Value) -> Option<Self> {
+        fn one<T: serde::de::DeserializeOwned>(
+            data: &serde_json::Value,
+            id: impl Fn(&T) -> i64,
+        ) -> Option<Read<T>> {
+            records::parse(vec![data.clone()], id).ok()?.pop()
+        }
+        let parsed = match model {
+            Model::Matter => Self::Matter(one(data, |m: &Matter| m.id)?),
+            Model::Contact => Self::Contact(one(data, |c: &Contact| c.id)?),
+            Model::Bill => Self::Bill(one(data, |b: &Bill| b.id)?),
+            Model::User | Model::CustomField => return None,
+        };
+        let updated = match &parsed {
+            Self::Matter(r) => r.typed.updated_at.is_some(),
+            Self::Contact(r) => r.typed.updated_at.is_some(),
+            Self::Bill(r) => r.typed.updated_at.is_some(),
+        };
+        updated.then_some(parsed)
+    }
+
+    fn id(&self) -> i64 {
+        match self {
+            Self::Matter(r) => r.typed.id,
+            Self::Contact(r) => r.typed.id,
+            Self::Bill(r) => r.typed.id,
+        }
+    }
 }
 
 /// Marks records Clio no longer returns as deleted; a matter the mirror held announces
@@ -302,20 +442,21 @@ pub async fn absent(
         deleted: marked.len(),
         ..Applied::default()
     };
+    let mut events = Vec::new();
     for id in marked {
         let Some(was) = held.get(&id).filter(|v| v.deleted_at.is_none()) else {
             continue;
         };
-        applied.events += publish_later(
-            conn,
+        applied.events += announce(
+            &mut events,
             target,
             id,
             was.etag.as_deref(),
             was.updated_at,
             vec![Change::MatterDeleted],
             causes.get(&id),
-        )
-        .await?;
+        )?;
     }
+    outbox::push_many(conn, &events).await?;
     Ok(applied)
 }

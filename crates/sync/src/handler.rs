@@ -6,20 +6,32 @@ use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use matterhook_bus::{Envelope, Handler, HandlerError};
 use matterhook_domain::Model;
-use matterhook_store::sync_queue::{self, NewWork};
+use matterhook_store::{
+    sync_cursors,
+    sync_queue::{self, NewWork},
+};
+
+use crate::apply::{self, Target, WebhookData};
 
 /// Queues the record of each matter, contact and bill event for a re-read after `window`, the
-/// time other events of the same connection and model have to join the batch.
+/// time other events of the same connection and model have to join the batch; and, first,
+/// applies the record the webhook carries when it is strictly newer than the mirror's
+/// ([`apply::Guard::Webhook`]), so that its effects need not wait for the window. The re-read
+/// stays the authority: it corrects what the webhook's data got wrong, and announces nothing
+/// the webhook's data already announced (same version, same event id, no change).
 #[derive(Debug, Clone)]
 pub struct SyncHandler {
     /// The coalescing window.
     pub window: Duration,
+    /// Whether webhooks' own data is applied at once (on in production).
+    pub apply_webhook_data: bool,
 }
 
 impl Default for SyncHandler {
     fn default() -> Self {
         Self {
             window: Duration::from_millis(250),
+            apply_webhook_data: true,
         }
     }
 }
@@ -62,6 +74,25 @@ impl Handler for SyncHandler {
             },
         )
         .await?;
+        // A deletion is never applied from the webhook: only the re-read's absence confirms it.
+        if self.apply_webhook_data && event.event != "deleted" {
+            if let Some(data) = WebhookData::parse(event.model, &event.data) {
+                let connection_id = envelope.connection_id.get();
+                // Before the firm's first sweep of the model finished, what arrives is history
+                // for the sweep to take in, not news; and a connection gone since the delivery
+                // is the re-read's to settle.
+                if let Some((account, region)) =
+                    sync_cursors::established(conn, connection_id, event.model).await?
+                {
+                    let target = Target {
+                        connection_id,
+                        account,
+                        region,
+                    };
+                    apply::webhook(conn, &target, data, &envelope.request_id).await?;
+                }
+            }
+        }
         Ok(())
     }
 }

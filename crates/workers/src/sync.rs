@@ -35,6 +35,12 @@ pub struct SyncArgs {
     #[arg(long, env = "MATTERHOOK_SYNC_WINDOW_MS", default_value_t = 250,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     window_ms: u64,
+    /// Whether a webhook's own record is written to the mirror at once when strictly newer than
+    /// the mirror's (its effects then need not wait for the window; the re-read still confirms
+    /// it). `false` leaves every write to the re-read.
+    #[arg(long, env = "MATTERHOOK_SYNC_APPLY_WEBHOOK_DATA", default_value_t = true,
+          action = clap::ArgAction::Set)]
+    apply_webhook_data: bool,
     /// Batches in flight at once (each for a different connection).
     #[arg(long, env = "MATTERHOOK_SYNC_CONCURRENCY", default_value_t = 4,
           value_parser = clap::value_parser!(u64).range(1..=64))]
@@ -118,6 +124,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
     );
     let handler = SyncHandler {
         window: Duration::from_millis(args.window_ms),
+        apply_webhook_data: args.apply_webhook_data,
     };
     let tick = Duration::from_secs(args.sweep_tick_secs);
     let sampled = (pool.clone(), metrics.clone());

@@ -64,11 +64,36 @@ impl BillRow {
 
 /// Writes a bill (the caller decided it is newer).
 pub async fn upsert_bill(conn: &mut AsyncPgConnection, row: &BillRow) -> QueryResult<()> {
+    upsert_bills(conn, &[row]).await
+}
+
+/// Writes bills in one statement (the caller decided each is newer, holding their rows locked).
+pub async fn upsert_bills(conn: &mut AsyncPgConnection, rows: &[&BillRow]) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    if rows.is_empty() {
+        return Ok(());
+    }
     diesel::insert_into(b::table)
-        .values(row)
+        .values(rows.to_vec())
         .on_conflict((b::clio_account_id, b::clio_id))
         .do_update()
-        .set((row, b::synced_at.eq(Utc::now())))
+        .set((
+            b::etag.eq(excluded(b::etag)),
+            b::clio_updated_at.eq(excluded(b::clio_updated_at)),
+            b::number.eq(excluded(b::number)),
+            b::state.eq(excluded(b::state)),
+            b::total_minor.eq(excluded(b::total_minor)),
+            b::paid_minor.eq(excluded(b::paid_minor)),
+            b::balance_minor.eq(excluded(b::balance_minor)),
+            b::paid_at.eq(excluded(b::paid_at)),
+            b::client_id.eq(excluded(b::client_id)),
+            b::matter_ids.eq(excluded(b::matter_ids)),
+            b::data.eq(excluded(b::data)),
+            b::deleted_at.eq(excluded(b::deleted_at)),
+            b::currency.eq(excluded(b::currency)),
+            b::currency_sign.eq(excluded(b::currency_sign)),
+            b::synced_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await
         .map(drop)

@@ -85,28 +85,67 @@ pub async fn upsert_contact(
     emails: &[String],
     phones: &[PhoneRow],
 ) -> QueryResult<()> {
+    upsert_contacts(conn, &[(row, emails, phones)]).await
+}
+
+/// Writes contacts with their normalised emails and phones, a statement per table (the caller
+/// decided each is newer, holding their rows locked). All rows are of one firm.
+pub async fn upsert_contacts(
+    conn: &mut AsyncPgConnection,
+    contacts: &[(&ContactRow, &[String], &[PhoneRow])],
+) -> QueryResult<()> {
+    use diesel::upsert::excluded;
+    let Some((first, _, _)) = contacts.first() else {
+        return Ok(());
+    };
+    let account = first.clio_account_id;
+    debug_assert!(contacts.iter().all(|(r, _, _)| r.clio_account_id == account));
     diesel::insert_into(c::table)
-        .values(row)
+        .values(contacts.iter().map(|(row, _, _)| *row).collect::<Vec<_>>())
         .on_conflict((c::clio_account_id, c::clio_id))
         .do_update()
-        .set((row, c::synced_at.eq(Utc::now())))
+        .set((
+            c::etag.eq(excluded(c::etag)),
+            c::clio_updated_at.eq(excluded(c::clio_updated_at)),
+            c::kind.eq(excluded(c::kind)),
+            c::name.eq(excluded(c::name)),
+            c::first_name.eq(excluded(c::first_name)),
+            c::middle_name.eq(excluded(c::middle_name)),
+            c::last_name.eq(excluded(c::last_name)),
+            c::title.eq(excluded(c::title)),
+            c::company_id.eq(excluded(c::company_id)),
+            c::company_name.eq(excluded(c::company_name)),
+            c::date_of_birth.eq(excluded(c::date_of_birth)),
+            c::is_client.eq(excluded(c::is_client)),
+            c::primary_email.eq(excluded(c::primary_email)),
+            c::custom_field_values.eq(excluded(c::custom_field_values)),
+            c::data.eq(excluded(c::data)),
+            c::deleted_at.eq(excluded(c::deleted_at)),
+            c::synced_at.eq(Utc::now()),
+        ))
         .execute(conn)
         .await?;
-    let (account, id) = (row.clio_account_id, row.clio_id);
-    diesel::delete(ce::table.filter(ce::clio_account_id.eq(account).and(ce::contact_id.eq(id))))
-        .execute(conn)
-        .await?;
-    diesel::delete(cp::table.filter(cp::clio_account_id.eq(account).and(cp::contact_id.eq(id))))
-        .execute(conn)
-        .await?;
-    let email_rows: Vec<_> = emails
+    let ids: Vec<i64> = contacts.iter().map(|(row, _, _)| row.clio_id).collect();
+    diesel::delete(
+        ce::table.filter(ce::clio_account_id.eq(account).and(ce::contact_id.eq_any(&ids))),
+    )
+    .execute(conn)
+    .await?;
+    diesel::delete(
+        cp::table.filter(cp::clio_account_id.eq(account).and(cp::contact_id.eq_any(&ids))),
+    )
+    .execute(conn)
+    .await?;
+    let email_rows: Vec<_> = contacts
         .iter()
-        .map(|e| {
-            (
-                ce::clio_account_id.eq(account),
-                ce::contact_id.eq(id),
-                ce::email.eq(e),
-            )
+        .flat_map(|(row, emails, _)| {
+            emails.iter().map(|e| {
+                (
+                    ce::clio_account_id.eq(account),
+                    ce::contact_id.eq(row.clio_id),
+                    ce::email.eq(e),
+                )
+            })
         })
         .collect();
     if !email_rows.is_empty() {
@@ -116,19 +155,20 @@ pub async fn upsert_contact(
             .execute(conn)
             .await?;
     }
-    let phone_rows: Vec<_> = phones
+    let phone_rows: Vec<_> = contacts
         .iter()
-        .zip(0..)
-        .map(|(p, position): (&PhoneRow, i32)| {
-            (
-                cp::clio_account_id.eq(account),
-                cp::contact_id.eq(id),
-                cp::position.eq(position),
-                cp::raw.eq(&p.raw),
-                cp::e164.eq(&p.e164),
-                cp::national.eq(&p.national),
-                cp::last_four.eq(&p.last_four),
-            )
+        .flat_map(|(row, _, phones)| {
+            phones.iter().zip(0..).map(|(p, position): (&PhoneRow, i32)| {
+                (
+                    cp::clio_account_id.eq(account),
+                    cp::contact_id.eq(row.clio_id),
+                    cp::position.eq(position),
+                    cp::raw.eq(&p.raw),
+                    cp::e164.eq(&p.e164),
+                    cp::national.eq(&p.national),
+                    cp::last_four.eq(&p.last_four),
+                )
+            })
         })
         .collect();
     if !phone_rows.is_empty() {
