@@ -98,6 +98,138 @@ async fn duplicated_and_reordered_deliveries_converge_to_clios_final_state() {
 }
 
 #[tokio::test]
+async fn a_webhooks_own_record_reaches_the_mirror_before_its_re_read_and_is_announced_once() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    let matter = r.s.p.world.firm.matter_ids[0];
+    let (first, _) = r.clio_matter(matter);
+    let to = if first == "Closed" { "open" } else { "closed" };
+    let calls = r.clio_calls();
+    let mark = r.deliveries();
+    sim.advance_clock(std::time::Duration::from_secs(2));
+    sim.set_matter_status(matter, to).expect("status");
+    // An `updated` and a status event, handled: the mirror has the change, with no call to Clio.
+    r.settle(mark, 2).await;
+    let (status, etag) = r.clio_matter(matter);
+    let row = r.matter(matter).await.expect("mirrored");
+    assert_eq!(
+        row.status.as_ref().map(MatterStatus::as_str),
+        Some(status.as_str())
+    );
+    assert_eq!(row.etag.as_deref(), Some(etag.as_str()));
+    assert_eq!(r.clio_calls(), calls, "nothing was read from Clio yet");
+    let status_changes = |outbox: Vec<(String, serde_json::Value)>| {
+        outbox
+            .into_iter()
+            .filter(|(k, m)| k == "sync.matter.status_changed" && m["event"]["record"] == matter)
+            .map(|(_, m)| {
+                (
+                    m["event"]["change"]["from"].clone(),
+                    m["event"]["change"]["to"].clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let announced = vec![(json!(first), json!(status))];
+    assert_eq!(status_changes(r.outbox().await), announced);
+    // The re-read confirms it: one call, the same version, nothing announced again.
+    let outcomes = r.stage.drain().await.expect("drain");
+    assert_eq!(records_done(&outcomes), 1);
+    assert_eq!(r.clio_calls(), calls + 1);
+    assert_eq!(status_changes(r.outbox().await), announced);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_webhooks_own_record_never_settles_a_same_second_tie_or_revives_a_deleted_record() {
+    let r = Rig::start().await;
+    let target = apply::Target {
+        connection_id: r.id,
+        account: r.account,
+        region: "us".into(),
+    };
+    let parse = |status: &str, etag: &str, at: &str| {
+        apply::WebhookData::parse(
+            Model::Matter,
+            &json!({"id": 778, "etag": etag, "status": status, "updated_at": at}),
+        )
+        .expect("a whole record")
+    };
+    let reread = |status: &str, etag: &str, at: &str| {
+        records::parse::<Matter>(
+            vec![json!({"id": 778, "etag": etag, "status": status, "updated_at": at})],
+            |m| m.id,
+        )
+        .expect("parses")
+    };
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let causes = apply::Causes::new();
+    let held = apply::matters(
+        &mut conn,
+        &target,
+        &reread("Open", "\"v1\"", "2026-11-02T10:00:00Z"),
+        ReadKind::Live,
+        &causes,
+    )
+    .await
+    .expect("write");
+    assert_eq!(held.changed, 1);
+    // The same second with another etag: only a re-read may settle it.
+    let tie = apply::webhook(
+        &mut conn,
+        &target,
+        parse("Closed", "\"v2\"", "2026-11-02T10:00:00Z"),
+        "req",
+    )
+    .await
+    .expect("write");
+    assert_eq!(tie, apply::Applied::default());
+    // An older one: nothing.
+    let older = apply::webhook(
+        &mut conn,
+        &target,
+        parse("Pending", "\"v0\"", "2026-11-02T09:00:00Z"),
+        "req",
+    )
+    .await
+    .expect("write");
+    assert_eq!(older, apply::Applied::default());
+    let row = r.matter(778).await.expect("mirrored");
+    assert_eq!(row.etag.as_deref(), Some("\"v1\""));
+    // A later second: applied, with its status change.
+    let later = apply::webhook(
+        &mut conn,
+        &target,
+        parse("Closed", "\"v3\"", "2026-11-02T10:00:01Z"),
+        "req",
+    )
+    .await
+    .expect("write");
+    assert_eq!((later.changed, later.events), (1, 1));
+    // Held as deleted: a webhook's data does not bring it back (only a re-read can).
+    apply::absent(&mut conn, &target, Model::Matter, &[778], &causes)
+        .await
+        .expect("mark");
+    let revived = apply::webhook(
+        &mut conn,
+        &target,
+        parse("Open", "\"v4\"", "2026-11-02T11:00:00Z"),
+        "req",
+    )
+    .await
+    .expect("write");
+    assert_eq!(revived, apply::Applied::default());
+    assert!(r.matter(778).await.expect("row").deleted_at.is_some());
+    // A body without `updated_at` is not a version to compare: left to the re-read.
+    assert!(
+        apply::WebhookData::parse(Model::Matter, &json!({"id": 778, "status": "Open"})).is_none()
+    );
+    drop(conn);
+    r.stop().await;
+}
+
+#[tokio::test]
 async fn an_older_read_never_replaces_a_newer_one() {
     let r = Rig::start().await;
     let target = apply::Target {

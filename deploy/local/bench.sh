@@ -12,6 +12,8 @@ say "ingest: broker limit, receiver throughput and latency (target/bench/ingest.
 target/release/matterhook-bench "$@"
 say "sync: Clio calls per 1,000-event burst in one firm (target/bench/sync.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-sync
+say "latency: a close in Clio to its referral won, at 20/s and 500/s, hop by hop (target/bench/latency.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-latency
 say "referrals: matching among 1,000,000 referrals, webhook to status at 500/s (target/bench/referrals.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-referrals
 say "review: 10,000 matters closing across 100 firms, reconciling a firm of 100,000 matters (target/bench/review.json)"

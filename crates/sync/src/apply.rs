@@ -268,10 +268,28 @@ async fn write<M: Mirrored>(
     causes: &Causes,
     guard: Guard,
 ) -> diesel::QueryResult<Applied> {
-    advisory::take_turn(conn, target.account, M::MODEL).await?;
     let rows = newest_per_record::<M>(reads.iter().map(|r| M::row(target, r)).collect());
     let ids: Vec<i64> = rows.iter().map(|r| M::version(r).0).collect();
-    let held = versions_by_id(M::versions(conn, target.account, &ids).await?);
+    let held = match guard {
+        Guard::Reread => {
+            advisory::take_turn(conn, target.account, M::MODEL).await?;
+            M::versions(conn, target.account, &ids).await?
+        }
+        // A webhook's record is one the mirror mostly holds already: its row lock is turn
+        // enough (a batch writing it locks the same row), so webhooks of different records of
+        // one firm need not queue behind each other. Only a record the mirror lacks, whose
+        // insert no row lock can guard, takes the firm's turn, and is looked up again under it.
+        Guard::Webhook => {
+            let held = M::versions(conn, target.account, &ids).await?;
+            if held.len() < ids.len() {
+                advisory::take_turn(conn, target.account, M::MODEL).await?;
+                M::versions(conn, target.account, &ids).await?
+            } else {
+                held
+            }
+        }
+    };
+    let held = versions_by_id(held);
     let mut applied = Applied::default();
     let mut written = Vec::with_capacity(rows.len());
     let mut events = Vec::new();
@@ -370,18 +388,24 @@ pub async fn webhook(
     let id = data.id();
     let causes: Causes = HashMap::from([(id, cause.to_owned())]);
     match data {
-        WebhookData::Matter(r) => write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await,
-        WebhookData::Contact(r) => write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await,
-        WebhookData::Bill(r) => write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await,
+        WebhookData::Matter(r) => {
+            write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
+        }
+        WebhookData::Contact(r) => {
+            write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
+        }
+        WebhookData::Bill(r) => {
+            write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await
+        }
     }
 }
 
 /// A webhook's record, parsed like a read.
 pub enum WebhookData {
     /// A matter.
-    Matter(Read<Matter>),
+    Matter(Box<Read<Matter>>),
     /// A contact.
-    Contact(Read<Contact>),
+    Contact(Box<Read<Contact>>),
     /// A bill.
     Bill(Read<Bill>),
 }
@@ -397,8 +421,8 @@ impl WebhookData {
             records::parse(vec![data.clone()], id).ok()?.pop()
         }
         let parsed = match model {
-            Model::Matter => Self::Matter(one(data, |m: &Matter| m.id)?),
-            Model::Contact => Self::Contact(one(data, |c: &Contact| c.id)?),
+            Model::Matter => Self::Matter(Box::new(one(data, |m: &Matter| m.id)?)),
+            Model::Contact => Self::Contact(Box::new(one(data, |c: &Contact| c.id)?)),
             Model::Bill => Self::Bill(one(data, |b: &Bill| b.id)?),
             Model::User | Model::CustomField => return None,
         };

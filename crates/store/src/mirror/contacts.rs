@@ -99,7 +99,9 @@ pub async fn upsert_contacts(
         return Ok(());
     };
     let account = first.clio_account_id;
-    debug_assert!(contacts.iter().all(|(r, _, _)| r.clio_account_id == account));
+    debug_assert!(contacts
+        .iter()
+        .all(|(r, _, _)| r.clio_account_id == account));
     diesel::insert_into(c::table)
         .values(contacts.iter().map(|(row, _, _)| *row).collect::<Vec<_>>())
         .on_conflict((c::clio_account_id, c::clio_id))
@@ -127,12 +129,20 @@ pub async fn upsert_contacts(
         .await?;
     let ids: Vec<i64> = contacts.iter().map(|(row, _, _)| row.clio_id).collect();
     diesel::delete(
-        ce::table.filter(ce::clio_account_id.eq(account).and(ce::contact_id.eq_any(&ids))),
+        ce::table.filter(
+            ce::clio_account_id
+                .eq(account)
+                .and(ce::contact_id.eq_any(&ids)),
+        ),
     )
     .execute(conn)
     .await?;
     diesel::delete(
-        cp::table.filter(cp::clio_account_id.eq(account).and(cp::contact_id.eq_any(&ids))),
+        cp::table.filter(
+            cp::clio_account_id
+                .eq(account)
+                .and(cp::contact_id.eq_any(&ids)),
+        ),
     )
     .execute(conn)
     .await?;
@@ -158,17 +168,20 @@ pub async fn upsert_contacts(
     let phone_rows: Vec<_> = contacts
         .iter()
         .flat_map(|(row, _, phones)| {
-            phones.iter().zip(0..).map(|(p, position): (&PhoneRow, i32)| {
-                (
-                    cp::clio_account_id.eq(account),
-                    cp::contact_id.eq(row.clio_id),
-                    cp::position.eq(position),
-                    cp::raw.eq(&p.raw),
-                    cp::e164.eq(&p.e164),
-                    cp::national.eq(&p.national),
-                    cp::last_four.eq(&p.last_four),
-                )
-            })
+            phones
+                .iter()
+                .zip(0..)
+                .map(|(p, position): (&PhoneRow, i32)| {
+                    (
+                        cp::clio_account_id.eq(account),
+                        cp::contact_id.eq(row.clio_id),
+                        cp::position.eq(position),
+                        cp::raw.eq(&p.raw),
+                        cp::e164.eq(&p.e164),
+                        cp::national.eq(&p.national),
+                        cp::last_four.eq(&p.last_four),
+                    )
+                })
         })
         .collect();
     if !phone_rows.is_empty() {

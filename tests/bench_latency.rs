@@ -1,0 +1,306 @@
+//! `make bench`'s fast-path figures (#18): from a matter closed in Clio to its referral marked won,
+//! at 20 closes/s and at 500 closes/s in one firm, with a timestamp at every hop, and the Clio
+//! calls the 500/s burst cost. The production path end to end: the simulator's signed webhooks,
+//! the receiver, RabbitMQ, the sync worker's handler (a webhook's own record applied at once), the
+//! batcher's confirming re-reads and the relay (both woken by PostgreSQL's notifications), and the
+//! referral status worker. Writes `target/bench/latency.json`.
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use clio_sim::Kind;
+use matterhook_e2e::sync::Rig;
+use matterhook_store::{mirror, referrals, sync_queue};
+use matterhook_sync::SyncHandler;
+use serde_json::json;
+
+/// Closes in the slow phase.
+const SLOW_EVENTS: usize = 200;
+/// Closes in the burst.
+const BURST_EVENTS: usize = 1_000;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    (to - from).num_microseconds().unwrap_or(0) as f64 / 1000.0
+}
+
+/// One close, hop by hop.
+struct Timeline {
+    /// Clio's close.
+    closed: DateTime<Utc>,
+    /// The receiver's first 2xx for one of its webhooks.
+    accepted: DateTime<Utc>,
+    /// The mirror's write.
+    mirrored: DateTime<Utc>,
+    /// The referral won.
+    effect: DateTime<Utc>,
+}
+
+/// Percentiles of one phase.
+struct Phase {
+    e2e: Vec<f64>,
+    close_to_accept: Vec<f64>,
+    accept_to_mirror: Vec<f64>,
+    mirror_to_effect: Vec<f64>,
+    clio_calls: u64,
+}
+
+impl Phase {
+    fn of(timelines: &[Timeline], clio_calls: u64) -> Self {
+        let sorted = |f: &dyn Fn(&Timeline) -> f64| {
+            let mut v: Vec<f64> = timelines.iter().map(f).collect();
+            v.sort_by(f64::total_cmp);
+            v
+        };
+        Self {
+            e2e: sorted(&|t| ms(t.closed, t.effect)),
+            close_to_accept: sorted(&|t| ms(t.closed, t.accepted)),
+            accept_to_mirror: sorted(&|t| ms(t.accepted, t.mirrored)),
+            mirror_to_effect: sorted(&|t| ms(t.mirrored, t.effect)),
+            clio_calls,
+        }
+    }
+
+    fn print(&self, rate: f64) {
+        let p = |v: &[f64]| format!("{:.0} / {:.0}", percentile(v, 0.5), percentile(v, 0.99));
+        println!(
+            "latency at {rate}/s ({} closes, p50 / p99 ms): close -> receiver accepts {}; -> mirror write {}; -> referral won {}; end to end {}; Clio calls {}",
+            self.e2e.len(),
+            p(&self.close_to_accept),
+            p(&self.accept_to_mirror),
+            p(&self.mirror_to_effect),
+            p(&self.e2e),
+            self.clio_calls
+        );
+    }
+}
+
+/// Closes `matters` at `rate` per second and waits until each referral is won and the sync queue
+/// is empty; each close's timeline and the Clio calls it all cost.
+async fn phase(r: &Rig, matters: &[(i64, i64)], rate: f64) -> (Vec<Timeline>, u64) {
+    let sim = r.s.p.world.sim.clone();
+    let calls = r.clio_calls();
+    let mut closed = Vec::with_capacity(matters.len());
+    let start = Instant::now();
+    for (i, (matter, _)) in matters.iter().enumerate() {
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        tokio::time::sleep_until(due.into()).await;
+        closed.push(Utc::now());
+        sim.set_matter_status(*matter, "closed").expect("closed");
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let effects = loop {
+        let mut conn = r.s.p.pool.get().await.expect("conn");
+        let mut won = Vec::with_capacity(matters.len());
+        for (_, referral) in matters {
+            let x = referrals::get(&mut conn, r.bob.id, *referral)
+                .await
+                .expect("q")
+                .expect("row");
+            if x.status == matterhook_domain::ReferralStatus::Won {
+                won.push(x.updated_at);
+            }
+        }
+        let queued = sync_queue::total(&mut conn).await.expect("queue");
+        if won.len() == matters.len() && queued == 0 {
+            break won;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {} referrals won, {queued} records queued",
+            won.len(),
+            matters.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let calls = r.clio_calls() - calls;
+    let deliveries = sim.deliveries();
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let mut timelines = Vec::with_capacity(matters.len());
+    for (i, (matter, _)) in matters.iter().enumerate() {
+        let accepted = deliveries
+            .iter()
+            .filter(|d| d.record_id == Some(*matter))
+            .flat_map(|d| &d.attempts)
+            .filter(|a| a.status.is_some_and(|s| (200..300).contains(&s)) && a.at >= closed[i])
+            .map(|a| a.at + chrono::Duration::milliseconds(a.duration_ms as i64))
+            .min()
+            .expect("a webhook accepted");
+        let mirrored = mirror_written(&mut conn, r.account, *matter).await;
+        timelines.push(Timeline {
+            closed: closed[i],
+            accepted,
+            mirrored,
+            effect: effects[i],
+        });
+    }
+    (timelines, calls)
+}
+
+/// When the mirror last wrote the matter.
+async fn mirror_written(
+    conn: &mut diesel_async::AsyncPgConnection,
+    account: i64,
+    matter: i64,
+) -> DateTime<Utc> {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use matterhook_store::schema::clio_matters as m;
+    m::table
+        .find((account, matter))
+        .select(m::synced_at)
+        .first(conn)
+        .await
+        .expect("mirrored")
+}
+
+#[tokio::main]
+async fn main() {
+    let mut r = Rig::start_tuned(SyncHandler::default(), |sim| {
+        sim.configure(|c| c.rate_limit = 1_000_000)
+    })
+    .await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    let client = r.s.p.world.firm.contact_ids[1];
+    let matters: Vec<i64> = (0..SLOW_EVENTS + BURST_EVENTS)
+        .map(|i| {
+            sim.create(Kind::Matter, r.account,
+                json!({"client": {"id": client}, "status": "open", "description": format!("Latency {i}")}))
+                .expect("matter")
+                .id
+        })
+        .collect();
+    // Mirror them (the creations' webhooks included), then link one referral to each.
+    r.stage
+        .sweep_connection(r.id, matterhook_sync::SweepMode::Full)
+        .await
+        .expect("sweep");
+    r.stage.drain().await.expect("drain");
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let mut pairs = Vec::with_capacity(matters.len());
+    for m in &matters {
+        let new = matterhook_referrals::service::validate(
+            r.bob.id,
+            serde_json::from_value(json!({
+            "direction": "received", "partner_name": "Bench Partner", "client_first_name": "Jane",
+            "client_last_name": "Doe"}))
+            .expect("input"),
+        )
+        .expect("valid");
+        let created = referrals::create(&mut conn, &new).await.expect("referral");
+        assert!(
+            referrals::link(&mut conn, created.id, r.account, *m, "user")
+                .await
+                .expect("link")
+        );
+        pairs.push((*m, created.id));
+    }
+    assert!(mirror::matter(&mut conn, r.account, matters[0])
+        .await
+        .expect("q")
+        .is_some());
+    drop(conn);
+    // Each part on a pool of its own, sized as its binary's default (the runbook's connection
+    // budget), with the binaries' prefetch: as separate processes would run.
+    let url = r.s.p.db.url().to_owned();
+    let own_pool = |size: usize| matterhook_store::connect_pool(&url, size).expect("pool");
+    if let Some(w) = r.worker.take() {
+        w.stop().await.expect("stops");
+    }
+    let sync_worker =
+        r.s.p
+            .start_worker_on(SyncHandler::default(), 6, own_pool(11), 32)
+            .await;
+    let status =
+        r.s.p
+            .start_worker_on(matterhook_referrals::StatusSync, 6, own_pool(3), 32)
+            .await;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let wake = matterhook_sync::Wake {
+        wakeups: matterhook_store::wakeups::Wakeups::listen(
+            r.s.p.db.url(),
+            &[
+                matterhook_store::wakeups::SYNC_QUEUE,
+                matterhook_store::wakeups::OUTBOX,
+            ],
+        ),
+        fallback: matterhook_sync::IDLE_LISTENING,
+    };
+    // The production stage: the 250 ms window's re-reads, woken by notifications.
+    let stage = matterhook_sync::SyncStage::new(
+        own_pool(11),
+        r.s.connections.clone(),
+        matterhook_sync::SyncConfig {
+            wake: Some(wake.clone()),
+            ..matterhook_e2e::sync::config(&r.s)
+        },
+    );
+    let batcher = tokio::spawn({
+        let s = stopped.clone();
+        async move { stage.run_batches(until(s)).await }
+    });
+    let relay = tokio::spawn(matterhook_sync::relay::run_relay_with(
+        r.s.p.pool.clone(),
+        matterhook_test_support::amqp_url(),
+        r.s.p.names.clone(),
+        Vec::new(),
+        Some(wake),
+        until(stopped),
+    ));
+    let (slow, slow_calls) = phase(&r, &pairs[..SLOW_EVENTS], 20.0).await;
+    let slow = Phase::of(&slow, slow_calls);
+    slow.print(20.0);
+    let (burst, burst_calls) = phase(&r, &pairs[SLOW_EVENTS..], 500.0).await;
+    let burst = Phase::of(&burst, burst_calls);
+    burst.print(500.0);
+    let _ = stop.send(true);
+    let _ = batcher.await;
+    let _ = relay.await;
+    status.stop().await.expect("stops");
+    sync_worker.stop().await.expect("stops");
+
+    let per_1000 = burst.clio_calls as f64 * 1000.0 / BURST_EVENTS as f64;
+    println!("latency: Clio calls per 1,000-update burst: {per_1000:.0}");
+    let report = json!({
+        "e2e_p50_ms_500": percentile(&burst.e2e, 0.5),
+        "e2e_p99_ms_500": percentile(&burst.e2e, 0.99),
+        "e2e_p50_ms_20": percentile(&slow.e2e, 0.5),
+        "e2e_p99_ms_20": percentile(&slow.e2e, 0.99),
+        "clio_calls_per_1000": per_1000,
+        "hop_p50_ms_500": {
+            "close_to_accept": percentile(&burst.close_to_accept, 0.5),
+            "accept_to_mirror": percentile(&burst.accept_to_mirror, 0.5),
+            "mirror_to_effect": percentile(&burst.mirror_to_effect, 0.5),
+        },
+        "hop_p50_ms_20": {
+            "close_to_accept": percentile(&slow.close_to_accept, 0.5),
+            "accept_to_mirror": percentile(&slow.accept_to_mirror, 0.5),
+            "mirror_to_effect": percentile(&slow.mirror_to_effect, 0.5),
+        },
+        "hop_p99_ms_500": {
+            "close_to_accept": percentile(&burst.close_to_accept, 0.99),
+            "accept_to_mirror": percentile(&burst.accept_to_mirror, 0.99),
+            "mirror_to_effect": percentile(&burst.mirror_to_effect, 0.99),
+        },
+        "events_500": BURST_EVENTS,
+        "events_20": SLOW_EVENTS,
+    });
+    std::fs::create_dir_all("target/bench").expect("dir");
+    std::fs::write(
+        "target/bench/latency.json",
+        serde_json::to_string_pretty(&report).expect("json"),
+    )
+    .expect("write");
+    r.stop().await;
+}
