@@ -395,7 +395,7 @@ pub async fn webhook(
             write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
         }
         WebhookData::Bill(r) => {
-            write(conn, target, &[r], ReadKind::Live, &causes, Guard::Webhook).await
+            write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
         }
     }
 }
@@ -407,7 +407,7 @@ pub enum WebhookData {
     /// A contact.
     Contact(Box<Read<Contact>>),
     /// A bill.
-    Bill(Read<Bill>),
+    Bill(Box<Read<Bill>>),
 }
 
 impl WebhookData {
@@ -423,7 +423,7 @@ impl WebhookData {
         let parsed = match model {
             Model::Matter => Self::Matter(Box::new(one(data, |m: &Matter| m.id)?)),
             Model::Contact => Self::Contact(Box::new(one(data, |c: &Contact| c.id)?)),
-            Model::Bill => Self::Bill(one(data, |b: &Bill| b.id)?),
+            Model::Bill => Self::Bill(Box::new(one(data, |b: &Bill| b.id)?)),
             Model::User | Model::CustomField => return None,
         };
         let updated = match &parsed {
