@@ -14,7 +14,18 @@ use hyper::{client::conn::http1::SendRequest, Request};
 use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
-use crate::{receiver::Setup, Phase};
+use crate::Phase;
+
+/// Where the load goes: an address, the delivery path and the signed bodies to send.
+#[derive(Clone)]
+pub struct Target {
+    /// The server's address.
+    pub addr: std::net::SocketAddr,
+    /// The delivery path.
+    pub path: String,
+    /// Signed bodies: (body, signature).
+    pub bodies: std::sync::Arc<Vec<(Bytes, String)>>,
+}
 
 /// One keep-alive connection to the receiver.
 struct Connection {
@@ -24,7 +35,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn open(setup: &Setup) -> Option<Self> {
+    async fn open(setup: &Target) -> Option<Self> {
         let stream = tokio::net::TcpStream::connect(setup.addr).await.ok()?;
         let _ = stream.set_nodelay(true);
         let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -63,7 +74,7 @@ impl Connection {
 }
 
 /// `concurrency` requests in flight at all times, for `run`.
-pub async fn closed_loop(setup: &Setup, concurrency: usize, run: Duration) -> Phase {
+pub async fn closed_loop(setup: &Target, concurrency: usize, run: Duration) -> Phase {
     let mut connections = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         if let Some(c) = Connection::open(setup).await {
@@ -100,7 +111,7 @@ pub async fn closed_loop(setup: &Setup, concurrency: usize, run: Duration) -> Ph
 /// A request every 1/`rate` s for `run`, whatever the answers do; latency counts from each
 /// request's scheduled time. Requests are spread over a fixed set of connections; a request
 /// whose connection is still busy waits for it, and that wait counts.
-pub async fn open_loop(setup: &Setup, rate: u64, run: Duration) -> Phase {
+pub async fn open_loop(setup: &Target, rate: u64, run: Duration) -> Phase {
     const CONNECTIONS: usize = 256;
     let mut connections = Vec::with_capacity(CONNECTIONS);
     for _ in 0..CONNECTIONS {

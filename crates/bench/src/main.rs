@@ -8,6 +8,7 @@
 mod broker;
 mod load;
 mod receiver;
+mod yardstick;
 
 use std::{path::PathBuf, time::Duration};
 
@@ -32,6 +33,10 @@ struct Cli {
     /// Where to write the figures.
     #[arg(long, default_value = "target/bench/ingest.json")]
     out: PathBuf,
+    /// The yardstick's sources (a minimal receiver of the same design, run beside ours); skipped
+    /// when missing.
+    #[arg(long, default_value = "../shared/bench/ingest-limit")]
+    yardstick: PathBuf,
     /// PostgreSQL server for the bench database.
     #[arg(
         long,
@@ -85,11 +90,59 @@ async fn main() -> anyhow::Result<()> {
     println!("(a) broker, persistent + confirm to a quorum queue: {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", raw.per_s, raw.ms(0.5), raw.ms(0.99), raw.ms(0.999), raw.errors);
 
     let setup = receiver::Setup::start(&cli.receiver_bin, &cli.database_url, &cli.amqp_url).await?;
+    // The yardstick beside it, under the same load: alternating phases, so that drift in the
+    // machine's speed weighs on both alike.
+    let yardstick = if cli.yardstick.join("Cargo.toml").exists() {
+        let build = cli
+            .out
+            .parent()
+            .map_or_else(|| PathBuf::from("target/bench"), PathBuf::from)
+            .join("yardstick");
+        Some(
+            yardstick::Yardstick::start(
+                &cli.yardstick,
+                &build,
+                &cli.amqp_url,
+                &setup.target.bodies,
+            )
+            .await?,
+        )
+    } else {
+        println!("(no yardstick at {}: skipped)", cli.yardstick.display());
+        None
+    };
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    let mut full = None;
+    for round in 0..2 {
+        setup.settle().await?;
+        let phase = load::closed_loop(&setup.target, c, run).await;
+        println!("(b) receiver, signed deliveries over HTTP:          {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", phase.per_s, phase.ms(0.5), phase.ms(0.99), phase.ms(0.999), phase.errors);
+        ours.push(phase.per_s);
+        if round == 0 {
+            full = Some(phase);
+        }
+        if let Some(y) = &yardstick {
+            y.settle().await?;
+            let phase = load::closed_loop(&y.target, c, run).await;
+            println!("(y) yardstick (ingest-limit), same load:             {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", phase.per_s, phase.ms(0.5), phase.ms(0.99), phase.ms(0.999), phase.errors);
+            theirs.push(phase.per_s);
+        }
+    }
+    let full = full.expect("a first round");
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let vs_yardstick = (!theirs.is_empty()).then(|| mean(&ours) / mean(&theirs));
+    if let Some(v) = vs_yardstick {
+        println!(
+            "receiver/yardstick ratio {v:.2} (means of {} alternating rounds)",
+            ours.len()
+        );
+    }
+    if let Some(y) = yardstick {
+        y.stop().await;
+    }
     setup.settle().await?;
-    let full = load::closed_loop(&setup, c, run).await;
-    println!("(b) receiver, signed deliveries over HTTP:          {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", full.per_s, full.ms(0.5), full.ms(0.99), full.ms(0.999), full.errors);
-    setup.settle().await?;
-    let fixed = load::open_loop(&setup, cli.rate, run).await;
+    let fixed = load::open_loop(&setup.target, cli.rate, run).await;
     println!("(c) receiver at a fixed {}/s:                       {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", cli.rate, fixed.per_s, fixed.ms(0.5), fixed.ms(0.99), fixed.ms(0.999), fixed.errors);
     let rss = setup.peak_rss_mib()?;
     setup.stop().await;
@@ -112,6 +165,9 @@ async fn main() -> anyhow::Result<()> {
         "rate_achieved_per_s": round(fixed.per_s),
         "errors": full.errors + fixed.errors + raw.errors,
         "rss_mib": round(rss),
+        "receiver_per_s_rounds": ours.iter().map(|v| round(*v)).collect::<Vec<_>>(),
+        "yardstick_per_s_rounds": theirs.iter().map(|v| round(*v)).collect::<Vec<_>>(),
+        "vs_yardstick": vs_yardstick.map(round),
     });
     if let Some(dir) = cli.out.parent() {
         std::fs::create_dir_all(dir)?;

@@ -21,12 +21,8 @@ const BODIES: usize = 20_000;
 
 /// A receiver process ready to take signed deliveries.
 pub struct Setup {
-    /// The receiver's address.
-    pub addr: std::net::SocketAddr,
-    /// The delivery path (`/webhooks/clio/{token}`).
-    pub path: String,
-    /// Signed bodies: (body, signature).
-    pub bodies: Arc<Vec<(bytes::Bytes, String)>>,
+    /// The receiver's address, delivery path (`/webhooks/clio/{token}`) and signed bodies.
+    pub target: crate::load::Target,
     child: tokio::process::Child,
     names: Names,
     amqp_url: String,
@@ -155,9 +151,11 @@ impl Setup {
         anyhow::ensure!(up, "the receiver did not become ready");
         let _ = connection.close(200, "setup done".into()).await;
         Ok(Self {
-            addr: addr.parse()?,
-            path: format!("/webhooks/clio/{token}"),
-            bodies: Arc::new(bodies),
+            target: crate::load::Target {
+                addr: addr.parse()?,
+                path: format!("/webhooks/clio/{token}"),
+                bodies: Arc::new(bodies),
+            },
             child,
             names,
             amqp_url: amqp_url.to_owned(),
