@@ -347,9 +347,7 @@ impl Handler for NeedsClio {
     const NAME: &'static str = "needs_clio";
 
     fn routing_keys(&self) -> Vec<String> {
-        vec![matterhook_bus::clio_binding(
-            matterhook_domain::Model::Contact,
-        )]
+        matterhook_bus::clio_bindings(matterhook_domain::Model::Contact)
     }
 
     async fn handle(

@@ -40,7 +40,7 @@ struct Flaky {
 impl Handler for Flaky {
     const NAME: &'static str = "flaky";
     fn routing_keys(&self) -> Vec<String> {
-        vec!["clio.#".into()]
+        matterhook_bus::all_clio_bindings()
     }
     async fn handle(
         &self,
@@ -67,7 +67,7 @@ struct Poison {
 impl Handler for Poison {
     const NAME: &'static str = "poison";
     fn routing_keys(&self) -> Vec<String> {
-        vec!["clio.contact.*".into()]
+        matterhook_bus::clio_bindings(matterhook_domain::Model::Contact)
     }
     async fn handle(
         &self,
@@ -94,7 +94,7 @@ struct Panicky {
 impl Handler for Panicky {
     const NAME: &'static str = "panicky";
     fn routing_keys(&self) -> Vec<String> {
-        vec!["clio.#".into()]
+        matterhook_bus::all_clio_bindings()
     }
     async fn handle(
         &self,
@@ -118,7 +118,7 @@ struct Slow {
 impl Handler for Slow {
     const NAME: &'static str = "slow";
     fn routing_keys(&self) -> Vec<String> {
-        vec!["clio.#".into()]
+        matterhook_bus::all_clio_bindings()
     }
     async fn handle(
         &self,

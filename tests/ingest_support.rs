@@ -316,7 +316,7 @@ impl Pipeline {
 
     /// A copy of every event whose routing key matches `binding`, from now on (an exclusive
     /// queue of the test's own, gone with its channel).
-    pub async fn tap(&self, binding: &str) -> lapin::Consumer {
+    pub async fn tap(&self, bindings: &[String]) -> lapin::Consumer {
         let channel = self.broker.create_channel().await.expect("channel");
         let copy = channel
             .queue_declare(
@@ -330,16 +330,18 @@ impl Pipeline {
             )
             .await
             .expect("queue");
-        channel
-            .queue_bind(
-                copy.name().as_str().into(),
-                self.names.events_exchange().as_str().into(),
-                binding.into(),
-                Default::default(),
-                Default::default(),
-            )
-            .await
-            .expect("bind");
+        for binding in bindings {
+            channel
+                .queue_bind(
+                    copy.name().as_str().into(),
+                    self.names.events_exchange().as_str().into(),
+                    binding.as_str().into(),
+                    Default::default(),
+                    Default::default(),
+                )
+                .await
+                .expect("bind");
+        }
         channel
             .basic_consume(
                 copy.name().as_str().into(),

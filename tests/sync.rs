@@ -288,16 +288,18 @@ async fn domain_events_survive_a_kill_between_commit_and_publish() {
         )
         .await
         .expect("queue");
-    channel
-        .queue_bind(
-            queue.as_str().into(),
-            r.s.p.names.events_exchange().as_str().into(),
-            "sync.#".into(),
-            QueueBindOptions::default(),
-            Default::default(),
-        )
-        .await
-        .expect("bind");
+    for key in matterhook_bus::all_domain_bindings() {
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                r.s.p.names.events_exchange().as_str().into(),
+                key.as_str().into(),
+                QueueBindOptions::default(),
+                Default::default(),
+            )
+            .await
+            .expect("bind");
+    }
 
     let matter = r.s.p.world.firm.matter_ids[0];
     let (before, _) = r.clio_matter(matter);

@@ -91,7 +91,11 @@ async fn one_request_id_follows_an_event_from_the_receivers_log_through_the_enve
         .subscribe("contact", &["updated"], "id,etag,first_name")
         .await;
     // A copy of every contact event, to read the envelope the receiver published.
-    let mut copies = p.tap("clio.contact.#").await;
+    let mut copies = p
+        .tap(&matterhook_bus::clio_bindings(
+            matterhook_domain::Model::Contact,
+        ))
+        .await;
     let worker = p.start_worker(Journal, 6).await;
 
     let id = "trace-e2e-4711";

@@ -59,7 +59,7 @@ impl Setup {
             .queue_bind(
                 sink.as_str().into(),
                 names.events_exchange().as_str().into(),
-                "clio.#".into(),
+                "clio.contact.updated".into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )

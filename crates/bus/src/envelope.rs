@@ -105,9 +105,29 @@ pub fn routing_key(model: Model, event: &str) -> String {
     format!("{SOURCE_CLIO}.{model}.{event}")
 }
 
-/// The binding for every Clio event of `model`: `clio.{model}.#`.
-pub fn clio_binding(model: Model) -> String {
-    format!("{SOURCE_CLIO}.{model}.#")
+/// The bindings for every Clio event of `model`: `clio.{model}.{event}` for each of
+/// [`Model::webhook_events`] (the events exchange is direct: no wildcards).
+pub fn clio_bindings(model: Model) -> Vec<String> {
+    model
+        .webhook_events()
+        .iter()
+        .map(|event| routing_key(model, event))
+        .collect()
+}
+
+/// The bindings for every Clio event of every model.
+pub fn all_clio_bindings() -> Vec<String> {
+    Model::WEBHOOK.into_iter().flat_map(clio_bindings).collect()
+}
+
+/// The bindings for every domain event.
+pub fn all_domain_bindings() -> Vec<String> {
+    use strum::VariantArray;
+    ChangeKind::VARIANTS
+        .iter()
+        .copied()
+        .map(domain_binding)
+        .collect()
 }
 
 /// The routing key of a domain event, and the binding for it: `sync.{model}.{name}`.
@@ -259,6 +279,7 @@ impl Envelope {
 #[cfg(test)]
 mod tests {
     use matterhook_domain::{sync_events::Change, AccountId, MatterStatus};
+    use strum::VariantArray;
 
     use super::*;
 
@@ -351,5 +372,18 @@ mod tests {
             "received_at": "2026-01-01T00:00:00Z", "request_id": "", "data": {}
         });
         assert!(serde_json::from_value::<Envelope>(v1).is_err());
+    }
+
+    #[test]
+    fn every_clio_event_we_subscribe_to_has_a_binding_and_nothing_else_does() {
+        let all = super::all_clio_bindings();
+        assert_eq!(all.len(), 12, "{all:?}");
+        assert!(all.contains(&"clio.matter.matter_closed".to_owned()));
+        assert!(all.contains(&"clio.bill.deleted".to_owned()));
+        assert!(!all.iter().any(|k| k.contains('#') || k.contains('*')));
+        assert!(super::clio_bindings(Model::User).is_empty());
+        let domain = super::all_domain_bindings();
+        assert!(domain.contains(&"sync.matter.status_changed".to_owned()));
+        assert_eq!(domain.len(), ChangeKind::VARIANTS.len());
     }
 }

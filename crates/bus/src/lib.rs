@@ -20,9 +20,9 @@ pub mod topology;
 
 pub use connect::{connect, connect_supervised, BusError};
 pub use envelope::{
-    clio_binding, domain_binding, routing_key, writeback_binding, ClioEvent, DecodeError, Envelope,
-    Event, WritebackRequest, WrongEvent, ENVELOPE_VERSION, SOURCE_CLIO, SOURCE_SYNC,
-    SOURCE_WRITEBACK,
+    all_clio_bindings, all_domain_bindings, clio_bindings, domain_binding, routing_key,
+    writeback_binding, ClioEvent, DecodeError, Envelope, Event, WritebackRequest, WrongEvent,
+    ENVELOPE_VERSION, SOURCE_CLIO, SOURCE_SYNC, SOURCE_WRITEBACK,
 };
 pub use publisher::{PublishError, Publisher};
 pub use runtime::{sent_headers, Connected, Handler, HandlerError, Runtime, RuntimeConfig};

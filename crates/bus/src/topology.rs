@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! (names shown with the default prefix `matterhook`)
-//! receiver ──publish clio.{model}.{event}──▶ matterhook.events (topic)
-//!                                                │ bound per worker
+//! receiver ──publish clio.{model}.{event}──▶ matterhook.events.direct (direct)
+//!                                                │ each key bound per worker
 //!                                                ▼
 //!                                     matterhook.{worker} (quorum) ──▶ worker
 //!                                          ▲            │ retry: publish to one tier,
@@ -59,7 +59,9 @@ impl Names {
 
     /// Where the receiver publishes Clio events (and workers, later, domain events).
     pub fn events_exchange(&self) -> String {
-        format!("{}.events", self.prefix)
+        // `.direct`: it was a topic exchange named `{prefix}.events`, and an exchange's kind
+        // cannot change under its name (the old one, unused, may be deleted).
+        format!("{}.events.direct", self.prefix)
     }
 
     /// The broker-level dead-letter exchange (for messages over the delivery limit).
@@ -171,7 +173,7 @@ pub async fn declare_common(channel: &Channel, names: &Names) -> Result<(), BusE
     channel
         .exchange_declare(
             names.events_exchange().as_str().into(),
-            ExchangeKind::Topic,
+            ExchangeKind::Direct,
             durable,
             FieldTable::default(),
         )

@@ -44,24 +44,17 @@ pub struct Spec {
 pub const SPECS: [Spec; 3] = [
     Spec {
         model: Model::Matter,
-        events: &[
-            "created",
-            "updated",
-            "deleted",
-            "matter_opened",
-            "matter_pended",
-            "matter_closed",
-        ],
+        events: Model::Matter.webhook_events(),
         fields: matterhook_clio::selectors::MATTER,
     },
     Spec {
         model: Model::Contact,
-        events: &["created", "updated", "deleted"],
+        events: Model::Contact.webhook_events(),
         fields: matterhook_clio::selectors::CONTACT,
     },
     Spec {
         model: Model::Bill,
-        events: &["created", "updated", "deleted"],
+        events: Model::Bill.webhook_events(),
         fields: matterhook_clio::selectors::BILL,
     },
 ];

@@ -5,7 +5,6 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use matterhook_bus::{Envelope, Handler, HandlerError};
-use matterhook_domain::Model;
 use matterhook_store::{
     sync_cursors,
     sync_queue::{self, NewWork},
@@ -40,7 +39,7 @@ impl Handler for SyncHandler {
     const NAME: &'static str = crate::WORKER;
 
     fn routing_keys(&self) -> Vec<String> {
-        Model::WEBHOOK.map(matterhook_bus::clio_binding).to_vec()
+        matterhook_bus::all_clio_bindings()
     }
 
     async fn handle(

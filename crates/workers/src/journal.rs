@@ -13,7 +13,7 @@ impl Handler for Journal {
     const NAME: &'static str = "journal";
 
     fn routing_keys(&self) -> Vec<String> {
-        vec![format!("{}.#", matterhook_bus::SOURCE_CLIO)]
+        matterhook_bus::all_clio_bindings()
     }
 
     async fn handle(

@@ -50,6 +50,24 @@ impl Model {
     /// The models Clio sends webhooks for, in the order subscriptions are made.
     pub const WEBHOOK: [Model; 3] = [Model::Matter, Model::Contact, Model::Bill];
 
+    /// The events Clio sends for this model, and that matterhook subscribes to: `created`,
+    /// `updated`, `deleted`, and a matter's status events. A finite set, so that every Clio
+    /// event's routing key is bound explicitly (the events exchange is a direct exchange).
+    pub const fn webhook_events(self) -> &'static [&'static str] {
+        match self {
+            Model::Matter => &[
+                "created",
+                "updated",
+                "deleted",
+                "matter_opened",
+                "matter_pended",
+                "matter_closed",
+            ],
+            Model::Contact | Model::Bill => &["created", "updated", "deleted"],
+            Model::User | Model::CustomField => &[],
+        }
+    }
+
     /// The order a full sweep reads them in: users and custom fields first (matters refer to
     /// them), contacts before the matters whose clients they are, bills last.
     pub const SWEEP_ORDER: [Model; 5] = [
