@@ -13,8 +13,23 @@ use tokio::time::Instant;
 
 use crate::Phase;
 
-/// Persistent, confirmed publishes to a quorum queue from `concurrency` tasks for `run`.
-pub async fn measure(amqp_url: &str, concurrency: usize, run: Duration) -> anyhow::Result<Phase> {
+/// How the raw publishes reach their queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The default exchange (the queue's name as routing key): the cheapest route.
+    Default,
+    /// A durable direct exchange with one binding: the receiver's route.
+    Direct,
+}
+
+/// Persistent, confirmed publishes to a quorum queue from `concurrency` tasks for `run`, along
+/// `route`.
+pub async fn measure(
+    amqp_url: &str,
+    concurrency: usize,
+    run: Duration,
+    route: Route,
+) -> anyhow::Result<Phase> {
     let connection = matterhook_bus::connect(amqp_url, "bench-broker").await?;
     let publisher = Publisher::new(&connection, 4).await?;
     let queue = format!(
@@ -35,20 +50,52 @@ pub async fn measure(amqp_url: &str, concurrency: usize, run: Duration) -> anyho
     admin
         .queue_declare(queue.as_str().into(), QueueDeclareOptions::durable(), args)
         .await?;
+    let (exchange, key) = match route {
+        Route::Default => (String::new(), queue.clone()),
+        Route::Direct => {
+            let exchange = format!("{queue}.x");
+            admin
+                .exchange_declare(
+                    exchange.as_str().into(),
+                    lapin::ExchangeKind::Direct,
+                    lapin::options::ExchangeDeclareOptions {
+                        durable: true,
+                        ..Default::default()
+                    },
+                    FieldTable::default(),
+                )
+                .await?;
+            admin
+                .queue_bind(
+                    queue.as_str().into(),
+                    exchange.as_str().into(),
+                    "clio.contact.updated".into(),
+                    lapin::options::QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            (exchange, "clio.contact.updated".to_owned())
+        }
+    };
     // The receiver's envelopes are about this size.
     let payload = Arc::new(vec![b'x'; 600]);
     let deadline = Instant::now() + run;
     let started = Instant::now();
     let tasks: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (publisher, queue, payload) = (publisher.clone(), queue.clone(), payload.clone());
+            let (publisher, exchange, key, payload) = (
+                publisher.clone(),
+                exchange.clone(),
+                key.clone(),
+                payload.clone(),
+            );
             tokio::spawn(async move {
                 let mut hist = Histogram::<u64>::new(3).expect("histogram");
                 let mut errors = 0;
                 while Instant::now() < deadline {
                     let t = Instant::now();
                     match publisher
-                        .publish("", &queue, &payload, BasicProperties::default())
+                        .publish(&exchange, &key, &payload, BasicProperties::default())
                         .await
                     {
                         Ok(()) => hist
@@ -69,6 +116,14 @@ pub async fn measure(amqp_url: &str, concurrency: usize, run: Duration) -> anyho
         errors += e;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if route == Route::Direct {
+        let _ = admin
+            .exchange_delete(
+                exchange.as_str().into(),
+                lapin::options::ExchangeDeleteOptions::default(),
+            )
+            .await;
+    }
     let _ = admin
         .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
         .await;

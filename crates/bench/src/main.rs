@@ -84,10 +84,14 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
 
-    let raw = broker::measure(&cli.amqp_url, c, run).await?;
+    let raw = broker::measure(&cli.amqp_url, c, run, broker::Route::Default).await?;
     // Let the broker finish deleting the phase's queue before the next phase.
     tokio::time::sleep(Duration::from_secs(3)).await;
     println!("(a) broker, persistent + confirm to a quorum queue: {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", raw.per_s, raw.ms(0.5), raw.ms(0.99), raw.ms(0.999), raw.errors);
+    // The receiver's own route: through a direct exchange.
+    let direct = broker::measure(&cli.amqp_url, c, run, broker::Route::Direct).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    println!("(a') broker, the same through a direct exchange:    {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", direct.per_s, direct.ms(0.5), direct.ms(0.99), direct.ms(0.999), direct.errors);
 
     let setup = receiver::Setup::start(&cli.receiver_bin, &cli.database_url, &cli.amqp_url).await?;
     // The yardstick beside it, under the same load: alternating phases, so that drift in the
@@ -138,11 +142,16 @@ async fn main() -> anyhow::Result<()> {
             ours.len()
         );
     }
-    if let Some(y) = yardstick {
-        y.stop().await;
+    if let Some(y) = &yardstick {
+        // Emptied now; deleted after the fixed-rate phase, whose latencies the broker's work
+        // of deleting a queue would otherwise weigh on.
+        y.settle().await?;
     }
     setup.settle().await?;
     let fixed = load::open_loop(&setup.target, cli.rate, run).await;
+    if let Some(y) = yardstick {
+        y.stop().await;
+    }
     println!("(c) receiver at a fixed {}/s:                       {:>8.0}/s  p50 {:.2} ms  p99 {:.2} ms  p99.9 {:.2} ms  errors {}", cli.rate, fixed.per_s, fixed.ms(0.5), fixed.ms(0.99), fixed.ms(0.999), fixed.errors);
     let rss = setup.peak_rss_mib()?;
     setup.stop().await;
@@ -156,14 +165,17 @@ async fn main() -> anyhow::Result<()> {
         "concurrency": c,
         "broker_per_s": round(raw.per_s),
         "broker_p99_ms": round(raw.ms(0.99)),
+        "broker_direct_per_s": round(direct.per_s),
+        "broker_direct_p99_ms": round(direct.ms(0.99)),
         "receiver_per_s": round(full.per_s),
         "ratio": round(ratio),
+        "ratio_direct": round(full.per_s / direct.per_s),
         "p50_ms": round(full.ms(0.5)),
         "p99_ms": round(full.ms(0.99)),
         "p999_ms": round(full.ms(0.999)),
         "p99_ms_at_2000": round(fixed.ms(0.99)),
         "rate_achieved_per_s": round(fixed.per_s),
-        "errors": full.errors + fixed.errors + raw.errors,
+        "errors": full.errors + fixed.errors + raw.errors + direct.errors,
         "rss_mib": round(rss),
         "receiver_per_s_rounds": ours.iter().map(|v| round(*v)).collect::<Vec<_>>(),
         "yardstick_per_s_rounds": theirs.iter().map(|v| round(*v)).collect::<Vec<_>>(),

@@ -215,8 +215,5 @@ impl Setup {
 }
 
 fn names_prefix(names: &Names) -> String {
-    names
-        .events_exchange()
-        .trim_end_matches(".events")
-        .to_owned()
+    names.prefix().to_owned()
 }

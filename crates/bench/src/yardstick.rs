@@ -36,7 +36,9 @@ impl Yardstick {
         amqp_url: &str,
         bodies: &[(bytes::Bytes, String)],
     ) -> anyhow::Result<Self> {
-        let copy = build_dir.join("src-copy");
+        // Outside our workspace: cargo would take a copy under it for a member.
+        let copy =
+            std::env::temp_dir().join(format!("matterhook-yardstick-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&copy);
         copy_dir(sources, &copy).context("copying the yardstick's sources")?;
         let status = tokio::process::Command::new("cargo")
@@ -46,6 +48,7 @@ impl Yardstick {
             .status()
             .await
             .context("running cargo for the yardstick")?;
+        let _ = std::fs::remove_dir_all(&copy);
         anyhow::ensure!(status.success(), "the yardstick did not build");
         let bin: PathBuf = build_dir.join("target/release/ingest-limit");
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
