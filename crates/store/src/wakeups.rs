@@ -13,7 +13,8 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-/// Rows were written to `sync_queue` (new or brought forward).
+/// Rows were written to `sync_queue` (new or brought forward); the payload is when the earliest
+/// of them falls due, in microseconds since the epoch ([`Wakeups::notified_due`]).
 pub const SYNC_QUEUE: &str = "matterhook_sync_queue";
 /// Domain events were written to the outbox.
 pub const OUTBOX: &str = "matterhook_outbox";
@@ -22,8 +23,42 @@ pub const OUTBOX: &str = "matterhook_outbox";
 /// dropped.
 #[derive(Clone)]
 pub struct Wakeups {
-    notifies: Arc<HashMap<&'static str, Arc<Notify>>>,
+    notifies: Arc<HashMap<&'static str, Arc<Channel>>>,
     _task: Arc<AbortOnDrop>,
+}
+
+/// One channel's permit, and the earliest time announced since its waiter last took it.
+#[derive(Default)]
+struct Channel {
+    notify: Notify,
+    /// `Some(None)`: a notification without a time (or the permit a new listening session
+    /// hands out), which a waiter must take as "look now".
+    earliest: std::sync::Mutex<Option<Option<i64>>>,
+}
+
+impl Channel {
+    fn announce(&self, at: Option<i64>) {
+        {
+            let mut earliest = self
+                .earliest
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            *earliest = Some(match (*earliest, at) {
+                (None, at) => at,
+                (Some(Some(held)), Some(at)) => Some(held.min(at)),
+                (Some(_), _) => None,
+            });
+        }
+        self.notify.notify_one();
+    }
+
+    fn take(&self) -> Option<i64> {
+        self.earliest
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+            .flatten()
+    }
 }
 
 impl std::fmt::Debug for Wakeups {
@@ -46,10 +81,10 @@ impl Wakeups {
     /// Listens on `channels` through its own connection to `database_url` (reconnecting after a
     /// failure, with backoff).
     pub fn listen(database_url: &str, channels: &[&'static str]) -> Self {
-        let notifies: Arc<HashMap<&'static str, Arc<Notify>>> = Arc::new(
+        let notifies: Arc<HashMap<&'static str, Arc<Channel>>> = Arc::new(
             channels
                 .iter()
-                .map(|c| (*c, Arc::new(Notify::new())))
+                .map(|c| (*c, Arc::new(Channel::default())))
                 .collect(),
         );
         let task = tokio::spawn(run(database_url.to_owned(), notifies.clone()));
@@ -62,14 +97,23 @@ impl Wakeups {
     /// Resolves at the next notification on `channel` (at once when one came since the last
     /// wait), or never when the listener does not listen on it.
     pub async fn notified(&self, channel: &str) {
+        let _ = self.notified_due(channel).await;
+    }
+
+    /// [`Wakeups::notified`], with the earliest time the notifications since the last wait
+    /// announced: `None` when any of them announced none (look now).
+    pub async fn notified_due(&self, channel: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         match self.notifies.get(channel) {
-            Some(n) => n.notified().await,
+            Some(c) => {
+                c.notify.notified().await;
+                c.take().and_then(chrono::DateTime::from_timestamp_micros)
+            }
             None => std::future::pending().await,
         }
     }
 }
 
-async fn run(url: String, notifies: Arc<HashMap<&'static str, Arc<Notify>>>) {
+async fn run(url: String, notifies: Arc<HashMap<&'static str, Arc<Channel>>>) {
     let mut backoff = Duration::from_millis(200);
     loop {
         match session(&url, &notifies).await {
@@ -86,16 +130,17 @@ async fn run(url: String, notifies: Arc<HashMap<&'static str, Arc<Notify>>>) {
 /// One connection's life: LISTEN, hand out permits, return when the connection ends.
 async fn session(
     url: &str,
-    notifies: &HashMap<&'static str, Arc<Notify>>,
+    notifies: &HashMap<&'static str, Arc<Channel>>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = tokio_postgres::connect(url, NoTls).await?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Option<i64>)>();
     let driver = tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if tx.send(n.channel().to_owned()).is_err() {
+                    let at = n.payload().parse::<i64>().ok();
+                    if tx.send((n.channel().to_owned(), at)).is_err() {
                         return;
                     }
                 }
@@ -110,12 +155,12 @@ async fn session(
     let listen: String = notifies.keys().map(|c| format!("LISTEN {c};")).collect();
     client.batch_execute(&listen).await?;
     // Whatever was written while nobody listened is looked at once.
-    for n in notifies.values() {
-        n.notify_one();
+    for c in notifies.values() {
+        c.announce(None);
     }
-    while let Some(channel) = rx.recv().await {
-        if let Some(n) = notifies.get(channel.as_str()) {
-            n.notify_one();
+    while let Some((channel, at)) = rx.recv().await {
+        if let Some(c) = notifies.get(channel.as_str()) {
+            c.announce(at);
         }
     }
     drop(client);

@@ -75,10 +75,16 @@ impl SyncStage {
         // Which connection each task works for: never two batches of one connection at once.
         let mut busy: HashMap<tokio::task::Id, i64> = HashMap::new();
         let wake = self.config().wake.clone();
+        // Whether to look at the queue this turn; when not, the batcher sleeps on until
+        // `planned`, the earliest time it knows a row falls due.
+        let mut look = true;
+        let mut planned: Option<tokio::time::Instant> = None;
         loop {
-            let mut idle = wake.as_ref().map_or(POLL, |w| w.fallback);
+            let fallback = wake.as_ref().map_or(POLL, |w| w.fallback);
+            let mut idle = fallback;
             let free = self.config().concurrency.saturating_sub(running.len());
-            if free > 0 {
+            if look && free > 0 {
+                planned = None;
                 let held: HashSet<i64> = busy.values().copied().collect();
                 match self.due_groups(&held, free).await {
                     Ok(groups) => {
@@ -96,6 +102,7 @@ impl SyncStage {
                                 idle = idle.min(wait);
                             }
                         }
+                        planned = Some(tokio::time::Instant::now() + idle);
                     }
                     Err(e) => {
                         tracing::warn!(error = %matterhook_telemetry::Chain(&e), "cannot look for sync work; will retry");
@@ -103,17 +110,20 @@ impl SyncStage {
                         idle = Duration::from_secs(1);
                     }
                 }
+            } else if let Some(at) = planned {
+                idle = at.saturating_duration_since(tokio::time::Instant::now());
             }
             let announced = async {
                 match &wake {
-                    Some(w) => {
+                    Some(w) => Some(
                         w.wakeups
-                            .notified(matterhook_store::wakeups::SYNC_QUEUE)
-                            .await;
-                    }
+                            .notified_due(matterhook_store::wakeups::SYNC_QUEUE)
+                            .await,
+                    ),
                     None => std::future::pending().await,
                 }
             };
+            look = true;
             tokio::select! {
                 Some(done) = running.join_next_with_id(), if !running.is_empty() => {
                     let (id, outcome) = match done {
@@ -125,7 +135,18 @@ impl SyncStage {
                         log(connection_id, &outcome);
                     }
                 }
-                () = announced => {}
+                Some(due) = announced => {
+                    // Rows written that fall due after the batcher's planned wake-up need no
+                    // look now: it sleeps on (a burst of webhooks notifies once per event).
+                    if let (Some(due), Some(at)) = (due, planned) {
+                        let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
+                        let due_at = tokio::time::Instant::now() + wait;
+                        if wait > Duration::ZERO {
+                            look = false;
+                            planned = Some(at.min(due_at));
+                        }
+                    }
+                }
                 () = tokio::time::sleep(idle) => {}
                 () = &mut shutdown => break,
             }
