@@ -1,10 +1,15 @@
 //! The sync worker's handler on the ingest runtime: an event becomes a record to re-read.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use diesel_async::AsyncPgConnection;
 use matterhook_bus::{Envelope, Handler, HandlerError};
+use matterhook_domain::Model;
 use matterhook_store::{
     sync_cursors,
     sync_queue::{self, NewWork},
@@ -24,6 +29,8 @@ pub struct SyncHandler {
     pub window: Duration,
     /// Whether webhooks' own data is applied at once (on in production).
     pub apply_webhook_data: bool,
+    /// The connections whose mirror of a model is established, as last looked up.
+    pub established: Established,
 }
 
 impl Default for SyncHandler {
@@ -31,7 +38,56 @@ impl Default for SyncHandler {
         Self {
             window: Duration::from_millis(250),
             apply_webhook_data: true,
+            established: Established::default(),
         }
+    }
+}
+
+/// How long an established connection and model is remembered without a look.
+const ESTABLISHED_TTL: Duration = Duration::from_secs(60);
+
+/// Connections whose mirror of a model is established (their firm's account and region),
+/// remembered for [`ESTABLISHED_TTL`]: otherwise a query per event, under a burst a thousand a
+/// second, for an answer that, once yes, stays yes. Only a yes is remembered, so a firm's first
+/// finished sweep is seen at its next event. Cheap to clone (shared).
+#[derive(Debug, Clone, Default)]
+pub struct Established(Arc<Mutex<Remembered>>);
+
+/// Per connection and model: its target, and when it was looked up.
+type Remembered = HashMap<(i64, Model), (Target, Instant)>;
+
+impl Established {
+    async fn lookup(
+        &self,
+        conn: &mut AsyncPgConnection,
+        connection_id: i64,
+        model: Model,
+    ) -> Result<Option<Target>, HandlerError> {
+        let now = Instant::now();
+        if let Some((target, at)) = self.lock().get(&(connection_id, model)) {
+            if now.duration_since(*at) < ESTABLISHED_TTL {
+                return Ok(Some(target.clone()));
+            }
+        }
+        let Some((account, region)) = sync_cursors::established(conn, connection_id, model).await?
+        else {
+            self.lock().remove(&(connection_id, model));
+            return Ok(None);
+        };
+        let target = Target {
+            connection_id,
+            account,
+            region,
+        };
+        self.lock()
+            .insert((connection_id, model), (target.clone(), now));
+        Ok(Some(target))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Remembered> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -80,14 +136,11 @@ impl Handler for SyncHandler {
                 // Before the firm's first sweep of the model finished, what arrives is history
                 // for the sweep to take in, not news; and a connection gone since the delivery
                 // is the re-read's to settle.
-                if let Some((account, region)) =
-                    sync_cursors::established(conn, connection_id, event.model).await?
+                if let Some(target) = self
+                    .established
+                    .lookup(conn, connection_id, event.model)
+                    .await?
                 {
-                    let target = Target {
-                        connection_id,
-                        account,
-                        region,
-                    };
                     apply::webhook(conn, &target, data, &envelope.request_id).await?;
                 }
             }

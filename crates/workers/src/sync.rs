@@ -125,6 +125,7 @@ pub async fn run_sync(args: SyncArgs) -> anyhow::Result<()> {
     let handler = SyncHandler {
         window: Duration::from_millis(args.window_ms),
         apply_webhook_data: args.apply_webhook_data,
+        ..SyncHandler::default()
     };
     let tick = Duration::from_secs(args.sweep_tick_secs);
     let sampled = (pool.clone(), metrics.clone());
