@@ -223,50 +223,15 @@ async fn main() {
         r.s.p
             .start_worker_on(matterhook_referrals::StatusSync, 6, own_pool(3), 32)
             .await;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let wake = matterhook_sync::Wake {
-        wakeups: matterhook_store::wakeups::Wakeups::listen(
-            r.s.p.db.url(),
-            &[
-                matterhook_store::wakeups::SYNC_QUEUE,
-                matterhook_store::wakeups::OUTBOX,
-            ],
-        ),
-        fallback: matterhook_sync::IDLE_LISTENING,
-    };
     // The production stage: the 250 ms window's re-reads, woken by notifications.
-    let stage = matterhook_sync::SyncStage::new(
-        own_pool(11),
-        r.s.connections.clone(),
-        matterhook_sync::SyncConfig {
-            wake: Some(wake.clone()),
-            ..matterhook_e2e::sync::config(&r.s)
-        },
-    );
-    let batcher = tokio::spawn({
-        let s = stopped.clone();
-        async move { stage.run_batches(until(s)).await }
-    });
-    let relay = tokio::spawn(matterhook_sync::relay::run_relay_with(
-        r.s.p.pool.clone(),
-        matterhook_test_support::amqp_url(),
-        r.s.p.names.clone(),
-        Vec::new(),
-        Some(wake),
-        until(stopped),
-    ));
+    let stage = matterhook_e2e::sync::RunningStage::start(&r, own_pool(11), true);
     let (slow, slow_calls) = phase(&r, &pairs[..SLOW_EVENTS], 20.0).await;
     let slow = Phase::of(&slow, slow_calls);
     slow.print(20.0);
     let (burst, burst_calls) = phase(&r, &pairs[SLOW_EVENTS..], 500.0).await;
     let burst = Phase::of(&burst, burst_calls);
     burst.print(500.0);
-    let _ = stop.send(true);
-    let _ = batcher.await;
-    let _ = relay.await;
+    stage.stop().await;
     status.stop().await.expect("stops");
     sync_worker.stop().await.expect("stops");
 

@@ -168,46 +168,13 @@ async fn webhook_to_status(r: &mut Rig) -> (f64, f64) {
         r.s.p
             .start_worker(matterhook_referrals::StatusSync, 6)
             .await;
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    // Woken by PostgreSQL's notifications as `matterhook-worker-sync` is (1 s fallback).
-    let wake = matterhook_sync::Wake {
-        wakeups: matterhook_store::wakeups::Wakeups::listen(
-            r.s.p.db.url(),
-            &[
-                matterhook_store::wakeups::SYNC_QUEUE,
-                matterhook_store::wakeups::OUTBOX,
-            ],
-        ),
-        fallback: matterhook_sync::IDLE_LISTENING,
-    };
-    let stage = matterhook_sync::SyncStage::new(
+    // Woken by PostgreSQL's notifications as `matterhook-worker-sync` is (1 s fallback);
+    // `MATTERHOOK_BENCH_POLL=1` measures the 100 ms polls this replaced.
+    let stage = matterhook_e2e::sync::RunningStage::start(
+        r,
         r.s.p.pool.clone(),
-        r.s.connections.clone(),
-        matterhook_sync::SyncConfig {
-            // `MATTERHOOK_BENCH_POLL=1` measures the 100 ms polls this replaced.
-            wake: std::env::var_os("MATTERHOOK_BENCH_POLL")
-                .is_none()
-                .then(|| wake.clone()),
-            ..matterhook_e2e::sync::config(&r.s)
-        },
+        std::env::var_os("MATTERHOOK_BENCH_POLL").is_none(),
     );
-    let batcher = tokio::spawn({
-        let s = stopped.clone();
-        async move { stage.run_batches(until(s)).await }
-    });
-    let relay = tokio::spawn(matterhook_sync::relay::run_relay_with(
-        r.s.p.pool.clone(),
-        matterhook_test_support::amqp_url(),
-        r.s.p.names.clone(),
-        Vec::new(),
-        std::env::var_os("MATTERHOOK_BENCH_POLL")
-            .is_none()
-            .then_some(wake),
-        until(stopped),
-    ));
 
     let mut sent = Vec::with_capacity(EVENTS);
     let start = Instant::now();
@@ -240,9 +207,7 @@ async fn webhook_to_status(r: &mut Rig) -> (f64, f64) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let _ = stop.send(true);
-    let _ = batcher.await;
-    let _ = relay.await;
+    stage.stop().await;
     status.stop().await.expect("stops");
     let mut sorted = latencies;
     sorted.sort_by(f64::total_cmp);

@@ -214,3 +214,64 @@ pub fn records_done(outcomes: &[matterhook_sync::BatchOutcome]) -> usize {
         })
         .sum()
 }
+
+/// The sync stage as `matterhook-worker-sync` runs it beside its consumer: the batcher (with the
+/// production window's rows, on `pool`) and the relay, woken by PostgreSQL's notifications, or
+/// polling every 100 ms when `wake` is false (the benches' before-and-after).
+pub struct RunningStage {
+    stop: tokio::sync::watch::Sender<bool>,
+    batcher: tokio::task::JoinHandle<()>,
+    relay: tokio::task::JoinHandle<()>,
+}
+
+impl RunningStage {
+    /// Starts the batcher and the relay of `r`'s stack.
+    pub fn start(r: &Rig, pool: matterhook_store::PgPool, wake: bool) -> Self {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let wake = wake.then(|| matterhook_sync::Wake {
+            wakeups: matterhook_store::wakeups::Wakeups::listen(
+                r.s.p.db.url(),
+                &[
+                    matterhook_store::wakeups::SYNC_QUEUE,
+                    matterhook_store::wakeups::OUTBOX,
+                ],
+            ),
+            fallback: matterhook_sync::IDLE_LISTENING,
+        });
+        let stage = SyncStage::new(
+            pool,
+            r.s.connections.clone(),
+            SyncConfig {
+                wake: wake.clone(),
+                ..config(&r.s)
+            },
+        );
+        let batcher = tokio::spawn({
+            let s = stopped.clone();
+            async move { stage.run_batches(until(s)).await }
+        });
+        let relay = tokio::spawn(matterhook_sync::relay::run_relay_with(
+            r.s.p.pool.clone(),
+            matterhook_test_support::amqp_url(),
+            r.s.p.names.clone(),
+            Vec::new(),
+            wake,
+            until(stopped),
+        ));
+        Self {
+            stop,
+            batcher,
+            relay,
+        }
+    }
+
+    /// Stops both, letting the batches and publishes in flight finish.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.batcher.await;
+        let _ = self.relay.await;
+    }
+}
