@@ -14,6 +14,24 @@ use matterhook_store::{mirror, referrals, sync_queue};
 use matterhook_sync::SyncHandler;
 use serde_json::json;
 
+/// The sync handler one delivery to a transaction, as before batches (`MATTERHOOK_BENCH_BATCH=1`),
+/// for comparisons in one sitting.
+struct OneByOne(SyncHandler);
+
+impl matterhook_bus::Handler for OneByOne {
+    const NAME: &'static str = <SyncHandler as matterhook_bus::Handler>::NAME;
+    fn routing_keys(&self) -> Vec<String> {
+        self.0.routing_keys()
+    }
+    async fn handle(
+        &self,
+        envelope: &matterhook_bus::Envelope,
+        conn: &mut diesel_async::AsyncPgConnection,
+    ) -> Result<(), matterhook_bus::HandlerError> {
+        self.0.handle(envelope, conn).await
+    }
+}
+
 /// Closes in the slow phase.
 const SLOW_EVENTS: usize = 200;
 /// Closes in the burst.
@@ -215,10 +233,17 @@ async fn main() {
     if let Some(w) = r.worker.take() {
         w.stop().await.expect("stops");
     }
-    let sync_worker =
+    let one_by_one = std::env::var("MATTERHOOK_BENCH_BATCH").is_ok_and(|b| b == "1");
+    let sync_worker = if one_by_one {
+        println!("latency: the sync handler one delivery to a transaction");
+        r.s.p
+            .start_worker_on(OneByOne(SyncHandler::default()), 6, own_pool(11), 32)
+            .await
+    } else {
         r.s.p
             .start_worker_on(SyncHandler::default(), 6, own_pool(11), 32)
-            .await;
+            .await
+    };
     let status =
         r.s.p
             .start_worker_on(matterhook_referrals::StatusSync, 6, own_pool(3), 32)

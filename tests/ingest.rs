@@ -131,6 +131,111 @@ impl Handler for Slow {
     }
 }
 
+/// Applies contact events up to 16 to a transaction; contact 666 is refused for good.
+struct Batched {
+    batches: Arc<std::sync::Mutex<Vec<usize>>>,
+}
+
+impl Handler for Batched {
+    const NAME: &'static str = "batched";
+    const BATCH: usize = 16;
+    fn routing_keys(&self) -> Vec<String> {
+        matterhook_bus::clio_bindings(Model::Contact)
+    }
+    async fn handle(
+        &self,
+        envelope: &Envelope,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        // The effect first, so the refusal proves the batch's rollback.
+        record(envelope, conn).await?;
+        if envelope.clio()?.record_id.map(|id| id.get()) == Some(666) {
+            return Err(HandlerError::permanent("contact 666 is refused"));
+        }
+        Ok(())
+    }
+    async fn handle_batch(
+        &self,
+        envelopes: Vec<&Envelope>,
+        conn: &mut AsyncPgConnection,
+    ) -> Result<(), HandlerError> {
+        self.batches.lock().expect("batches").push(envelopes.len());
+        for envelope in envelopes {
+            self.handle(envelope, conn).await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn deliveries_waiting_together_share_a_transaction_and_a_bad_one_fails_alone() {
+    let mut p = Pipeline::start().await;
+    let sub = p.subscribe("contact", &["updated"], "id,name").await;
+    let batches = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let handler = || Batched {
+        batches: batches.clone(),
+    };
+    // The queue exists; the worker is away while 40 deliveries wait in it.
+    let worker = p.start_worker_on(handler(), 3, p.pool.clone(), 32).await;
+    worker.stop().await.expect("stops");
+    let ids: Vec<i64> = (1..=38).chain([666, 7]).collect();
+    for id in &ids {
+        let body = json!({"data": {"id": id, "etag": format!("\"{id}\"")}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}});
+        assert_eq!(p.deliver(&sub, &body).await.status(), 200);
+    }
+    let worker = p.start_worker_on(handler(), 3, p.pool.clone(), 32).await;
+
+    let letter = eventually(|| async {
+        let mut conn = p.pool.get().await.ok()?;
+        let rows = matterhook_store::dead_letters::list(&mut conn, &Default::default(), 0, 10)
+            .await
+            .ok()?;
+        rows.into_iter().next()
+    })
+    .await
+    .expect("the refused delivery is dead-lettered");
+    assert!(letter.error.contains("contact 666"), "{}", letter.error);
+    assert_eq!(
+        letter.envelope["event"]["record_id"],
+        json!(666),
+        "{:#}",
+        letter.envelope
+    );
+    p.stop_when_idle(worker, handler).await;
+
+    let mut conn = p.pool.get().await.expect("conn");
+    let mut applied = Vec::new();
+    for id in 1..=38 {
+        let rows = journal::for_record(&mut conn, Model::Contact, id)
+            .await
+            .expect("journal");
+        applied.push(rows.len());
+    }
+    assert_eq!(
+        applied,
+        vec![1; 38],
+        "every good delivery applied once (contact 7 was delivered twice), none lost with the bad one's batch"
+    );
+    let refused = journal::for_record(&mut conn, Model::Contact, 666)
+        .await
+        .expect("journal");
+    assert!(
+        refused.is_empty(),
+        "the refused delivery's effect rolled back"
+    );
+    let dead = matterhook_store::dead_letters::count(&mut conn, &Default::default())
+        .await
+        .expect("count");
+    assert_eq!(dead, 1, "only the bad delivery is dead-lettered");
+    let batches = batches.lock().expect("batches").clone();
+    assert!(
+        batches.iter().any(|&n| n > 1) && batches.iter().all(|&n| n <= 16),
+        "deliveries that waited together were applied together, 16 at most: {batches:?}"
+    );
+    drop(conn);
+    p.stop().await;
+}
+
 #[tokio::test]
 async fn a_clio_change_reaches_the_worker_once_even_when_delivered_twice() {
     let mut p = Pipeline::start().await;

@@ -142,6 +142,97 @@ async fn a_webhooks_own_record_reaches_the_mirror_before_its_re_read_and_is_anno
 }
 
 #[tokio::test]
+async fn deliveries_that_waited_together_are_applied_together_each_announced_once() {
+    let mut r = Rig::start().await;
+    r.baseline().await;
+    let sim = r.s.p.world.sim.clone();
+    let client = r.s.p.world.firm.contact_ids[1];
+    let matters: Vec<i64> = (0..12)
+        .map(|i| {
+            sim.create(Kind::Matter, r.account,
+                json!({"client": {"id": client}, "status": "open", "description": format!("Together {i}")}))
+                .expect("matter")
+                .id
+        })
+        .collect();
+    r.stage
+        .sweep_connection(r.id, matterhook_sync::SweepMode::Full)
+        .await
+        .expect("sweep");
+    r.stage.drain().await.expect("drain");
+    let _ = r.outbox().await;
+    let calls = r.clio_calls();
+    // The consumer is away while every matter closes (an `updated` and a `matter_closed` each)
+    // and one of them is renamed after its close: their deliveries wait in the queue together.
+    r.worker
+        .take()
+        .expect("worker")
+        .stop()
+        .await
+        .expect("stops");
+    let mark = r.deliveries();
+    sim.advance_clock(std::time::Duration::from_secs(2));
+    for m in &matters {
+        sim.set_matter_status(*m, "closed").expect("closed");
+    }
+    sim.advance_clock(std::time::Duration::from_secs(2));
+    sim.update(
+        Kind::Matter,
+        matters[3],
+        json!({"description": "Together, renamed"}),
+    )
+    .expect("renamed");
+    r.worker = Some(
+        r.s.p
+            .start_worker_on(sync_handler(), 6, r.s.p.pool.clone(), 32)
+            .await,
+    );
+    r.settle(mark, matters.len() * 2 + 1).await;
+
+    for m in &matters {
+        let (status, etag) = r.clio_matter(*m);
+        let row = r.matter(*m).await.expect("mirrored");
+        assert_eq!(
+            (
+                row.status.as_ref().map(MatterStatus::as_str),
+                row.etag.as_deref()
+            ),
+            (Some(status.as_str()), Some(etag.as_str())),
+            "matter {m} is Clio's latest version"
+        );
+    }
+    assert_eq!(
+        r.clio_calls(),
+        calls,
+        "applied from the webhooks, nothing read yet"
+    );
+    let closes = |outbox: Vec<(String, serde_json::Value)>| {
+        let mut closed: Vec<i64> = outbox
+            .iter()
+            .filter(|(k, m)| {
+                k == "sync.matter.status_changed" && m["event"]["change"]["to"] == "Closed"
+            })
+            .filter_map(|(_, m)| m["event"]["record"].as_i64())
+            .collect();
+        closed.sort_unstable();
+        closed
+    };
+    assert_eq!(
+        closes(r.outbox().await),
+        matters,
+        "each close announced once"
+    );
+    // The re-reads confirm every record and announce nothing again.
+    r.stage.drain().await.expect("drain");
+    assert_eq!(closes(r.outbox().await), matters, "nothing announced twice");
+    r.stop().await;
+}
+
+fn sync_handler() -> matterhook_sync::SyncHandler {
+    matterhook_e2e::sync::handler()
+}
+
+#[tokio::test]
 async fn a_webhooks_own_record_never_settles_a_same_second_tie_or_revives_a_deleted_record() {
     let r = Rig::start().await;
     let target = apply::Target {

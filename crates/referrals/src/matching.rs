@@ -43,6 +43,10 @@ fn candidate(r: &referrals::Referral) -> Candidate {
 impl Handler for Matching {
     const NAME: &'static str = "matching";
 
+    // Its whole effect is rows in PostgreSQL (it reads the mirror, never Clio): events waiting
+    // together share a transaction, one commit for up to 16.
+    const BATCH: usize = 16;
+
     fn routing_keys(&self) -> Vec<String> {
         [ChangeKind::MatterOpened, ChangeKind::ConnectionResumed]
             .map(domain_binding)

@@ -23,6 +23,10 @@ pub struct StatusSync;
 impl Handler for StatusSync {
     const NAME: &'static str = "status";
 
+    // Its whole effect is rows in PostgreSQL (it reads the mirror, never Clio): events waiting
+    // together share a transaction, one commit for up to 16.
+    const BATCH: usize = 16;
+
     fn routing_keys(&self) -> Vec<String> {
         [
             ChangeKind::MatterStatusChanged,

@@ -59,6 +59,10 @@ impl From<ReviewError> for HandlerError {
 impl Handler for ReviewTrigger {
     const NAME: &'static str = "review";
 
+    // Its whole effect is rows in PostgreSQL (it reads the mirror, never Clio): events waiting
+    // together share a transaction, one commit for up to 16.
+    const BATCH: usize = 16;
+
     fn routing_keys(&self) -> Vec<String> {
         [ChangeKind::MatterStatusChanged, ChangeKind::MatterOpened]
             .map(domain_binding)

@@ -24,6 +24,36 @@ pub async fn mark_processed(
     Ok(inserted == 1)
 }
 
+/// Records that `consumer` applies each of `event_ids` (one statement) and returns the ones it
+/// had not applied before, which are the only ones the caller may apply. The ids are inserted in
+/// sorted order, so concurrent callers take the index's locks in one order. Call it inside the
+/// transaction of the effects.
+pub async fn mark_all_processed(
+    conn: &mut AsyncPgConnection,
+    consumer: &str,
+    event_ids: &[&str],
+) -> QueryResult<std::collections::HashSet<String>> {
+    let mut sorted = event_ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let rows: Vec<_> = sorted
+        .iter()
+        .map(|id| {
+            (
+                processed_events::consumer.eq(consumer),
+                processed_events::event_id.eq(*id),
+            )
+        })
+        .collect();
+    let fresh: Vec<String> = diesel::insert_into(processed_events::table)
+        .values(&rows)
+        .on_conflict_do_nothing()
+        .returning(processed_events::event_id)
+        .get_results(conn)
+        .await?;
+    Ok(fresh.into_iter().collect())
+}
+
 /// Forgets that `consumer` applied these events, so a replay of them is applied again: for work
 /// a consumer accepted, then gave up on later (the sync worker's batches).
 pub async fn forget(

@@ -55,6 +55,31 @@ pub async fn push(conn: &mut AsyncPgConnection, work: &NewWork<'_>) -> QueryResu
     .map(drop)
 }
 
+/// [`push`] for many records in one statement (a batch of deliveries), each row under the same
+/// rule: a record waiting out a failed read keeps waiting.
+pub async fn push_many(conn: &mut AsyncPgConnection, works: &[NewWork<'_>]) -> QueryResult<()> {
+    use diesel::sql_types::Array;
+    if works.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO sync_queue (connection_id, model, record_id, event_id, envelope, due_at) \
+         SELECT w.c, w.m, w.r, w.e, w.env, greatest(w.d, ( \
+             SELECT max(due_at) FROM sync_queue \
+             WHERE connection_id = w.c AND model = w.m AND record_id = w.r AND attempts > 0)) \
+         FROM unnest($1, $2, $3, $4, $5, $6) AS w(c, m, r, e, env, d)",
+    )
+    .bind::<Array<BigInt>, _>(works.iter().map(|w| w.connection_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(works.iter().map(|w| w.model.as_str()).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(works.iter().map(|w| w.record_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(works.iter().map(|w| w.event_id).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(works.iter().map(|w| w.envelope).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(works.iter().map(|w| w.due_at).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// A taken row.
 #[derive(Debug, Clone, QueryableByName)]
 #[diesel(table_name = q)]

@@ -400,6 +400,37 @@ pub async fn webhook(
     }
 }
 
+/// [`webhook`] for the records of many webhooks of one connection, each with its cause: one
+/// statement per table for all of them, a record twice written once (its newest).
+pub async fn webhooks(
+    conn: &mut AsyncPgConnection,
+    target: &Target,
+    data: Vec<(WebhookData, String)>,
+) -> diesel::QueryResult<Applied> {
+    let mut causes = Causes::with_capacity(data.len());
+    let (mut matters, mut contacts, mut bills) = (Vec::new(), Vec::new(), Vec::new());
+    for (record, cause) in data {
+        causes.insert(record.id(), cause);
+        match record {
+            WebhookData::Matter(r) => matters.push(*r),
+            WebhookData::Contact(r) => contacts.push(*r),
+            WebhookData::Bill(r) => bills.push(*r),
+        }
+    }
+    let mut applied = Applied::default();
+    let (kind, guard) = (ReadKind::Live, Guard::Webhook);
+    if !matters.is_empty() {
+        applied += write(conn, target, &matters, kind, &causes, guard).await?;
+    }
+    if !contacts.is_empty() {
+        applied += write(conn, target, &contacts, kind, &causes, guard).await?;
+    }
+    if !bills.is_empty() {
+        applied += write(conn, target, &bills, kind, &causes, guard).await?;
+    }
+    Ok(applied)
+}
+
 /// A webhook's record, parsed like a read.
 pub enum WebhookData {
     /// A matter.

@@ -22,6 +22,32 @@ pub trait Handler: Send + Sync + 'static {
         envelope: &Envelope,
         conn: &mut AsyncPgConnection,
     ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Up to how many messages that are waiting together the runtime applies in one transaction
+    /// through [`Handler::handle_batch`] (1, the default: each alone). One commit then serves
+    /// many events, which is what lets a busy queue keep up. Only for handlers whose whole effect
+    /// is in the transaction: when a batch fails it is rolled back and each of its messages is
+    /// applied again alone (and retried or dead-lettered alone), so an effect outside the
+    /// database (a call to Clio) would happen twice. Retried messages are always applied alone.
+    const BATCH: usize = 1;
+
+    /// Applies events that arrived together, in one transaction (see [`Handler::BATCH`]); the
+    /// runtime has already marked them processed and left out the ones applied before. By
+    /// default, [`Handler::handle`] for each in turn. A handler whose events take row locks
+    /// should apply them in an order of its own (by record), so that concurrent batches lock in
+    /// one order rather than deadlock.
+    fn handle_batch(
+        &self,
+        envelopes: Vec<&Envelope>,
+        conn: &mut AsyncPgConnection,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send {
+        async move {
+            for envelope in envelopes {
+                self.handle(envelope, conn).await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 type Source = Box<dyn std::error::Error + Send + Sync>;

@@ -219,7 +219,7 @@ impl<H: Handler> Runtime<H> {
             .basic_qos(self.shared.config.prefetch, BasicQosOptions::default())
             .await?;
         let tag = format!("{}-{}", H::NAME, uuid::Uuid::new_v4().simple());
-        let mut consumer = channel
+        let consumer = channel
             .basic_consume(
                 self.shared.queue.as_str().into(),
                 tag.as_str().into(),
@@ -227,19 +227,40 @@ impl<H: Handler> Runtime<H> {
                 FieldTable::default(),
             )
             .await?;
-        tracing::info!(queue = %self.shared.queue, prefetch = self.shared.config.prefetch, "consuming");
+        tracing::info!(queue = %self.shared.queue, prefetch = self.shared.config.prefetch, batch = H::BATCH, "consuming");
+        // Whatever has arrived together (up to the handler's batch) is taken at once; with a
+        // batch of 1 this is one message at a time.
+        let mut consumer = consumer.ready_chunks(H::BATCH.max(1));
+        // A batching handler keeps no more batches in flight than it has connections: while they
+        // are all busy, what arrives waits and joins the next batch, rather than each message
+        // queueing for a connection of its own.
+        let most = if H::BATCH > 1 {
+            self.shared.pool.status().max_size.max(1)
+        } else {
+            usize::MAX
+        };
         let mut in_flight = JoinSet::new();
         let ended = loop {
             tokio::select! {
                 () = shutdown.as_mut() => break Ended::Shutdown,
-                next = consumer.next() => match next {
-                    Some(Ok(delivery)) => {
-                        let (shared, publisher) = (self.shared.clone(), session.publisher.clone());
-                        in_flight.spawn(async move { shared.process(delivery, &publisher).await });
+                next = consumer.next(), if in_flight.len() < most => {
+                    let Some(chunk) = next else { break Ended::Lost(None) };
+                    let mut deliveries = Vec::with_capacity(chunk.len());
+                    let mut lost = None;
+                    for item in chunk {
+                        match item {
+                            Ok(delivery) => deliveries.push(delivery),
+                            Err(error) => lost = Some(error),
+                        }
                     }
-                    Some(Err(error)) => break Ended::Lost(Some(error)),
-                    None => break Ended::Lost(None),
-                },
+                    if !deliveries.is_empty() {
+                        let (shared, publisher) = (self.shared.clone(), session.publisher.clone());
+                        in_flight.spawn(async move { shared.process_all(deliveries, &publisher).await });
+                    }
+                    if let Some(error) = lost {
+                        break Ended::Lost(Some(error));
+                    }
+                }
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
             }
         };

@@ -40,6 +40,17 @@ fn parse(body: &[u8]) -> Result<Envelope, String> {
     Envelope::decode(body).map_err(|e| chain(&e))
 }
 
+/// Where an event's record sits in the order batches apply their events: by connection, then
+/// the record the event names.
+fn record_order(envelope: &Envelope) -> (i64, i64) {
+    let record = match &envelope.event {
+        crate::Event::Clio(c) => c.record_id.map_or(0, |id| id.get()),
+        crate::Event::Sync(d) => d.record.get(),
+        crate::Event::Writeback(_) => 0,
+    };
+    (envelope.connection_id.get(), record)
+}
+
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
@@ -49,6 +60,90 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl<H: Handler> Shared<H> {
+    /// Messages that arrived together: one alone as usual; more, first tries, in one
+    /// transaction ([`Handler::BATCH`]), and each alone if that fails.
+    pub(crate) async fn process_all(&self, deliveries: Vec<Delivery>, publisher: &Publisher) {
+        if deliveries.len() == 1 {
+            for delivery in deliveries {
+                self.process(delivery, publisher).await;
+            }
+            return;
+        }
+        let mut together = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let first_try = headers::int(&delivery, headers::ATTEMPT).is_none_or(|a| a <= 1);
+            match parse(&delivery.data) {
+                Ok(envelope) if first_try => together.push((envelope, delivery)),
+                // A retry or a message we cannot read goes its own way, to its own decision.
+                _ => self.process(delivery, publisher).await,
+            }
+        }
+        if together.is_empty() {
+            return;
+        }
+        let started = std::time::Instant::now();
+        let mut envelopes: Vec<&Envelope> = together.iter().map(|(e, _)| e).collect();
+        // By record (stable: one record's events keep their order), so that concurrent batches
+        // lock the rows they share in one order.
+        envelopes.sort_by_key(|e| record_order(e));
+        let span = tracing::info_span!("batch", queue = %self.queue, messages = envelopes.len());
+        let applied = AssertUnwindSafe(self.apply_batch(&envelopes).instrument(span))
+            .catch_unwind()
+            .await;
+        match applied {
+            Ok(Ok(())) => {
+                let each = started.elapsed().as_secs_f64() / together.len() as f64;
+                for (_, delivery) in together {
+                    self.metrics.count(QueueOutcome::Consumed);
+                    self.metrics.handler_time(each);
+                    self.metrics.count(QueueOutcome::Acked);
+                    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
+                        tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not ack");
+                    }
+                }
+            }
+            failed => {
+                // Rolled back as a whole: each is applied alone, and retried or dead-lettered on
+                // its own merits.
+                let error = match failed {
+                    Ok(Err(e)) => chain(&e),
+                    Err(panic) => format!("handler panicked: {}", panic_message(&*panic)),
+                    Ok(Ok(())) => unreachable!("matched above"),
+                };
+                tracing::info!(%error, messages = together.len(), "the batch failed; applying each alone");
+                for (_, delivery) in together {
+                    self.process(delivery, publisher).await;
+                }
+            }
+        }
+    }
+
+    /// A batch's effects and idempotency marks, in one transaction.
+    async fn apply_batch(&self, envelopes: &[&Envelope]) -> Result<(), HandlerError> {
+        let mut conn = self.pool.get().await.map_err(HandlerError::transient)?;
+        conn.transaction::<(), HandlerError, _>(async |conn| {
+            let ids: Vec<&str> = envelopes.iter().map(|e| e.event_id.as_str()).collect();
+            let mut fresh = processed::mark_all_processed(conn, H::NAME, &ids).await?;
+            // An event twice in one batch is applied once.
+            let new: Vec<&Envelope> = envelopes
+                .iter()
+                .copied()
+                .filter(|e| fresh.remove(&e.event_id))
+                .collect();
+            if new.len() < envelopes.len() {
+                tracing::info!(
+                    skipped = envelopes.len() - new.len(),
+                    "already processed; skipping"
+                );
+            }
+            if new.is_empty() {
+                return Ok(());
+            }
+            self.handler.handle_batch(new, conn).await
+        })
+        .await
+    }
+
     pub(crate) async fn process(&self, delivery: Delivery, publisher: &Publisher) {
         let attempt = headers::int(&delivery, headers::ATTEMPT)
             .and_then(|a| u32::try_from(a).ok())
