@@ -109,6 +109,19 @@ async fn support_staff_manage_dead_letters_over_http() {
         .expect("json");
     let rows = listed["data"].as_array().expect("rows");
     assert_eq!(rows.len(), 1);
+    // A NUL (which PostgreSQL's text cannot hold) is the caller's mistake, named as such.
+    let nul = http
+        .get(format!("{base}?reason=lock%00ed"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(nul.status(), 400);
+    let refused: Value = nul.json().await.expect("json");
+    assert!(
+        refused["error"].as_str().is_some_and(|e| e.contains("NUL")),
+        "{refused}"
+    );
     assert_eq!(rows[0]["event"], "deleted");
     let id = rows[0]["id"].as_i64().expect("id");
     let shown = http

@@ -38,6 +38,20 @@ async fn the_referral_api_as_a_user_drives_it() {
             .contains("client_email"),
         "{body}"
     );
+    // A NUL in any text field (PostgreSQL's text cannot hold it) is refused, not a 500.
+    let (status, body) = call(
+        &r.s,
+        &bob,
+        Method::POST,
+        "/api/referrals".into(),
+        Some(json!({"direction": "received", "partner_name": "Pri\u{0}ya"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or_default().contains("NUL"),
+        "{body}"
+    );
     let (status, body) = call(&r.s, &bob, Method::POST, "/api/referrals".into(),
         Some(json!({"direction": "received", "partner_name": "Priya", "client_email": "a@b.example", "surprise": 1}))).await;
     assert_eq!(status, 400, "{body}");
@@ -468,6 +482,18 @@ async fn a_company_and_a_shared_name_word_suggest_and_the_suggestion_is_pinned_i
     )
     .await;
     assert_eq!(status, 200, "{c}");
+    let (refused, body) = call(
+        &r.s,
+        &bob,
+        Method::GET,
+        format!("/api/referrals/{id}/link-candidates?q=Sup%00ply"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        refused, 400,
+        "a NUL in the search is refused, not a 500: {body}"
+    );
     assert_eq!(c["pinned"]["matter_id"], matter, "{c}");
     assert_eq!(c["pinned"]["description"], "Supply contract", "{c}");
     assert_eq!(c["recent"][0]["matter_id"], later, "{c}");

@@ -1,6 +1,7 @@
 //! matterhook's HTTP API, described by the OpenAPI document at `/openapi.json`. Requests carry
 //! `Authorization: Bearer <token>`; tokens are issued by `matterhook users add` and stored only as
-//! SHA-256 hashes. The `/admin` endpoints need an admin user.
+//! SHA-256 hashes. The `/admin` endpoints need an admin user. A NUL character anywhere in a
+//! request's URL or JSON body is refused with a 400 before any handler (see `nul_guard`).
 //!
 //! Connections (each user connects their own Clio account):
 //! - `GET /connect/clio?region=us|eu|ca|au` redirects to Clio's consent page;
@@ -41,6 +42,7 @@ mod crm;
 mod dead_letters;
 mod error;
 mod notifications;
+mod nul_guard;
 mod openapi;
 mod paging;
 mod referrals;
@@ -107,6 +109,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
     let document = web::Data::new(openapi::ApiDoc::openapi());
     Ok(HttpServer::new(move || {
         App::new()
+            .wrap(actix_web::middleware::from_fn(nul_guard::refuse_nul))
             .wrap(request::tracing())
             .app_data(deps.clone())
             .app_data(lookups.clone())
