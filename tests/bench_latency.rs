@@ -3,7 +3,8 @@
 //! calls the 500/s burst cost. The production path end to end: the simulator's signed webhooks,
 //! the receiver, RabbitMQ, the sync worker's handler (a webhook's own record applied at once), the
 //! batcher's confirming re-reads and the relay (both woken by PostgreSQL's notifications), and the
-//! referral status worker. Writes `target/bench/latency.json`.
+//! referral status worker. Then the same burst spread over 50 firms (each connected through the
+//! OAuth flow), 10 closes a second each. Writes `target/bench/latency.json`.
 
 use std::time::{Duration, Instant};
 
@@ -36,6 +37,21 @@ impl matterhook_bus::Handler for OneByOne {
 const SLOW_EVENTS: usize = 200;
 /// Closes in the burst.
 const BURST_EVENTS: usize = 1_000;
+/// Firms in the many-firm burst (the demo firm and 49 more), with closes spread evenly.
+const FIRMS: usize = 50;
+/// Closes per firm in the many-firm burst (1,000 in all).
+const PER_FIRM: usize = BURST_EVENTS / FIRMS;
+
+/// A matter to close and the referral its close should win.
+#[derive(Clone, Copy)]
+struct Closing {
+    matter: i64,
+    referral: i64,
+    /// The referral's owner.
+    user: i64,
+    /// The matter's firm.
+    account: i64,
+}
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -102,23 +118,23 @@ impl Phase {
 
 /// Closes `matters` at `rate` per second and waits until each referral is won and the sync queue
 /// is empty; each close's timeline and the Clio calls it all cost.
-async fn phase(r: &Rig, matters: &[(i64, i64)], rate: f64) -> (Vec<Timeline>, u64) {
+async fn phase(r: &Rig, matters: &[Closing], rate: f64) -> (Vec<Timeline>, u64) {
     let sim = r.s.p.world.sim.clone();
     let calls = r.clio_calls();
     let mut closed = Vec::with_capacity(matters.len());
     let start = Instant::now();
-    for (i, (matter, _)) in matters.iter().enumerate() {
+    for (i, c) in matters.iter().enumerate() {
         let due = start + Duration::from_secs_f64(i as f64 / rate);
         tokio::time::sleep_until(due.into()).await;
         closed.push(Utc::now());
-        sim.set_matter_status(*matter, "closed").expect("closed");
+        sim.set_matter_status(c.matter, "closed").expect("closed");
     }
     let deadline = Instant::now() + Duration::from_secs(120);
     let effects = loop {
         let mut conn = r.s.p.pool.get().await.expect("conn");
         let mut won = Vec::with_capacity(matters.len());
-        for (_, referral) in matters {
-            let x = referrals::get(&mut conn, r.bob.id, *referral)
+        for c in matters {
+            let x = referrals::get(&mut conn, c.user, c.referral)
                 .await
                 .expect("q")
                 .expect("row");
@@ -142,16 +158,16 @@ async fn phase(r: &Rig, matters: &[(i64, i64)], rate: f64) -> (Vec<Timeline>, u6
     let deliveries = sim.deliveries();
     let mut conn = r.s.p.pool.get().await.expect("conn");
     let mut timelines = Vec::with_capacity(matters.len());
-    for (i, (matter, _)) in matters.iter().enumerate() {
+    for (i, c) in matters.iter().enumerate() {
         let accepted = deliveries
             .iter()
-            .filter(|d| d.record_id == Some(*matter))
+            .filter(|d| d.record_id == Some(c.matter))
             .flat_map(|d| &d.attempts)
             .filter(|a| a.status.is_some_and(|s| (200..300).contains(&s)) && a.at >= closed[i])
             .map(|a| a.at + chrono::Duration::milliseconds(a.duration_ms as i64))
             .min()
             .expect("a webhook accepted");
-        let mirrored = mirror_written(&mut conn, r.account, *matter).await;
+        let mirrored = mirror_written(&mut conn, c.account, c.matter).await;
         timelines.push(Timeline {
             closed: closed[i],
             accepted,
@@ -160,6 +176,81 @@ async fn phase(r: &Rig, matters: &[(i64, i64)], rate: f64) -> (Vec<Timeline>, u6
         });
     }
     (timelines, calls)
+}
+
+/// A referral of `user`'s linked to each of `matters` of `account`.
+async fn link_referrals(r: &Rig, user: i64, account: i64, matters: &[i64]) -> Vec<Closing> {
+    let mut conn = r.s.p.pool.get().await.expect("conn");
+    let mut closings = Vec::with_capacity(matters.len());
+    for m in matters {
+        let new = matterhook_referrals::service::validate(
+            user,
+            serde_json::from_value(json!({
+            "direction": "received", "partner_name": "Bench Partner", "client_first_name": "Jane",
+            "client_last_name": "Doe"}))
+            .expect("input"),
+        )
+        .expect("valid");
+        let created = referrals::create(&mut conn, &new).await.expect("referral");
+        assert!(referrals::link(&mut conn, created.id, account, *m, "user")
+            .await
+            .expect("link"));
+        closings.push(Closing {
+            matter: *m,
+            referral: created.id,
+            user,
+            account,
+        });
+    }
+    closings
+}
+
+/// 49 more firms, each connected by a user of its own through the OAuth flow and mirrored, each
+/// with `per_firm` open matters linked to referrals: closings ordered round robin over the
+/// firms (the demo firm's `demo` included).
+async fn more_firms(r: &Rig, demo: &[Closing], per_firm: usize) -> Vec<Closing> {
+    let sim = r.s.p.world.sim.clone();
+    let mut firms = vec![demo[..per_firm].to_vec()];
+    for i in 1..FIRMS {
+        let firm = clio_sim::seed::demo_firm(&sim).expect("firm");
+        let user = r.s.user(&format!("lawyer{i}@latency.example")).await;
+        let (_, answer) = r.s.connect_as(&user, firm.attorney_id, "allow").await;
+        assert_eq!(answer.status(), 200, "connected");
+        let body: serde_json::Value = answer.json().await.expect("json");
+        let connection = body["connection_id"].as_i64().expect("id");
+        let client = firm.contact_ids[1];
+        let matters: Vec<i64> = (0..per_firm)
+            .map(|m| {
+                sim.create(Kind::Matter, firm.account_id,
+                    json!({"client": {"id": client}, "status": "open", "description": format!("Firm {i} latency {m}")}))
+                    .expect("matter")
+                    .id
+            })
+            .collect();
+        r.stage
+            .sweep_connection(connection, matterhook_sync::SweepMode::Full)
+            .await
+            .expect("sweep");
+        firms.push(link_referrals(r, user.id, firm.account_id, &matters).await);
+    }
+    r.stage.drain().await.expect("drain");
+    (0..per_firm)
+        .flat_map(|m| firms.iter().map(move |f| f[m]))
+        .collect()
+}
+
+/// Waits until the sync queue is empty (the new firms' creations re-read), so the next burst
+/// measures its own work only.
+async fn quiet(r: &Rig) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut conn = r.s.p.pool.get().await.expect("conn");
+        if sync_queue::total(&mut conn).await.expect("queue") == 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the sync queue never emptied");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// When the mirror last wrote the matter.
@@ -188,7 +279,7 @@ async fn main() {
     r.baseline().await;
     let sim = r.s.p.world.sim.clone();
     let client = r.s.p.world.firm.contact_ids[1];
-    let matters: Vec<i64> = (0..SLOW_EVENTS + BURST_EVENTS)
+    let matters: Vec<i64> = (0..SLOW_EVENTS + BURST_EVENTS + PER_FIRM)
         .map(|i| {
             sim.create(Kind::Matter, r.account,
                 json!({"client": {"id": client}, "status": "open", "description": format!("Latency {i}")}))
@@ -202,25 +293,8 @@ async fn main() {
         .await
         .expect("sweep");
     r.stage.drain().await.expect("drain");
+    let pairs = link_referrals(&r, r.bob.id, r.account, &matters).await;
     let mut conn = r.s.p.pool.get().await.expect("conn");
-    let mut pairs = Vec::with_capacity(matters.len());
-    for m in &matters {
-        let new = matterhook_referrals::service::validate(
-            r.bob.id,
-            serde_json::from_value(json!({
-            "direction": "received", "partner_name": "Bench Partner", "client_first_name": "Jane",
-            "client_last_name": "Doe"}))
-            .expect("input"),
-        )
-        .expect("valid");
-        let created = referrals::create(&mut conn, &new).await.expect("referral");
-        assert!(
-            referrals::link(&mut conn, created.id, r.account, *m, "user")
-                .await
-                .expect("link")
-        );
-        pairs.push((*m, created.id));
-    }
     assert!(mirror::matter(&mut conn, r.account, matters[0])
         .await
         .expect("q")
@@ -253,9 +327,17 @@ async fn main() {
     let (slow, slow_calls) = phase(&r, &pairs[..SLOW_EVENTS], 20.0).await;
     let slow = Phase::of(&slow, slow_calls);
     slow.print(20.0);
-    let (burst, burst_calls) = phase(&r, &pairs[SLOW_EVENTS..], 500.0).await;
+    let (burst, burst_calls) =
+        phase(&r, &pairs[SLOW_EVENTS..SLOW_EVENTS + BURST_EVENTS], 500.0).await;
     let burst = Phase::of(&burst, burst_calls);
     burst.print(500.0);
+    // The same burst spread over 50 firms: 10 closes a second each.
+    let many = more_firms(&r, &pairs[SLOW_EVENTS + BURST_EVENTS..], PER_FIRM).await;
+    quiet(&r).await;
+    let (spread, spread_calls) = phase(&r, &many, 500.0).await;
+    let spread = Phase::of(&spread, spread_calls);
+    print!("across {FIRMS} firms: ");
+    spread.print(500.0);
     stage.stop().await;
     status.stop().await.expect("stops");
     sync_worker.stop().await.expect("stops");
@@ -268,6 +350,9 @@ async fn main() {
         "e2e_p50_ms_20": percentile(&slow.e2e, 0.5),
         "e2e_p99_ms_20": percentile(&slow.e2e, 0.99),
         "clio_calls_per_1000": per_1000,
+        "e2e_p50_ms_500_50_firms": percentile(&spread.e2e, 0.5),
+        "e2e_p99_ms_500_50_firms": percentile(&spread.e2e, 0.99),
+        "clio_calls_500_50_firms": spread.clio_calls,
         "hop_p50_ms_500": {
             "close_to_accept": percentile(&burst.close_to_accept, 0.5),
             "accept_to_mirror": percentile(&burst.accept_to_mirror, 0.5),
