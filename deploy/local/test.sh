@@ -27,6 +27,10 @@ if command -v rabbitmqctl >/dev/null; then
   fi
 fi
 
+# The Kubernetes and KEDA manifests, against their schemas (no cluster here).
+say "validating deploy/k8s"
+deploy/k8s/check.sh
+
 # The telemetry tests start every binary as a process: build them first.
 say "building the binaries"
 cargo build --locked --workspace --bins
