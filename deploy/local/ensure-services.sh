@@ -8,7 +8,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || die "not root and no sudo: start PostgreSQL and RabbitMQ yourself"
+  command -v sudo >/dev/null || die "not root and no sudo: start PostgreSQL (127.0.0.1:5432) and RabbitMQ (127.0.0.1:5672) yourself, run this as root, or use containers: docker compose -f deploy/compose.yaml up"
   SUDO="sudo"
 fi
 
@@ -24,7 +24,7 @@ wait_port() { # port name seconds
 }
 
 apt_install() {
-  command -v apt-get >/dev/null || die "$* missing and this is not a Debian-like system: install it yourself"
+  command -v apt-get >/dev/null || die "$* missing and this is not a Debian-like system (no apt-get): install PostgreSQL and RabbitMQ yourself and start them on 127.0.0.1:5432 and :5672, or run the whole stack in containers instead: docker build -t matterhook . && docker compose -f deploy/compose.yaml up"
   say "installing $* with apt-get (first run only)"
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
