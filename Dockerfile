@@ -10,7 +10,10 @@ ARG RUST_IMAGE=rust:1.95-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${RUST_IMAGE} AS chef
-ENV CARGO_INCREMENTAL=0 CARGO_TERM_COLOR=never
+# No debug info in the image: the workspace's release profile keeps line tables for backtraces,
+# which made each of the 13 binaries about 100 MB (1.3 GB in all; 237 MB stripped).
+ENV CARGO_INCREMENTAL=0 CARGO_TERM_COLOR=never \
+    CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_STRIP=debuginfo
 RUN cargo install cargo-chef --locked --version 0.1.78
 WORKDIR /src
 
