@@ -9,7 +9,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use clio_sim::Kind;
 use matterhook_e2e::sync::Rig;
 use matterhook_store::{mirror, referrals, sync_queue};
 use matterhook_sync::SyncHandler;
@@ -183,21 +182,10 @@ async fn link_referrals(r: &Rig, user: i64, account: i64, matters: &[i64]) -> Ve
     let mut conn = r.s.p.pool.get().await.expect("conn");
     let mut closings = Vec::with_capacity(matters.len());
     for m in matters {
-        let new = matterhook_referrals::service::validate(
-            user,
-            serde_json::from_value(json!({
-            "direction": "received", "partner_name": "Bench Partner", "client_first_name": "Jane",
-            "client_last_name": "Doe"}))
-            .expect("input"),
-        )
-        .expect("valid");
-        let created = referrals::create(&mut conn, &new).await.expect("referral");
-        assert!(referrals::link(&mut conn, created.id, account, *m, "user")
-            .await
-            .expect("link"));
+        let referral = matterhook_e2e::referrals::linked_to(&mut conn, user, account, *m).await;
         closings.push(Closing {
             matter: *m,
-            referral: created.id,
+            referral,
             user,
             account,
         });
@@ -218,19 +206,15 @@ async fn more_firms(r: &Rig, demo: &[Closing], per_firm: usize) -> Vec<Closing> 
         assert_eq!(answer.status(), 200, "connected");
         let body: serde_json::Value = answer.json().await.expect("json");
         let connection = body["connection_id"].as_i64().expect("id");
-        let client = firm.contact_ids[1];
-        let matters: Vec<i64> = (0..per_firm)
-            .map(|m| {
-                sim.create(Kind::Matter, firm.account_id,
-                    json!({"client": {"id": client}, "status": "open", "description": format!("Firm {i} latency {m}")}))
-                    .expect("matter")
-                    .id
-            })
-            .collect();
-        r.stage
-            .sweep_connection(connection, matterhook_sync::SweepMode::Full)
-            .await
-            .expect("sweep");
+        let matters = r
+            .open_mirrored_matters(
+                connection,
+                firm.account_id,
+                firm.contact_ids[1],
+                per_firm,
+                &format!("Firm {i} latency"),
+            )
+            .await;
         firms.push(link_referrals(r, user.id, firm.account_id, &matters).await);
     }
     r.stage.drain().await.expect("drain");
@@ -277,21 +261,17 @@ async fn main() {
     })
     .await;
     r.baseline().await;
-    let sim = r.s.p.world.sim.clone();
     let client = r.s.p.world.firm.contact_ids[1];
-    let matters: Vec<i64> = (0..SLOW_EVENTS + BURST_EVENTS + PER_FIRM)
-        .map(|i| {
-            sim.create(Kind::Matter, r.account,
-                json!({"client": {"id": client}, "status": "open", "description": format!("Latency {i}")}))
-                .expect("matter")
-                .id
-        })
-        .collect();
-    // Mirror them (the creations' webhooks included), then link one referral to each.
-    r.stage
-        .sweep_connection(r.id, matterhook_sync::SweepMode::Full)
-        .await
-        .expect("sweep");
+    // Mirrored (the creations' webhooks included), then one referral linked to each.
+    let matters = r
+        .open_mirrored_matters(
+            r.id,
+            r.account,
+            client,
+            SLOW_EVENTS + BURST_EVENTS + PER_FIRM,
+            "Latency",
+        )
+        .await;
     r.stage.drain().await.expect("drain");
     let pairs = link_referrals(&r, r.bob.id, r.account, &matters).await;
     let mut conn = r.s.p.pool.get().await.expect("conn");

@@ -5,7 +5,6 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use clio_sim::Kind;
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
 use matterhook_domain::referrals::{
@@ -132,35 +131,14 @@ async fn webhook_to_status(r: &mut Rig) -> (f64, f64) {
     let sim = r.s.p.world.sim.clone();
     let account = r.account;
     let client = r.s.p.world.firm.contact_ids[1];
-    let matters: Vec<i64> = (0..EVENTS)
-        .map(|i| {
-            sim.create(Kind::Matter, account,
-                json!({"client": {"id": client}, "status": "open", "description": format!("Bench {i}")}))
-                .expect("matter")
-                .id
-        })
-        .collect();
-    // Mirror them, then link one referral to each.
-    r.stage
-        .sweep_connection(r.id, matterhook_sync::SweepMode::Full)
-        .await
-        .expect("sweep");
+    // Mirrored, then one referral linked to each.
+    let matters = r
+        .open_mirrored_matters(r.id, account, client, EVENTS, "Bench")
+        .await;
     let mut conn = r.s.p.pool.get().await.expect("conn");
     let mut ids = Vec::with_capacity(EVENTS);
     for m in &matters {
-        let new = matterhook_referrals::service::validate(
-            r.bob.id,
-            serde_json::from_value(json!({
-            "direction": "received", "partner_name": "Bench Partner", "client_first_name": "Jane",
-            "client_last_name": "Doe"}))
-            .expect("input"),
-        )
-        .expect("valid");
-        let created = referrals::create(&mut conn, &new).await.expect("referral");
-        assert!(referrals::link(&mut conn, created.id, account, *m, "user")
-            .await
-            .expect("link"));
-        ids.push(created.id);
+        ids.push(matterhook_e2e::referrals::linked_to(&mut conn, r.bob.id, account, *m).await);
     }
     drop(conn);
     // The sync worker as in production (250 ms window, batcher, relay) and the status worker.

@@ -27,6 +27,18 @@ async fn journal_count(p: &Pipeline) -> i64 {
     journal::count(&mut conn).await.expect("count")
 }
 
+/// The first dead letter recorded, once there is one.
+async fn first_dead_letter(p: &Pipeline) -> Option<matterhook_store::dead_letters::DeadLetter> {
+    eventually(|| async {
+        let mut conn = p.pool.get().await.ok()?;
+        let rows = matterhook_store::dead_letters::list(&mut conn, &Default::default(), 0, 10)
+            .await
+            .ok()?;
+        rows.into_iter().next()
+    })
+    .await
+}
+
 async fn record(envelope: &Envelope, conn: &mut AsyncPgConnection) -> Result<(), HandlerError> {
     Journal.handle(envelope, conn).await
 }
@@ -185,15 +197,9 @@ async fn deliveries_waiting_together_share_a_transaction_and_a_bad_one_fails_alo
     }
     let worker = p.start_worker_on(handler(), 3, p.pool.clone(), 32).await;
 
-    let letter = eventually(|| async {
-        let mut conn = p.pool.get().await.ok()?;
-        let rows = matterhook_store::dead_letters::list(&mut conn, &Default::default(), 0, 10)
-            .await
-            .ok()?;
-        rows.into_iter().next()
-    })
-    .await
-    .expect("the refused delivery is dead-lettered");
+    let letter = first_dead_letter(&p)
+        .await
+        .expect("the refused delivery is dead-lettered");
     assert!(letter.error.contains("contact 666"), "{}", letter.error);
     assert_eq!(
         letter.envelope["event"]["record_id"],
@@ -560,15 +566,7 @@ async fn a_poison_message_is_dead_lettered_then_replayed_once_after_the_fix() {
     let body = json!({"data": {"id": 4242, "etag": "\"p\""}, "meta": {"event": "updated", "webhook_id": sub.webhook_id}});
     assert_eq!(p.deliver(&sub, &body).await.status(), 200);
 
-    let letter = eventually(|| async {
-        let mut conn = p.pool.get().await.ok()?;
-        let rows = matterhook_store::dead_letters::list(&mut conn, &Default::default(), 0, 10)
-            .await
-            .ok()?;
-        rows.into_iter().next()
-    })
-    .await
-    .expect("dead-lettered");
+    let letter = first_dead_letter(&p).await.expect("dead-lettered");
     assert_eq!(
         (
             letter.queue.as_str(),

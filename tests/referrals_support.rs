@@ -46,6 +46,26 @@ pub async fn create(r: &Rig, input: ReferralInput) -> i64 {
         .id
 }
 
+/// A received referral of `user`'s (Jane Doe's, from Bench Partner) linked by hand to `matter`
+/// of `account`: for the benches, which need a referral per matter.
+pub async fn linked_to(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: i64,
+    account: i64,
+    matter: i64,
+) -> i64 {
+    let input = serde_json::from_value(serde_json::json!({
+        "direction": "received", "partner_name": "Bench Partner", "client_first_name": "Jane",
+        "client_last_name": "Doe"}))
+    .expect("input");
+    let new = service::validate(user, input).expect("valid");
+    let created = referrals::create(conn, &new).await.expect("referral");
+    assert!(referrals::link(conn, created.id, account, matter, "user")
+        .await
+        .expect("link"));
+    created.id
+}
+
 /// The rig's user's referral.
 pub async fn referral(r: &Rig, id: i64) -> referrals::Referral {
     let mut conn = r.s.p.pool.get().await.expect("conn");

@@ -147,18 +147,9 @@ async fn deliveries_that_waited_together_are_applied_together_each_announced_onc
     r.baseline().await;
     let sim = r.s.p.world.sim.clone();
     let client = r.s.p.world.firm.contact_ids[1];
-    let matters: Vec<i64> = (0..12)
-        .map(|i| {
-            sim.create(Kind::Matter, r.account,
-                json!({"client": {"id": client}, "status": "open", "description": format!("Together {i}")}))
-                .expect("matter")
-                .id
-        })
-        .collect();
-    r.stage
-        .sweep_connection(r.id, matterhook_sync::SweepMode::Full)
-        .await
-        .expect("sweep");
+    let matters = r
+        .open_mirrored_matters(r.id, r.account, client, 12, "Together")
+        .await;
     r.stage.drain().await.expect("drain");
     let _ = r.outbox().await;
     let calls = r.clio_calls();

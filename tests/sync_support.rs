@@ -91,6 +91,32 @@ impl Rig {
         assert!(reports.iter().all(|r| r.skipped.is_none()), "{reports:?}");
     }
 
+    /// `n` open matters of `account` for `client`, described `"{label} {i}"`, created in the
+    /// simulator and read into the mirror by a full sweep of `connection`.
+    pub async fn open_mirrored_matters(
+        &self,
+        connection: i64,
+        account: i64,
+        client: i64,
+        n: usize,
+        label: &str,
+    ) -> Vec<i64> {
+        let sim = &self.s.p.world.sim;
+        let matters = (0..n)
+            .map(|i| {
+                sim.create(Kind::Matter, account,
+                    serde_json::json!({"client": {"id": client}, "status": "open", "description": format!("{label} {i}")}))
+                    .expect("matter")
+                    .id
+            })
+            .collect();
+        self.stage
+            .sweep_connection(connection, SweepMode::Full)
+            .await
+            .expect("sweep");
+        matters
+    }
+
     /// Every authenticated call the simulator has answered.
     pub fn clio_calls(&self) -> u64 {
         self.s.p.world.sim.calls().values().map(|c| c.total).sum()
