@@ -385,7 +385,19 @@ pub async fn webhook(
     data: WebhookData,
     cause: &str,
 ) -> diesel::QueryResult<Applied> {
-    webhooks(conn, target, vec![(data, cause.to_owned())]).await
+    let id = data.id();
+    let causes: Causes = HashMap::from([(id, cause.to_owned())]);
+    match data {
+        WebhookData::Matter(r) => {
+            write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
+        }
+        WebhookData::Contact(r) => {
+            write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
+        }
+        WebhookData::Bill(r) => {
+            write(conn, target, &[*r], ReadKind::Live, &causes, Guard::Webhook).await
+        }
+    }
 }
 
 /// [`webhook`] for the records of many webhooks of one connection, each with its cause: one

@@ -143,7 +143,6 @@ impl Handler for SyncHandler {
         // Each connection's and model's records in one write.
         let mut groups: Vec<((i64, Model), Vec<Caused>)> = Vec::new();
         for (envelope, event, _, _) in &raws {
-            // A deletion is never applied from the webhook: only the re-read's absence confirms it.
             if event.event == "deleted" {
                 continue;
             }
@@ -158,9 +157,6 @@ impl Handler for SyncHandler {
             }
         }
         for ((connection_id, model), records) in groups {
-            // Before the firm's first sweep of the model finished, what arrives is history for
-            // the sweep to take in, not news; and a connection gone since the delivery is the
-            // re-read's to settle.
             if let Some(target) = self.established.lookup(conn, connection_id, model).await? {
                 apply::webhooks(conn, &target, records).await?;
             }
@@ -173,8 +169,37 @@ impl Handler for SyncHandler {
         envelope: &Envelope,
         conn: &mut AsyncPgConnection,
     ) -> Result<(), HandlerError> {
-        // One delivery is a batch of one: the same path, whatever arrived with it.
-        self.handle_batch(vec![envelope], conn).await
+        let (event, record_id) = Self::record(envelope)?;
+        let raw = serde_json::to_value(envelope).map_err(HandlerError::permanent)?;
+        sync_queue::push(
+            conn,
+            &NewWork {
+                connection_id: envelope.connection_id.get(),
+                model: event.model,
+                record_id,
+                event_id: &envelope.event_id,
+                envelope: &raw,
+                due_at: Utc::now() + self.window(),
+            },
+        )
+        .await?;
+        // A deletion is never applied from the webhook: only the re-read's absence confirms it.
+        if self.apply_webhook_data && event.event != "deleted" {
+            if let Some(data) = WebhookData::parse(event.model, &event.data) {
+                let connection_id = envelope.connection_id.get();
+                // Before the firm's first sweep of the model finished, what arrives is history
+                // for the sweep to take in, not news; and a connection gone since the delivery
+                // is the re-read's to settle.
+                if let Some(target) = self
+                    .established
+                    .lookup(conn, connection_id, event.model)
+                    .await?
+                {
+                    apply::webhook(conn, &target, data, &envelope.request_id).await?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
