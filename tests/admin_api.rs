@@ -1,32 +1,15 @@
 //! The admin API for dead letters: authentication, filters, replay and discard.
 
-use diesel::ExpressionMethods;
-use diesel_async::RunQueryDsl;
 use lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
 use matterhook_e2e::ingest::Pipeline;
-use matterhook_store::{dead_letters, schema};
+use matterhook_store::dead_letters;
 use serde_json::{json, Value};
-
-async fn user(p: &Pipeline, email: &str, admin: bool) -> String {
-    let (token, hash) = matterhook_crypto::issue_api_token();
-    let mut conn = p.pool.get().await.expect("conn");
-    diesel::insert_into(schema::users::table)
-        .values((
-            schema::users::email.eq(email),
-            schema::users::token_hash.eq(hash),
-            schema::users::is_admin.eq(admin),
-        ))
-        .execute(&mut conn)
-        .await
-        .expect("user");
-    token
-}
 
 #[tokio::test]
 async fn support_staff_manage_dead_letters_over_http() {
     let p = Pipeline::start().await;
-    let admin = user(&p, "support@example.com", true).await;
-    let lawyer = user(&p, "lawyer@example.com", false).await;
+    let admin = p.user("support@example.com", true).await;
+    let lawyer = p.user("lawyer@example.com", false).await;
     let queue = p.names.worker_queue("api-test");
     let channel = p.broker.create_channel().await.expect("channel");
     channel
@@ -57,25 +40,8 @@ async fn support_staff_manage_dead_letters_over_http() {
         }
     }
 
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!(
-        "http://{}/admin/dead-letters",
-        listener.local_addr().expect("addr")
-    );
-    let server = matterhook_api::server(
-        listener,
-        matterhook_api::Deps {
-            pool: p.pool.clone(),
-            lookup_pool: p.pool.clone(),
-            publisher: p.publisher.clone(),
-            connections: matterhook_e2e::stack::connections(&p),
-            metrics: matterhook_telemetry::Metrics::new(),
-            app: matterhook_api::AppLink::default(),
-        },
-    )
-    .expect("api");
-    let handle = server.handle();
-    tokio::spawn(server);
+    let (api, handle) = p.start_api();
+    let base = format!("{api}/admin/dead-letters");
     let http = reqwest::Client::new();
 
     assert_eq!(http.get(&base).send().await.expect("answer").status(), 401);

@@ -244,6 +244,10 @@ async fn main() {
     let server = matterhook_api::server(
         listener,
         matterhook_api::Deps {
+            queues: matterhook_bus::inspect::Queues::new(
+                &matterhook_test_support::amqp_url(),
+                r.s.p.names.clone(),
+            ),
             pool: matterhook_store::connect_pool(r.s.p.db.url(), 8).expect("pool"),
             lookup_pool: matterhook_store::connect_pool_with(
                 r.s.p.db.url(),

@@ -59,6 +59,10 @@ impl Stack {
         let server = matterhook_api::server(
             listener,
             matterhook_api::Deps {
+                queues: matterhook_bus::inspect::Queues::new(
+                    &matterhook_test_support::amqp_url(),
+                    p.names.clone(),
+                ),
                 pool: p.pool.clone(),
                 lookup_pool: p.pool.clone(),
                 publisher: p.publisher.clone(),

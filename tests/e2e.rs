@@ -10,6 +10,7 @@ mod clio_client;
 mod clio_oauth;
 mod clio_webhooks;
 mod connections;
+mod console;
 mod crm;
 mod ingest;
 mod referrals;

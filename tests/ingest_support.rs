@@ -133,6 +133,45 @@ impl Pipeline {
         }
     }
 
+    /// A user of the API with a fresh token (an admin when `admin`): the token.
+    pub async fn user(&self, email: &str, admin: bool) -> String {
+        let (token, hash) = matterhook_crypto::issue_api_token();
+        let mut conn = self.pool.get().await.expect("conn");
+        diesel::insert_into(schema::users::table)
+            .values((
+                schema::users::email.eq(email),
+                schema::users::token_hash.eq(hash),
+                schema::users::is_admin.eq(admin),
+            ))
+            .execute(&mut conn)
+            .await
+            .expect("user");
+        token
+    }
+
+    /// The API on port 0, on this pipeline's database, broker and namespace: its base URL and
+    /// handle.
+    pub fn start_api(&self) -> (String, actix_web::dev::ServerHandle) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = matterhook_api::server(
+            listener,
+            matterhook_api::Deps {
+                queues: matterhook_bus::inspect::Queues::new(&amqp_url(), self.names.clone()),
+                pool: self.pool.clone(),
+                lookup_pool: self.pool.clone(),
+                publisher: self.publisher.clone(),
+                connections: crate::stack::connections(self),
+                metrics: matterhook_telemetry::Metrics::new(),
+                app: matterhook_api::AppLink::default(),
+            },
+        )
+        .expect("api");
+        let handle = server.handle();
+        tokio::spawn(server);
+        (base, handle)
+    }
+
     /// Another receiver on the same database and broker (a second public address): its base URL
     /// and handle.
     pub fn start_receiver(&self) -> (String, actix_web::dev::ServerHandle) {
@@ -312,6 +351,17 @@ impl Pipeline {
             .send()
             .await
             .expect("receiver answers")
+    }
+
+    /// Declares `handler`'s queue as its worker would, without consuming from it: what it is
+    /// sent waits there (and is deleted with the namespace).
+    pub async fn declare_queue_of<H: Handler>(&mut self, handler: &H) {
+        self.workers.push(H::NAME);
+        let channel = self.broker.create_channel().await.expect("channel");
+        matterhook_bus::topology::WorkerQueue::of(handler, &matterhook_bus::topology::TEST_TIERS)
+            .declare(&channel, &self.names)
+            .await
+            .expect("queue declared");
     }
 
     /// A copy of every event whose routing key matches `binding`, from now on (an exclusive

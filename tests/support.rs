@@ -37,6 +37,9 @@ pub mod referrals;
 #[path = "binaries_support.rs"]
 pub mod binaries;
 
+#[path = "browser_support.rs"]
+pub mod browser;
+
 /// How long a test waits for something asynchronous before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
 

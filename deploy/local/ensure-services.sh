@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL and RabbitMQ run on this machine: starts them where installed but
 # stopped, installs them with apt-get (Debian/Ubuntu) where missing. Idempotent.
+# With --browser, also Chromium and its WebDriver (the support console's browser tests).
 set -euo pipefail
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
@@ -75,6 +76,16 @@ ensure_rabbitmq() {
   say "RabbitMQ is running on 127.0.0.1:5672"
 }
 
+ensure_browser() {
+  if command -v chromedriver >/dev/null && [ -x /usr/bin/chromium ]; then
+    say "Chromium and chromedriver are installed"
+    return
+  fi
+  apt_install chromium chromium-driver
+  say "Chromium and chromedriver are installed"
+}
+
 command -v cargo >/dev/null || die "cargo not found: install Rust from https://rustup.rs first"
 ensure_postgres
 ensure_rabbitmq
+if [ "${1:-}" = "--browser" ]; then ensure_browser; fi

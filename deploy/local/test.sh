@@ -5,7 +5,7 @@ cd "$(dirname "$0")/../.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-deploy/local/ensure-services.sh
+deploy/local/ensure-services.sh --browser
 
 # Test databases are dropped by the tests themselves; a killed run can leave some behind, and a
 # changed migration must not be served from an old template.

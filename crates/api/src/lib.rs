@@ -25,6 +25,9 @@
 //! user's token, `GET /api/staff`, and `POST|GET /api/connections/{id}/lookup-keys`,
 //! `DELETE /api/connections/{id}/lookup-keys/{key_id}`.
 //!
+//! The support console (server-rendered pages for support staff, signed in with an admin's
+//! token): `/console` (see [`console`]).
+//!
 //! Dead letters (for support staff):
 //! - `GET /admin/dead-letters` with the filters `state` (default dead; `all`), `queue`, `model`,
 //!   `event`, `connection`, `reason`, `since`, `until`, and paging `after`, `limit` (≤ 500);
@@ -38,6 +41,7 @@ mod auth;
 mod caller;
 mod connect_page;
 mod connections;
+mod console;
 mod crm;
 mod dead_letters;
 mod error;
@@ -80,6 +84,8 @@ pub struct Deps {
     /// ([`matterhook_store::PoolOptions::generic_plans`]), and a burst of rings cannot take the
     /// connections the rest of the API needs.
     pub lookup_pool: PgPool,
+    /// The worker queues, for the support console's queue depths.
+    pub queues: matterhook_bus::inspect::Queues,
 }
 
 /// Builds the server on `listener`.
@@ -145,6 +151,7 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
             .configure(watches::configure)
             .configure(send_review_page::configure)
             .service(web::scope("/admin/dead-letters").configure(dead_letters::configure))
+            .service(web::scope("/console").configure(console::configure))
     })
     .disable_signals()
     .listen(listener)?

@@ -82,6 +82,10 @@ async fn main() -> anyhow::Result<()> {
             metrics,
             app: matterhook_api::AppLink::new(&cli.app, &cli.clio.clio_redirect_uri),
             lookup_pool,
+            queues: matterhook_bus::inspect::Queues::new(
+                cli.amqp.amqp_url.expose_secret(),
+                matterhook_bus::topology::Names::new(&cli.amqp.amqp_prefix),
+            ),
         },
     )?;
     let handle = server.handle();

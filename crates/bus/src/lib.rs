@@ -8,11 +8,13 @@
 //! - [`runtime`]: the consumer loop every worker runs on: a worker is a [`Handler`] plus one
 //!   registration line; the runtime owns prefetch, spans, idempotency, retries with backoff,
 //!   dead-lettering, panics and graceful shutdown.
+//! - [`inspect`]: the worker queues' depths, for the support console.
 
 mod connect;
 pub mod dead_letters;
 mod envelope;
 mod envelope_v1;
+pub mod inspect;
 mod publisher;
 pub mod retry;
 pub mod runtime;

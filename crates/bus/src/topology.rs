@@ -38,6 +38,20 @@ pub struct Names {
 /// The namespace production uses.
 pub const DEFAULT_PREFIX: &str = "matterhook";
 
+/// Every worker's name, in pipeline order (its queue is [`Names::worker_queue`]): what the
+/// support console lists and ops scale one by one. A test in `matterhook-workers` holds it to
+/// the handlers' own names.
+pub const WORKERS: [&str; 8] = [
+    "journal",
+    "sync",
+    "matching",
+    "status",
+    "review",
+    "crm",
+    "writeback",
+    "watches",
+];
+
 impl Default for Names {
     fn default() -> Self {
         Self::new(DEFAULT_PREFIX)

@@ -382,3 +382,21 @@ pub async fn clio_time_zone(conn: &mut AsyncPgConnection, id: i64) -> QueryResul
         .optional()
         .map(Option::flatten)
 }
+
+/// A page of every connection with its user's email, by id, after `after` (the support
+/// console's connections page).
+pub async fn page_with_email(
+    conn: &mut AsyncPgConnection,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<(Connection, String)>> {
+    use crate::schema::users as u;
+    c::table
+        .inner_join(u::table)
+        .filter(c::id.gt(after))
+        .order(c::id.asc())
+        .limit(limit)
+        .select((Connection::as_select(), u::email))
+        .load(conn)
+        .await
+}

@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use matterhook_domain::{DeadLetterState, Model};
 use serde_json::Value;
 
-use crate::schema::{dead_letter_actions, dead_letters};
+use crate::schema::{dead_letter_actions, dead_letter_history, dead_letters};
 
 /// A dead letter to record.
 #[derive(Debug, Clone, Insertable)]
@@ -38,6 +38,8 @@ pub struct NewDeadLetter {
     pub first_failed_at: DateTime<Utc>,
     /// Last failure.
     pub last_failed_at: DateTime<Utc>,
+    /// The message's properties and AMQP headers (an object; empty when it had none).
+    pub headers: Value,
 }
 
 /// A recorded dead letter.
@@ -82,6 +84,56 @@ pub struct DeadLetter {
     pub state_changed_at: Option<DateTime<Utc>>,
     /// Recorded.
     pub created_at: DateTime<Utc>,
+    /// The message's properties and AMQP headers when it was given up on.
+    pub headers: Value,
+}
+
+/// One replay or discard of one dead letter.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = dead_letter_history)]
+pub struct HistoryEntry {
+    /// `replay` or `discard`.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What was done to one dead letter, oldest first.
+pub async fn history(conn: &mut AsyncPgConnection, id: i64) -> QueryResult<Vec<HistoryEntry>> {
+    dead_letter_history::table
+        .filter(dead_letter_history::dead_letter_id.eq(id))
+        .order(dead_letter_history::id.asc())
+        .select(HistoryEntry::as_select())
+        .load(conn)
+        .await
+}
+
+async fn record_history(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    action: &str,
+    actor: &str,
+) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            (
+                dead_letter_history::dead_letter_id.eq(*id),
+                dead_letter_history::action.eq(action),
+                dead_letter_history::actor.eq(actor),
+            )
+        })
+        .collect();
+    diesel::insert_into(dead_letter_history::table)
+        .values(rows)
+        .execute(conn)
+        .await
+        .map(drop)
 }
 
 /// Records a dead letter; `false` when this dead-lettering was already recorded.
@@ -220,6 +272,26 @@ pub async fn list(
         .await
 }
 
+/// One page of matching dead letters, newest first, before row `before` (the console's order:
+/// support looks at what failed last). Keyset paging on the primary key, so a page deep in a
+/// million rows costs what the first one does.
+pub async fn list_newest(
+    conn: &mut AsyncPgConnection,
+    filter: &Filter,
+    before: Option<i64>,
+    limit: i64,
+) -> QueryResult<Vec<DeadLetter>> {
+    let mut q = filter.query();
+    if let Some(before) = before {
+        q = q.filter(dead_letters::id.lt(before));
+    }
+    q.order(dead_letters::id.desc())
+        .limit(limit)
+        .select(DeadLetter::as_select())
+        .load(conn)
+        .await
+}
+
 /// How many match.
 pub async fn count(conn: &mut AsyncPgConnection, filter: &Filter) -> QueryResult<i64> {
     filter.query().count().get_result(conn).await
@@ -245,25 +317,34 @@ pub async fn count_ids(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult
 }
 
 /// Marks those of these rows that are dead discarded, by `actor`, in one statement (so a replay
-/// claiming one meanwhile keeps it). Returns how many it discarded.
+/// claiming one meanwhile keeps it), and records it in each row's history. Returns how many it
+/// discarded.
 pub async fn discard(conn: &mut AsyncPgConnection, ids: &[i64], actor: &str) -> QueryResult<usize> {
-    diesel::update(
-        dead_letters::table
-            .filter(dead_letters::id.eq_any(ids))
-            .filter(dead_letters::state.eq(DeadLetterState::Dead)),
-    )
-    .set((
-        dead_letters::state.eq(DeadLetterState::Discarded),
-        dead_letters::state_changed_by.eq(actor),
-        dead_letters::state_changed_at.eq(Utc::now()),
-    ))
-    .execute(conn)
+    use diesel_async::AsyncConnection;
+    conn.transaction(async |conn| {
+        let discarded: Vec<i64> = diesel::update(
+            dead_letters::table
+                .filter(dead_letters::id.eq_any(ids))
+                .filter(dead_letters::state.eq(DeadLetterState::Dead)),
+        )
+        .set((
+            dead_letters::state.eq(DeadLetterState::Discarded),
+            dead_letters::state_changed_by.eq(actor),
+            dead_letters::state_changed_at.eq(Utc::now()),
+        ))
+        .returning(dead_letters::id)
+        .get_results(conn)
+        .await?;
+        record_history(conn, &discarded, "discard", actor).await?;
+        Ok(discarded.len())
+    })
     .await
 }
 
 /// Claims a row for replay: marks it replayed (counting the replay) when it is dead, or whatever
-/// its state when `again`. Returns whether it claimed it. Run it in the transaction that publishes
-/// the replay, so a failed publish leaves the row as it was.
+/// its state when `again`, and records the replay in its history. Returns whether it claimed it.
+/// Run it in the transaction that publishes the replay, so a failed publish leaves the row as it
+/// was.
 pub async fn claim_for_replay(
     conn: &mut AsyncPgConnection,
     id: i64,
@@ -287,6 +368,9 @@ pub async fn claim_for_replay(
     ))
     .execute(conn)
     .await?;
+    if claimed == 1 {
+        record_history(conn, &[id], "replay", actor).await?;
+    }
     Ok(claimed == 1)
 }
 
@@ -328,4 +412,54 @@ pub async fn connected_with_reason(
         .order(connections::id.asc())
         .load(conn)
         .await
+}
+
+/// Per connection among `connection_ids`: its dead rows, and how many of them are parked work
+/// (`parked_reason`), for the connections page. Uses the connection index, not the whole table.
+pub async fn dead_by_connection(
+    conn: &mut AsyncPgConnection,
+    connection_ids: &[i64],
+    parked_reason: &str,
+) -> QueryResult<Vec<(i64, i64, i64)>> {
+    use diesel::dsl::{count_star, sql};
+    use diesel::sql_types::BigInt;
+    dead_letters::table
+        .filter(dead_letters::connection_id.eq_any(connection_ids))
+        .filter(dead_letters::state.eq(DeadLetterState::Dead))
+        .group_by(dead_letters::connection_id)
+        .select((
+            dead_letters::connection_id.assume_not_null(),
+            count_star(),
+            sql::<BigInt>("count(*) FILTER (WHERE reason = ")
+                .bind::<diesel::sql_types::Text, _>(parked_reason.to_owned())
+                .sql(")"),
+        ))
+        .load(conn)
+        .await
+}
+
+/// The latest support actions (replays and discards as wholes), newest first.
+pub async fn recent_actions(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<Action>> {
+    dead_letter_actions::table
+        .order(dead_letter_actions::id.desc())
+        .limit(limit)
+        .select(Action::as_select())
+        .load(conn)
+        .await
+}
+
+/// A replay or discard as a whole: who, how many rows, chosen how.
+#[derive(Debug, Clone, Queryable, Selectable, serde::Serialize)]
+#[diesel(table_name = dead_letter_actions)]
+pub struct Action {
+    /// `replay` or `discard`.
+    pub action: String,
+    /// Who.
+    pub actor: String,
+    /// The ids or the filter.
+    pub selection: Value,
+    /// Rows done.
+    pub count: i32,
+    /// When it finished.
+    pub at: DateTime<Utc>,
 }

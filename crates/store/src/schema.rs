@@ -161,6 +161,52 @@ diesel::table! {
         state_changed_at -> Nullable<Timestamptz>,
         /// Recorded.
         created_at -> Timestamptz,
+        /// The message's properties and AMQP headers when it was given up on.
+        headers -> Jsonb,
+    }
+}
+
+diesel::table! {
+    /// Each replay or discard of each dead letter.
+    dead_letter_history (id) {
+        /// Row id.
+        id -> Int8,
+        /// The dead letter.
+        dead_letter_id -> Int8,
+        /// replay or discard.
+        action -> Text,
+        /// Who.
+        actor -> Text,
+        /// When.
+        at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Support console sessions.
+    console_sessions (token_hash) {
+        /// SHA-256 of the cookie's value (hex).
+        token_hash -> Text,
+        /// The admin.
+        user_id -> Int8,
+        /// The token every form posts back.
+        csrf_token -> Text,
+        /// Created.
+        created_at -> Timestamptz,
+        /// Ends.
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// How far each worker queue's consumers have got.
+    queue_progress (queue) {
+        /// The queue.
+        queue -> Text,
+        /// The newest sent-at of a message taken.
+        last_sent_at -> Timestamptz,
+        /// When a message was last taken.
+        last_taken_at -> Timestamptz,
     }
 }
 
@@ -206,6 +252,8 @@ diesel::table! {
 
 diesel::joinable!(webhook_subscriptions -> connections (connection_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(dead_letter_history -> dead_letters (dead_letter_id));
+diesel::joinable!(console_sessions -> users (user_id));
 diesel::joinable!(sweep_requests -> connections (connection_id));
 diesel::joinable!(connection_settings -> connections (connection_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -215,6 +263,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     processed_events,
     dead_letters,
     dead_letter_actions,
+    dead_letter_history,
+    console_sessions,
+    queue_progress,
     event_journal,
     oauth_states,
     notifications,

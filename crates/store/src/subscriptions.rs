@@ -206,3 +206,17 @@ pub async fn list(
         .load(conn)
         .await
 }
+
+/// The live (not deleted) subscriptions of these connections, by connection then id.
+pub async fn live_of(
+    conn: &mut AsyncPgConnection,
+    connection_ids: &[i64],
+) -> QueryResult<Vec<Subscription>> {
+    ws::table
+        .filter(ws::connection_id.eq_any(connection_ids))
+        .filter(ws::status.ne(DELETED))
+        .order((ws::connection_id.asc(), ws::id.asc()))
+        .select(Subscription::as_select())
+        .load(conn)
+        .await
+}

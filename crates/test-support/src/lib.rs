@@ -222,5 +222,6 @@ pub fn dead_letter(
         attempts: 6,
         first_failed_at: now,
         last_failed_at: now,
+        headers: serde_json::json!({}),
     }
 }

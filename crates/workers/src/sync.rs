@@ -182,3 +182,21 @@ async fn sample_backlogs(pool: PgPool, metrics: Metrics, shutdown: impl Future<O
         }
     }
 }
+
+#[cfg(test)]
+mod worker_list {
+    use matterhook_bus::{topology::WORKERS, Handler};
+
+    /// The support console lists queues and ops scale workers by `WORKERS`: it must name every
+    /// handler, and nothing else.
+    #[test]
+    fn the_topology_names_every_worker_and_only_them() {
+        let mut handlers: Vec<String> = super::downstream().into_iter().map(|q| q.worker).collect();
+        handlers.push(crate::journal::Journal::NAME.to_owned());
+        handlers.push(matterhook_sync::SyncHandler::NAME.to_owned());
+        handlers.sort_unstable();
+        let mut listed: Vec<String> = WORKERS.iter().map(|w| (*w).to_owned()).collect();
+        listed.sort_unstable();
+        assert_eq!(handlers, listed);
+    }
+}

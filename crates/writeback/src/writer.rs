@@ -330,6 +330,8 @@ impl Writer {
             attempts: row.attempts.max(1),
             first_failed_at: row.updated_at.min(now),
             last_failed_at: now,
+            // Given up on by the writer itself, not on a delivery: no message headers.
+            headers: serde_json::json!({"given_up_by": "writeback", "activity_id": row.id}),
         }
     }
 

@@ -95,3 +95,59 @@ pub(crate) fn for_retry(
     table.insert(LAST_ERROR.into(), AMQPValue::LongString(short.into()));
     table
 }
+
+/// An AMQP value as JSON, for people to read (support's detail page), not to send back.
+fn value_json(value: &AMQPValue) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        AMQPValue::Boolean(v) => Value::Bool(*v),
+        AMQPValue::ShortShortInt(v) => (*v).into(),
+        AMQPValue::ShortShortUInt(v) => (*v).into(),
+        AMQPValue::ShortInt(v) => (*v).into(),
+        AMQPValue::ShortUInt(v) => (*v).into(),
+        AMQPValue::LongInt(v) => (*v).into(),
+        AMQPValue::LongUInt(v) => (*v).into(),
+        AMQPValue::LongLongInt(v) => (*v).into(),
+        AMQPValue::Float(v) => {
+            serde_json::Number::from_f64(f64::from(*v)).map_or(Value::Null, Value::Number)
+        }
+        AMQPValue::Double(v) => serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number),
+        AMQPValue::ShortString(v) => Value::String(v.as_str().to_owned()),
+        AMQPValue::LongString(v) => Value::String(v.to_string()),
+        AMQPValue::Timestamp(v) => {
+            DateTime::<Utc>::from_timestamp(i64::try_from(*v).unwrap_or(0), 0)
+                .map_or(Value::Null, |t| Value::String(t.to_rfc3339()))
+        }
+        AMQPValue::FieldArray(items) => {
+            Value::Array(items.as_slice().iter().map(value_json).collect())
+        }
+        AMQPValue::FieldTable(table) => table_json(table),
+        AMQPValue::ByteArray(bytes) => Value::String(format!("{} bytes", bytes.as_slice().len())),
+        AMQPValue::DecimalValue(d) => Value::String(format!("{d:?}")),
+        AMQPValue::Void => Value::Null,
+    }
+}
+
+fn table_json(table: &FieldTable) -> serde_json::Value {
+    serde_json::Value::Object(
+        table
+            .inner()
+            .iter()
+            .map(|(key, value)| (key.as_str().to_owned(), value_json(value)))
+            .collect(),
+    )
+}
+
+/// What a delivery arrived with, for the dead-letter row: where it came from, its message id
+/// and every AMQP header (attempts, first failure, the broker's `x-death` history).
+pub(crate) fn describe(d: &Delivery) -> serde_json::Value {
+    let p = &d.properties;
+    serde_json::json!({
+        "exchange": d.exchange.as_str(),
+        "routing_key": d.routing_key.as_str(),
+        "redelivered": d.redelivered,
+        "message_id": p.message_id().as_ref().map(|m| m.as_str().to_owned()),
+        "content_type": p.content_type().as_ref().map(|m| m.as_str().to_owned()),
+        "headers": p.headers().as_ref().map_or(serde_json::Value::Null, table_json),
+    })
+}

@@ -66,5 +66,6 @@ pub(crate) fn letter(
         attempts: i32::try_from(failure.attempts).unwrap_or(i32::MAX),
         first_failed_at: headers::time(delivery, headers::FIRST_FAILURE).unwrap_or(now),
         last_failed_at: now,
+        headers: headers::describe(delivery),
     }
 }

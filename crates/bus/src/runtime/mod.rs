@@ -15,6 +15,7 @@ mod handler;
 mod headers;
 mod letter;
 mod process;
+mod progress;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -116,6 +117,7 @@ impl<H: Handler> Runtime<H> {
             metrics: config.metrics.queue(&queue),
             config,
             queue,
+            progress: progress::Progress::default(),
         });
         let mut runtime = Self {
             shared,
@@ -254,6 +256,7 @@ impl<H: Handler> Runtime<H> {
                         }
                     }
                     if !deliveries.is_empty() {
+                        self.shared.progress.taken(&self.shared.pool, &self.shared.queue, &deliveries);
                         let (shared, publisher) = (self.shared.clone(), session.publisher.clone());
                         in_flight.spawn(async move { shared.process_all(deliveries, &publisher).await });
                     }

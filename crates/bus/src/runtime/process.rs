@@ -33,6 +33,8 @@ pub(crate) struct Shared<H> {
     pub queue: String,
     /// The queue's series, resolved once.
     pub metrics: matterhook_telemetry::QueueMetrics,
+    /// How far its consumers have got, for the support console.
+    pub progress: super::progress::Progress,
 }
 
 /// The message's envelope; the error, as the dead letter records it, when there is none.

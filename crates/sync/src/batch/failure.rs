@@ -143,6 +143,8 @@ impl SyncStage {
                 attempts: i32::try_from(attempt).unwrap_or(i32::MAX),
                 first_failed_at: row.first_failed_at.unwrap_or(now),
                 last_failed_at: now,
+                // Given up on by a batched re-read, not on a delivery: no message headers.
+                headers: serde_json::json!({"given_up_by": "sync batch", "attempt": attempt}),
             };
             dead_letters::record(conn, &letter).await?;
             counted.count(QueueOutcome::DeadLettered);
