@@ -186,3 +186,26 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// Signs `http` (a client with a cookie store and no redirects followed) in to the console at
+/// `api` with an admin's `token`, as the login form would.
+pub async fn sign_in(http: &reqwest::Client, api: &str, token: &str) {
+    let login = http
+        .get(format!("{api}/console/login"))
+        .send()
+        .await
+        .expect("login page");
+    let nonce = login
+        .cookies()
+        .find(|c| c.name() == "matterhook_console_login")
+        .expect("login cookie")
+        .value()
+        .to_owned();
+    let signed_in = http
+        .post(format!("{api}/console/login"))
+        .form(&[("login_csrf", nonce.as_str()), ("token", token)])
+        .send()
+        .await
+        .expect("sign in");
+    assert_eq!(signed_in.status(), 303, "signed in");
+}

@@ -332,3 +332,84 @@ async fn support_find_inspect_and_replay_dead_letters_in_the_browser() {
     handle.stop(true).await;
     p.stop().await;
 }
+
+/// Every dead letter once, newest failure first, following the list's "Older" links: none
+/// skipped or repeated where failures share a timestamp, and the filter kept on every page.
+#[tokio::test]
+async fn the_list_pages_newest_failure_first_without_gaps_or_repeats() {
+    let p = Pipeline::start().await;
+    let admin = p.user("support@example.com", true).await;
+    let queue = p.names.worker_queue("paging");
+    let base = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut expected = Vec::new();
+    {
+        let mut conn = p.pool.get().await.expect("conn");
+        for i in 0..130_i64 {
+            let mut letter = matterhook_test_support::dead_letter(
+                &queue,
+                "matter",
+                "updated",
+                p.connection_id,
+                "attempts exhausted",
+                if i % 13 == 0 {
+                    "other"
+                } else {
+                    "Clio answered 503"
+                },
+            );
+            // Out of id order, and three at a time at one instant.
+            letter.last_failed_at = base + chrono::Duration::seconds((i * 7) % 40 / 3);
+            let id = dead_letters::record_returning_id(&mut conn, &letter)
+                .await
+                .expect("seed");
+            if i % 13 != 0 {
+                expected.push((letter.last_failed_at, id));
+            }
+        }
+    }
+    expected.sort_by(|a, b| b.cmp(a));
+    let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).collect();
+    let (api, handle) = p.start_api();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    matterhook_e2e::browser::sign_in(&http, &api, &admin).await;
+    let mut seen = Vec::new();
+    let mut next = Some(format!("{api}/console/dead-letters?reason=503"));
+    let mut pages = 0;
+    while let Some(url) = next.take() {
+        let html = http
+            .get(&url)
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        seen.extend(row_ids(&html));
+        pages += 1;
+        next = html
+            .split("id=\"older\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|href| format!("{api}{}", href.replace("&amp;", "&")));
+        if let Some(n) = &next {
+            assert!(n.contains("reason=503"), "the filter is kept: {n}");
+        }
+        assert!(pages <= 3, "120 rows are three pages of 50");
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, expected);
+    handle.stop(true).await;
+    p.stop().await;
+}
+
+/// The ids of the list's rows, in page order (their checkboxes' values).
+fn row_ids(html: &str) -> Vec<i64> {
+    html.split("name=\"id\" value=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next()?.parse().ok())
+        .collect()
+}

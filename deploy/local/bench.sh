@@ -26,3 +26,5 @@ say "lookup: caller lookup among 1,000,000 contacts with 2,000,000 numbers, over
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-lookup
 say "watches: Sync All of 10,000 watches, every client stale (target/bench/watches.json)"
 cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-watches
+say "console: the support console's dead-letter pages at 1,000,000 dead letters (target/bench/console.json)"
+cargo run --locked --release --quiet -p matterhook-e2e --bin matterhook-bench-console

@@ -7,6 +7,10 @@ CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE INDEX dead_letters_reason_trgm_idx ON dead_letters USING gin (reason gin_trgm_ops);
 CREATE INDEX dead_letters_error_trgm_idx ON dead_letters USING gin (error gin_trgm_ops);
 CREATE INDEX dead_letters_connection_idx ON dead_letters (connection_id, id);
+-- The console lists newest failures first, paging on (last_failed_at, id): one index serves the
+-- first page, a page deep in the list and any time range.
+DROP INDEX dead_letters_failed_idx;
+CREATE INDEX dead_letters_failed_id_idx ON dead_letters (last_failed_at, id);
 
 -- The message's properties and AMQP headers when it was given up on (attempts, first failure,
 -- the broker's x-death), shown on the console's detail page.

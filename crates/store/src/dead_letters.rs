@@ -272,20 +272,30 @@ pub async fn list(
         .await
 }
 
-/// One page of matching dead letters, newest first, before row `before` (the console's order:
-/// support looks at what failed last). Keyset paging on the primary key, so a page deep in a
-/// million rows costs what the first one does.
+/// One page of matching dead letters, newest failure first, after row `before` in that order
+/// (the console's order: support looks at what failed last). Keyset paging on
+/// `(last_failed_at, id)`, which one index serves, so a page deep in a million rows or inside a
+/// time range costs what the first one does.
 pub async fn list_newest(
     conn: &mut AsyncPgConnection,
     filter: &Filter,
     before: Option<i64>,
     limit: i64,
 ) -> QueryResult<Vec<DeadLetter>> {
+    use diesel::dsl::sql;
+    use diesel::sql_types::{BigInt, Bool};
     let mut q = filter.query();
     if let Some(before) = before {
-        q = q.filter(dead_letters::id.lt(before));
+        q = q.filter(
+            sql::<Bool>(
+                "(dead_letters.last_failed_at, dead_letters.id) < \
+                 (SELECT b.last_failed_at, b.id FROM dead_letters b WHERE b.id = ",
+            )
+            .bind::<BigInt, _>(before)
+            .sql(")"),
+        );
     }
-    q.order(dead_letters::id.desc())
+    q.order((dead_letters::last_failed_at.desc(), dead_letters::id.desc()))
         .limit(limit)
         .select(DeadLetter::as_select())
         .load(conn)
