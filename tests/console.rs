@@ -112,6 +112,17 @@ async fn support_find_inspect_and_replay_dead_letters_in_the_browser() {
     })
     .await
     .expect("four poison events dead-lettered");
+    // The consumers' progress, for the queues page's oldest-message estimate.
+    let taken = eventually(|| async {
+        let mut conn = p.pool.get().await.ok()?;
+        let all = matterhook_store::queue_progress::all(&mut conn)
+            .await
+            .ok()?;
+        all.into_iter().find(|q| q.queue == queue)
+    })
+    .await
+    .expect("the consumer recorded what it took");
+    assert!(taken.last_sent_at <= taken.last_taken_at);
     let first = poisoned
         .iter()
         .find(|r| r.envelope.to_string().contains("4242"))

@@ -197,6 +197,13 @@ async fn one_request_id_follows_an_event_from_the_receivers_log_through_the_enve
     assert_eq!(counted, Some(()), "{}", worker.metrics.render());
     let timed = format!(r#"matterhook_handler_seconds_count{{queue="{journal_queue}"}}"#);
     assert_eq!(series(&worker.metrics.render(), &timed), Some(2.0));
+    // How long what it took had waited: a figure, whatever it is.
+    let lag = format!(r#"matterhook_queue_lag_seconds{{queue="{journal_queue}"}}"#);
+    assert!(
+        series(&worker.metrics.render(), &lag).is_some_and(|s| s >= 0.0),
+        "{}",
+        worker.metrics.render()
+    );
 
     worker.stop().await.expect("stops");
     p.stop().await;

@@ -256,7 +256,12 @@ impl<H: Handler> Runtime<H> {
                         }
                     }
                     if !deliveries.is_empty() {
-                        self.shared.progress.taken(&self.shared.pool, &self.shared.queue, &deliveries);
+                        self.shared.progress.taken(
+                            &self.shared.pool,
+                            &self.shared.queue,
+                            &self.shared.metrics,
+                            &deliveries,
+                        );
                         let (shared, publisher) = (self.shared.clone(), session.publisher.clone());
                         in_flight.spawn(async move { shared.process_all(deliveries, &publisher).await });
                     }

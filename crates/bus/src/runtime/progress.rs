@@ -31,9 +31,15 @@ fn sent_at(delivery: &Delivery) -> Option<DateTime<Utc>> {
 }
 
 impl Progress {
-    /// Notes that `deliveries` were taken from `queue`: records the newest's sent-at in the
-    /// background, unless this process did so under a second ago.
-    pub(crate) fn taken(&self, pool: &PgPool, queue: &str, deliveries: &[Delivery]) {
+    /// Notes that `deliveries` were taken from `queue`: sets the queue's lag metric and records
+    /// the newest's sent-at in the background, unless this process did so under a second ago.
+    pub(crate) fn taken(
+        &self,
+        pool: &PgPool,
+        queue: &str,
+        metrics: &matterhook_telemetry::QueueMetrics,
+        deliveries: &[Delivery],
+    ) {
         let now = Instant::now();
         {
             let mut last = self
@@ -48,11 +54,13 @@ impl Progress {
         let Some(sent) = deliveries.iter().filter_map(sent_at).max() else {
             return;
         };
+        let taken = Utc::now();
+        metrics.lag((taken - sent).as_seconds_f64().max(0.0));
         let (pool, queue) = (pool.clone(), queue.to_owned());
         tokio::spawn(async move {
             let recorded = async {
                 let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-                queue_progress::record(&mut conn, &queue, sent, Utc::now())
+                queue_progress::record(&mut conn, &queue, sent, taken)
                     .await
                     .map_err(|e| e.to_string())
             };

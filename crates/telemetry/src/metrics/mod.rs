@@ -23,6 +23,7 @@ use labels::{
 pub struct QueueMetrics {
     counters: [Counter; 4],
     handler: Histogram,
+    lag: Gauge<f64, AtomicU64>,
 }
 
 impl QueueMetrics {
@@ -34,6 +35,11 @@ impl QueueMetrics {
     /// Records a handler's time on one message.
     pub fn handler_time(&self, seconds: f64) {
         self.handler.observe(seconds);
+    }
+
+    /// Records how long the newest message a consumer just took had waited since it was sent.
+    pub fn lag(&self, seconds: f64) {
+        self.lag.set(seconds);
     }
 }
 
@@ -60,6 +66,7 @@ struct Inner {
     receiver_publish: Histogram,
     queue_messages: Family<QueueLabels, Counter>,
     handler_seconds: Family<QueueLabel, Histogram, fn() -> Histogram>,
+    queue_lag: Family<QueueLabel, Gauge<f64, AtomicU64>>,
     clio_calls: Family<StatusLabel, Counter>,
     clio_pacing_wait: Counter<f64, AtomicU64>,
     outbox_pending: Gauge,
@@ -127,6 +134,12 @@ impl Metrics {
             "matterhook_handler_seconds",
             "Time a handler took per message (its transaction included), by queue",
             handler_seconds.clone(),
+        );
+        let queue_lag = Family::<QueueLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "matterhook_queue_lag_seconds",
+            "How long the newest message a worker queue's consumers took had waited since it was sent",
+            queue_lag.clone(),
         );
         let clio_calls = Family::<StatusLabel, Counter>::default();
         for status in CLIO_CALL_STATUSES {
@@ -217,6 +230,7 @@ impl Metrics {
             receiver_publish,
             queue_messages,
             handler_seconds,
+            queue_lag,
             clio_calls,
             clio_pacing_wait,
             outbox_pending,
@@ -262,6 +276,13 @@ impl Metrics {
             handler: self
                 .0
                 .handler_seconds
+                .get_or_create(&QueueLabel {
+                    queue: queue.to_owned(),
+                })
+                .clone(),
+            lag: self
+                .0
+                .queue_lag
                 .get_or_create(&QueueLabel {
                     queue: queue.to_owned(),
                 })
