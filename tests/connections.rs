@@ -644,3 +644,122 @@ async fn a_grant_revoked_inside_clio_is_noticed_at_the_next_pass() {
     assert_eq!(s.status(carols).await, "connected");
     s.stop().await;
 }
+
+/// Every stored token and webhook secret, opened with `cipher`: (where, plaintext).
+async fn opened_secrets(
+    s: &Stack,
+    cipher: &matterhook_crypto::Cipher,
+) -> Vec<(String, Result<String, ()>)> {
+    use secrecy::ExposeSecret;
+    let mut conn = s.p.pool.get().await.expect("conn");
+    let mut out = Vec::new();
+    for row in matterhook_store::connections::sealed_tokens(&mut conn, 0, 100)
+        .await
+        .expect("tokens")
+    {
+        for (what, value, context) in [
+            (
+                "access",
+                &row.access,
+                matterhook_store::connections::access_context(row.id),
+            ),
+            (
+                "refresh",
+                &row.refresh,
+                matterhook_store::connections::refresh_context(row.id),
+            ),
+        ] {
+            if let Some(sealed) = value {
+                let plain = cipher
+                    .open(sealed, &context)
+                    .map(|s| s.expose_secret().to_owned())
+                    .map_err(drop);
+                out.push((format!("{what}:{}", row.id), plain));
+            }
+        }
+    }
+    for (id, sealed) in subscriptions::sealed_secrets(&mut conn, 0, 100)
+        .await
+        .expect("secrets")
+    {
+        let plain = cipher
+            .open(&sealed, &subscriptions::secret_context(id))
+            .map(|s| s.expose_secret().to_owned())
+            .map_err(drop);
+        out.push((format!("secret:{id}"), plain));
+    }
+    out
+}
+
+#[tokio::test]
+async fn rotating_the_key_reseals_every_secret_once_and_reports_what_no_key_opens() {
+    use matterhook_crypto::Cipher;
+    let (s, worker, _bob, id) = Stack::connected().await;
+    s.wait_enabled(id).await;
+    let old_key: matterhook_config::EncryptionKey =
+        matterhook_config::DEV_ENCRYPTION_KEY.parse().expect("key");
+    let new_key: matterhook_config::EncryptionKey = "a7".repeat(32).parse().expect("key");
+    let before = opened_secrets(&s, &s.p.cipher).await;
+    let sealed = before.len();
+    assert!(
+        sealed >= 3,
+        "two tokens and the webhook secrets: {before:?}"
+    );
+    assert!(before.iter().all(|(_, p)| p.is_ok()));
+
+    // The binaries now run with the new key, the old one as previous; the CLI's rotation runs.
+    let rotating = Cipher::with_previous(&new_key, std::slice::from_ref(&old_key));
+    let report = matterhook_connections::keys::reseal_all(&s.p.pool, &rotating)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        (report.resealed, report.current, report.raced),
+        (sealed, 0, 0)
+    );
+    assert!(report.unopenable.is_empty());
+    // The new key alone opens every secret, to what it was.
+    let after = opened_secrets(&s, &Cipher::new(&new_key)).await;
+    assert_eq!(after, before, "same secrets, under the new key");
+    assert!(
+        opened_secrets(&s, &Cipher::new(&old_key))
+            .await
+            .iter()
+            .all(|(_, p)| p.is_err()),
+        "the old key opens nothing any more"
+    );
+    // Again: nothing to do.
+    let again = matterhook_connections::keys::reseal_all(&s.p.pool, &rotating)
+        .await
+        .expect("again");
+    assert_eq!((again.resealed, again.current), (0, sealed));
+
+    // A secret no configured key opens is reported and left as it was.
+    let stray = Cipher::new(&"5c".repeat(32).parse().expect("key"));
+    let sub = live_subscriptions(&s, id).await.remove(0);
+    let foreign = stray.seal(
+        &secrecy::SecretString::from("x".to_owned()),
+        &subscriptions::secret_context(sub.id),
+    );
+    {
+        let mut conn = s.p.pool.get().await.expect("conn");
+        diesel::update(schema::webhook_subscriptions::table.find(sub.id))
+            .set(schema::webhook_subscriptions::secret_enc.eq(&foreign))
+            .execute(&mut conn)
+            .await
+            .expect("foreign secret");
+    }
+    let stuck = matterhook_connections::keys::reseal_all(&s.p.pool, &rotating)
+        .await
+        .expect("third run");
+    assert_eq!(
+        stuck.unopenable,
+        vec![format!("webhook_subscriptions.secret:{}", sub.id)]
+    );
+    let kept = subscriptions::get(&mut s.p.pool.get().await.expect("conn"), sub.id)
+        .await
+        .expect("row")
+        .expect("subscription");
+    assert_eq!(kept.secret_enc.as_deref(), Some(foreign.as_slice()));
+    worker.stop().await.expect("stops");
+    s.stop().await;
+}

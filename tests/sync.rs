@@ -14,7 +14,7 @@ use matterhook_e2e::{
 };
 use matterhook_store::mirror;
 use matterhook_sync::{apply, records, relay};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn a_burst_of_updates_in_one_firm_costs_a_few_clio_calls() {
@@ -82,7 +82,10 @@ async fn duplicated_and_reordered_deliveries_converge_to_clios_final_state() {
         Some(status.as_str())
     );
     assert_eq!(row.etag.as_deref(), Some(etag.as_str()));
-    // One re-read of the final state: one status change, from the first status to the last.
+    // The changes announced follow Clio's own history, never backwards and never twice: one
+    // change from the first status to the last when the deliveries were read together, or each
+    // step when the middle one was applied before the last change arrived (the webhook's data
+    // is applied as it comes). Clio's history here is `first`, then `path`.
     let changes: Vec<_> = r
         .outbox()
         .await
@@ -93,7 +96,29 @@ async fn duplicated_and_reordered_deliveries_converge_to_clios_final_state() {
             (change["from"].clone(), change["to"].clone())
         })
         .collect();
-    assert_eq!(changes, vec![(json!(first), json!(status))]);
+    let history: Vec<Value> = std::iter::once(first.clone())
+        .chain(path.iter().map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        }))
+        .map(|s| json!(s))
+        .collect();
+    let one_step = vec![(history[0].clone(), history[2].clone())];
+    let each_step = vec![
+        (history[0].clone(), history[1].clone()),
+        (history[1].clone(), history[2].clone()),
+    ];
+    assert_eq!(
+        history[2],
+        json!(status),
+        "Clio ends at the last status set"
+    );
+    assert!(
+        changes == one_step || changes == each_step,
+        "announced {changes:?}; Clio's history was {history:?}"
+    );
     r.stop().await;
 }
 

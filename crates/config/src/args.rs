@@ -103,7 +103,7 @@ pub struct ClioArgs {
     pub clio_redirect_uri: Url,
 }
 
-/// `MATTERHOOK_PUBLIC_URL`, `MATTERHOOK_ENCRYPTION_KEY`.
+/// `MATTERHOOK_PUBLIC_URL`, `MATTERHOOK_ENCRYPTION_KEY`, `MATTERHOOK_PREVIOUS_ENCRYPTION_KEYS`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct PublicArgs {
     /// The URL at which Clio reaches our receiver (webhook URLs are built from it).
@@ -112,6 +112,15 @@ pub struct PublicArgs {
     /// 32-byte AES-256-GCM key, base64 or hex, that encrypts tokens and secrets at rest.
     #[arg(long, env = "MATTERHOOK_ENCRYPTION_KEY", default_value = DEV_ENCRYPTION_KEY, hide_env_values = true, hide_default_value = true)]
     pub encryption_key: EncryptionKey,
+    /// Keys in use before a rotation, comma-separated: they open what they sealed, never seal
+    /// (see the runbook's "Rotating the encryption key").
+    #[arg(
+        long,
+        env = "MATTERHOOK_PREVIOUS_ENCRYPTION_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub previous_encryption_keys: Vec<EncryptionKey>,
 }
 
 impl PublicArgs {

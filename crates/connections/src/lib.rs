@@ -20,6 +20,7 @@ pub mod disconnect;
 mod error;
 pub mod flow;
 pub mod hooks;
+pub mod keys;
 mod resumed;
 pub mod schedule;
 mod setup;

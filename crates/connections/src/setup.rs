@@ -39,7 +39,7 @@ impl Connections {
         );
         Ok(Self::new(Deps {
             pool,
-            cipher: Cipher::new(&public.encryption_key),
+            cipher: Cipher::with_previous(&public.encryption_key, &public.previous_encryption_keys),
             client,
             oauth,
             public_url: public.public_url.clone(),

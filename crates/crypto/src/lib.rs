@@ -5,6 +5,11 @@
 //! with a fresh random nonce each time. Every seal names what it protects as associated data (for
 //! example `webhook_subscriptions.secret:42`), so a ciphertext copied into another row or column
 //! fails to open instead of being accepted.
+//!
+//! Key rotation: a cipher may also hold previous keys (`MATTERHOOK_PREVIOUS_ENCRYPTION_KEYS`),
+//! which open what they sealed but never seal; `matterhook keys rotate` then re-seals every
+//! stored secret under the current key ([`Cipher::is_current`] tells which need it), after which
+//! the previous keys can be dropped.
 
 use aes_gcm::{
     aead::{Aead, AeadCore, KeyInit, OsRng, Payload},
@@ -22,6 +27,8 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct Cipher {
     aead: Aes256Gcm,
+    /// Keys that open but never seal: what was sealed before a rotation.
+    previous: Vec<Aes256Gcm>,
 }
 
 /// A sealed value that cannot be opened: wrong key, wrong context, or damaged.
@@ -38,9 +45,23 @@ impl std::fmt::Debug for Cipher {
 impl Cipher {
     /// A cipher under `key`.
     pub fn new(key: &EncryptionKey) -> Self {
+        Self::with_previous(key, &[])
+    }
+
+    /// A cipher that seals under `key` and also opens what any of `previous` sealed.
+    pub fn with_previous(key: &EncryptionKey, previous: &[EncryptionKey]) -> Self {
         Self {
             aead: Aes256Gcm::new(key.bytes().into()),
+            previous: previous
+                .iter()
+                .map(|k| Aes256Gcm::new(k.bytes().into()))
+                .collect(),
         }
+    }
+
+    /// Whether `sealed` opens under the current key (no re-sealing needed).
+    pub fn is_current(&self, sealed: &[u8], context: &str) -> bool {
+        open_with(&self.aead, sealed, context).is_ok()
     }
 
     /// Encrypts `secret`, bound to `context`.
@@ -62,27 +83,35 @@ impl Cipher {
         out
     }
 
-    /// Decrypts what [`Cipher::seal`] produced for the same `context`.
+    /// Decrypts what [`Cipher::seal`] produced for the same `context`, under the current key or
+    /// a previous one.
     pub fn open(&self, sealed: &[u8], context: &str) -> Result<SecretString, OpenError> {
-        let (&version, rest) = sealed.split_first().ok_or(OpenError)?;
-        if version != VERSION || rest.len() < NONCE_LEN {
-            return Err(OpenError);
-        }
-        let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let plain = self
-            .aead
-            .decrypt(
-                Nonce::from_slice(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| OpenError)?;
-        String::from_utf8(plain)
-            .map(SecretString::from)
-            .map_err(|_| OpenError)
+        std::iter::once(&self.aead)
+            .chain(&self.previous)
+            .find_map(|aead| open_with(aead, sealed, context).ok())
+            .ok_or(OpenError)
     }
+}
+
+fn open_with(aead: &Aes256Gcm, sealed: &[u8], context: &str) -> Result<SecretString, OpenError> {
+    let (&version, rest) = sealed.split_first().ok_or(OpenError)?;
+    if version != VERSION || rest.len() < NONCE_LEN {
+        return Err(OpenError);
+    }
+    let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
+    // A wrong key fails the tag check: trying each key is sound.
+    let plain = aead
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad: context.as_bytes(),
+            },
+        )
+        .map_err(|_| OpenError)?;
+    String::from_utf8(plain)
+        .map(SecretString::from)
+        .map_err(|_| OpenError)
 }
 
 /// A URL-safe random token of `bytes` random bytes (256 bits for 32).
@@ -151,5 +180,35 @@ mod tests {
         let t = random_token(32);
         assert_eq!(t.len(), 43);
         assert_ne!(t, random_token(32));
+    }
+
+    #[test]
+    fn previous_keys_open_but_never_seal() {
+        let old = cipher(matterhook_config::DEV_ENCRYPTION_KEY);
+        let new_key: EncryptionKey = "11".repeat(32).parse().expect("key");
+        let rotated = Cipher::with_previous(
+            &new_key,
+            &[matterhook_config::DEV_ENCRYPTION_KEY.parse().expect("key")],
+        );
+        let secret = SecretString::from("refresh-token".to_owned());
+        let sealed_old = old.seal(&secret, "ctx");
+        assert_eq!(
+            rotated
+                .open(&sealed_old, "ctx")
+                .expect("opens")
+                .expose_secret(),
+            "refresh-token"
+        );
+        assert!(!rotated.is_current(&sealed_old, "ctx"), "needs re-sealing");
+        let sealed_new = rotated.seal(&secret, "ctx");
+        assert!(rotated.is_current(&sealed_new, "ctx"));
+        assert!(
+            old.open(&sealed_new, "ctx").is_err(),
+            "sealed under the new key"
+        );
+        assert!(
+            rotated.open(&sealed_old, "other").is_err(),
+            "context still bound"
+        );
     }
 }

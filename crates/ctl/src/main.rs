@@ -3,6 +3,7 @@
 mod connections;
 mod demo;
 mod dlq;
+mod keys;
 mod sync;
 mod users;
 mod watches;
@@ -45,6 +46,9 @@ enum Command {
     Subscriptions(connections::SubscriptionsCommand),
     /// Sweep a connection now: catch what webhooks missed (`--full` reads everything).
     Sync(sync::SyncArgs),
+    /// The encryption key: re-seal stored secrets after a rotation.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
     /// Watches: Sync All with its progress.
     #[command(subcommand)]
     Watches(watches::WatchesCommand),
@@ -77,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Subscriptions(command) => connections::run_subscriptions(command).await,
         Command::Sync(args) => sync::run(args).await,
         Command::Watches(command) => watches::run(command).await,
+        Command::Keys(command) => keys::run(command).await,
     }
 }
 

@@ -62,7 +62,10 @@ async fn main() -> anyhow::Result<()> {
     let deps = matterhook_receiver::Deps {
         pool,
         publisher,
-        cipher: matterhook_crypto::Cipher::new(&cli.public.encryption_key),
+        cipher: matterhook_crypto::Cipher::with_previous(
+            &cli.public.encryption_key,
+            &cli.public.previous_encryption_keys,
+        ),
         names,
         metrics,
     };

@@ -400,3 +400,51 @@ pub async fn page_with_email(
         .load(conn)
         .await
 }
+
+/// A connection's sealed tokens, for re-sealing under a new key.
+#[derive(Debug, Clone, Queryable)]
+pub struct SealedTokens {
+    /// Row id.
+    pub id: i64,
+    /// Sealed access token.
+    pub access: Option<Vec<u8>>,
+    /// Sealed refresh token.
+    pub refresh: Option<Vec<u8>>,
+}
+
+/// A page of connections' sealed tokens, by id, after `after`.
+pub async fn sealed_tokens(
+    conn: &mut AsyncPgConnection,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<SealedTokens>> {
+    c::table
+        .filter(c::id.gt(after))
+        .order(c::id.asc())
+        .limit(limit)
+        .select((c::id, c::access_token_enc, c::refresh_token_enc))
+        .load(conn)
+        .await
+}
+
+/// Replaces a connection's sealed tokens with `new`, only if they are still `old` (a refresh
+/// that wrote new tokens meanwhile wins): whether it replaced them.
+pub async fn reseal_tokens(
+    conn: &mut AsyncPgConnection,
+    old: &SealedTokens,
+    new: &SealedTokens,
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        c::table
+            .filter(c::id.eq(old.id))
+            .filter(c::access_token_enc.is_not_distinct_from(old.access.clone()))
+            .filter(c::refresh_token_enc.is_not_distinct_from(old.refresh.clone())),
+    )
+    .set((
+        c::access_token_enc.eq(&new.access),
+        c::refresh_token_enc.eq(&new.refresh),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}

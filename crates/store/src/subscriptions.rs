@@ -220,3 +220,37 @@ pub async fn live_of(
         .load(conn)
         .await
 }
+
+/// A page of subscriptions' sealed secrets (those that have one), by id, after `after`.
+pub async fn sealed_secrets(
+    conn: &mut AsyncPgConnection,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, Vec<u8>)>> {
+    ws::table
+        .filter(ws::id.gt(after))
+        .filter(ws::secret_enc.is_not_null())
+        .order(ws::id.asc())
+        .limit(limit)
+        .select((ws::id, ws::secret_enc.assume_not_null()))
+        .load(conn)
+        .await
+}
+
+/// Replaces a subscription's sealed secret with `new`, only if it is still `old`: whether it did.
+pub async fn reseal_secret(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    old: &[u8],
+    new: &[u8],
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        ws::table
+            .filter(ws::id.eq(id))
+            .filter(ws::secret_enc.eq(old)),
+    )
+    .set(ws::secret_enc.eq(new))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}

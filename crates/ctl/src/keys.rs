@@ -1,0 +1,45 @@
+//! `matterhook keys rotate`: re-seal every stored secret under the current encryption key.
+
+use clap::Subcommand;
+use matterhook_config::{DatabaseArgs, PublicArgs};
+use secrecy::ExposeSecret;
+
+/// `matterhook keys ...`
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Re-seal every connection token and webhook secret under `MATTERHOOK_ENCRYPTION_KEY`,
+    /// opening them with it or with `MATTERHOOK_PREVIOUS_ENCRYPTION_KEYS`. Safe beside running
+    /// binaries and to run again; exits 1 when a secret no configured key opens.
+    Rotate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        public: PublicArgs,
+    },
+}
+
+/// Runs a `keys` command.
+pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
+    let KeysCommand::Rotate { db, public } = command;
+    let pool = matterhook_store::connect_pool(db.database_url.expose_secret(), 1)?;
+    let cipher = matterhook_crypto::Cipher::with_previous(
+        &public.encryption_key,
+        &public.previous_encryption_keys,
+    );
+    let report = matterhook_connections::keys::reseal_all(&pool, &cipher).await?;
+    println!(
+        "re-sealed {}, already current {}, changed meanwhile {}",
+        report.resealed, report.current, report.raced
+    );
+    if !report.unopenable.is_empty() {
+        for place in &report.unopenable {
+            eprintln!("no configured key opens {place}");
+        }
+        anyhow::bail!(
+            "{} secrets open under no configured key: keep the key that sealed them in \
+             MATTERHOOK_PREVIOUS_ENCRYPTION_KEYS and run again",
+            report.unopenable.len()
+        );
+    }
+    Ok(())
+}
