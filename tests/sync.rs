@@ -381,6 +381,7 @@ async fn an_older_read_never_replaces_a_newer_one() {
 async fn domain_events_survive_a_kill_between_commit_and_publish() {
     let mut r = Rig::start().await;
     r.baseline().await;
+    let started = chrono::Utc::now();
     // A consumer of every domain event.
     let channel = r.s.p.broker.create_channel().await.expect("channel");
     let queue = format!("{}.test-domain-events", r.s.p.names.worker_queue("x"));
@@ -427,7 +428,7 @@ async fn domain_events_survive_a_kill_between_commit_and_publish() {
     assert_eq!(waiting[0].0, "sync.matter.status_changed");
     assert_eq!(r.s.p.queue_depth(&queue).await.expect("depth"), 0);
 
-    // A relay in a new process publishes what the dead one left, then deletes it.
+    // A relay in a new process publishes what the dead one left, then retires it.
     let report = relay::relay_once(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names)
         .await
         .expect("relay");
@@ -461,6 +462,41 @@ async fn domain_events_survive_a_kill_between_commit_and_publish() {
         serde_json::to_value(&envelope.domain().expect("a domain event").change).expect("json");
     assert_eq!(change["to"], json!(r.clio_matter(matter).0));
     assert_eq!(change["from"], json!(before));
+
+    // RabbitMQ loses its data (the event above was still waiting, say): the retired event is
+    // kept, and the recovery publishes it again, the same event, which its consumer would skip
+    // had it applied it.
+    let dry = relay::republish_since(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names, started, true)
+        .await
+        .expect("dry run");
+    assert_eq!((dry.matched, dry.published), (1, 0));
+    let again = relay::republish_since(&r.s.p.pool, &r.s.p.publisher, &r.s.p.names, started, false)
+        .await
+        .expect("republish");
+    assert_eq!((again.matched, again.published, again.unrouted), (1, 1, 0));
+    let redelivered = tokio::time::timeout(PATIENCE, consumer.next())
+        .await
+        .expect("the event arrives again")
+        .expect("stream")
+        .expect("delivery");
+    let same: matterhook_bus::Envelope =
+        serde_json::from_slice(&redelivered.data).expect("an envelope");
+    assert_eq!(same.event_id, envelope.event_id);
+    // Within its retention it stays; nothing newer than that is purged.
+    assert_eq!(relay::purge_published(&r.s.p.pool).await.expect("purge"), 0);
+    let later = relay::republish_since(
+        &r.s.p.pool,
+        &r.s.p.publisher,
+        &r.s.p.names,
+        chrono::Utc::now(),
+        true,
+    )
+    .await
+    .expect("dry run");
+    assert_eq!(
+        later.matched, 0,
+        "only what was published since the time given"
+    );
     r.stop().await;
 }
 

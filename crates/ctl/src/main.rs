@@ -4,6 +4,7 @@ mod connections;
 mod demo;
 mod dlq;
 mod keys;
+mod outbox;
 mod sync;
 mod users;
 mod watches;
@@ -49,6 +50,9 @@ enum Command {
     /// The encryption key: re-seal stored secrets after a rotation.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Domain events: publish again what the relay published, after a loss of RabbitMQ's data.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCommand),
     /// Watches: Sync All with its progress.
     #[command(subcommand)]
     Watches(watches::WatchesCommand),
@@ -82,6 +86,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Sync(args) => sync::run(args).await,
         Command::Watches(command) => watches::run(command).await,
         Command::Keys(command) => keys::run(command).await,
+        Command::Outbox(command) => outbox::run(command).await,
     }
 }
 

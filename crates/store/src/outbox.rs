@@ -1,11 +1,18 @@
 //! The transactional outbox: domain events written in the same transaction as the change that
-//! implies them, published by the relay, then deleted.
+//! implies them, published by the relay, then moved to `outbox_published`, where they are kept
+//! for [`PUBLISHED_RETENTION_HOURS`] so they can be published again after a loss of the broker's
+//! data.
 
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 
-use crate::schema::outbox as o;
+use chrono::{DateTime, Utc};
+
+use crate::schema::{outbox as o, outbox_published as op};
+
+/// How long published events are kept for republishing.
+pub const PUBLISHED_RETENTION_HOURS: i64 = 72;
 
 /// A waiting event.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -64,10 +71,59 @@ pub async fn take(conn: &mut AsyncPgConnection, limit: i64) -> QueryResult<Vec<O
         .await
 }
 
-/// Deletes published events.
-pub async fn delete(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
-    diesel::delete(o::table.filter(o::id.eq_any(ids)))
+/// Moves published events out of the outbox into `outbox_published`, in one statement.
+pub async fn retire(conn: &mut AsyncPgConnection, ids: &[i64]) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "WITH moved AS (DELETE FROM outbox WHERE id = ANY($1) \
+                        RETURNING id, routing_key, message, created_at) \
+         INSERT INTO outbox_published (id, routing_key, message, created_at) \
+         SELECT id, routing_key, message, created_at FROM moved \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+    .execute(conn)
+    .await
+}
+
+/// Deletes published events older than `before`; returns how many.
+pub async fn purge_published(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> QueryResult<usize> {
+    diesel::delete(op::table.filter(op::published_at.lt(before)))
         .execute(conn)
+        .await
+}
+
+/// Published events from `since` on, in publication order, after row `after`.
+pub async fn published_since(
+    conn: &mut AsyncPgConnection,
+    since: DateTime<Utc>,
+    after: i64,
+    limit: i64,
+) -> QueryResult<Vec<OutboxRow>> {
+    op::table
+        .filter(op::published_at.ge(since))
+        .filter(op::id.gt(after))
+        .order(op::id.asc())
+        .limit(limit)
+        .select((op::id, op::routing_key, op::message))
+        .load(conn)
+        .await
+}
+
+/// How many published events there are from `since` on.
+pub async fn count_published_since(
+    conn: &mut AsyncPgConnection,
+    since: DateTime<Utc>,
+) -> QueryResult<i64> {
+    op::table
+        .filter(op::published_at.ge(since))
+        .count()
+        .get_result(conn)
         .await
 }
 

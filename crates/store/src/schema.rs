@@ -280,6 +280,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clio_users,
     clio_custom_fields,
     outbox,
+    outbox_published,
     referrals,
     referral_events,
     referral_suggestions,
@@ -637,6 +638,22 @@ diesel::table! {
         message -> Jsonb,
         /// Written.
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Domain events the relay published, kept for republishing after a broker's data loss.
+    outbox_published (id) {
+        /// The outbox row's id (publication order).
+        id -> Int8,
+        /// Where it went.
+        routing_key -> Text,
+        /// The envelope.
+        message -> Jsonb,
+        /// Written to the outbox.
+        created_at -> Timestamptz,
+        /// Confirmed by the broker.
+        published_at -> Timestamptz,
     }
 }
 

@@ -8,7 +8,8 @@
 //!   together, up to 200 distinct records, re-reads them in one `ids[]` call with every field the
 //!   product needs, and writes the mirror ([`apply`]) with the domain events the change implies
 //!   into the outbox, in one transaction;
-//! - the relay ([`relay`]) publishes the outbox with publisher confirms, then deletes it;
+//! - the relay ([`relay`]) publishes the outbox with publisher confirms, then retires it (kept
+//!   72 hours for republishing after a loss of the broker's data);
 //! - sweeps ([`SyncStage::sweep`]) page through records updated since the last complete sweep,
 //!   every 12 hours, on demand, and when the connections stage asks for one (a lapsed webhook),
 //!   and feed the same write path.

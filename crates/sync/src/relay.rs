@@ -1,9 +1,11 @@
-//! The outbox relay: publishes domain events with publisher confirms, then deletes them.
+//! The outbox relay: publishes domain events with publisher confirms, then retires them.
 //!
-//! An event is deleted only after the broker confirmed it, in the transaction that locked it, so
-//! a relay that dies between commit and publish (or between publish and delete) leaves the event
-//! for the next relay: at least once, never lost. Each event's id is derived from the change it
-//! reports, so consumers drop the duplicate a republish can make.
+//! An event leaves the outbox only after the broker confirmed it, in the transaction that locked
+//! it, so a relay that dies between commit and publish (or between publish and retiring) leaves
+//! the event for the next relay: at least once, never lost. Each event's id is derived from the
+//! change it reports, so consumers drop the duplicate a republish can make. Retired events are
+//! kept for [`outbox::PUBLISHED_RETENTION_HOURS`] ([`republish_since`] sends them again after a
+//! loss of the broker's data) and purged by the relay after that.
 
 use std::{future::Future, time::Duration};
 
@@ -127,7 +129,7 @@ pub async fn relay_once(
             }
             done.push(row.id);
         }
-        outbox::delete(conn, &done).await?;
+        outbox::retire(conn, &done).await?;
         match failure {
             // Commit what was confirmed; the rest waits for the next pass.
             Some(e) if done.is_empty() => Err(e.into()),
@@ -139,6 +141,65 @@ pub async fn relay_once(
         }
     })
     .await
+}
+
+/// What a republish did (or, on a dry run, would do).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct RepublishReport {
+    /// Published events kept since the time given.
+    pub matched: usize,
+    /// Confirmed by the broker.
+    pub published: usize,
+    /// No queue bound for them now.
+    pub unrouted: usize,
+}
+
+/// Publishes again every domain event the relay published from `since` on, in their order: the
+/// recovery after RabbitMQ lost its data (messages waiting in queues). Consumers skip the events
+/// they had already applied, by event id. With `dry_run`, only counts.
+pub async fn republish_since(
+    pool: &PgPool,
+    publisher: &Publisher,
+    names: &Names,
+    since: chrono::DateTime<Utc>,
+    dry_run: bool,
+) -> Result<RepublishReport, RelayError> {
+    let mut report = RepublishReport::default();
+    if dry_run {
+        let mut conn = pool.get().await?;
+        report.matched =
+            usize::try_from(outbox::count_published_since(&mut conn, since).await?).unwrap_or(0);
+        return Ok(report);
+    }
+    let exchange = names.events_exchange();
+    let mut after = 0;
+    loop {
+        let rows = {
+            let mut conn = pool.get().await?;
+            outbox::published_since(&mut conn, since, after, PASS).await?
+        };
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        report.matched += rows.len();
+        for outcome in publish_all(publisher, &exchange, &rows).await {
+            match outcome {
+                Ok(()) => report.published += 1,
+                Err(PublishError::Unroutable(_)) => report.unrouted += 1,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// How often the relay purges published events past their retention.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Deletes published events older than [`outbox::PUBLISHED_RETENTION_HOURS`].
+pub async fn purge_published(pool: &PgPool) -> Result<usize, RelayError> {
+    let mut conn = pool.get().await?;
+    let before = Utc::now() - chrono::Duration::hours(outbox::PUBLISHED_RETENTION_HOURS);
+    Ok(outbox::purge_published(&mut conn, before).await?)
 }
 
 /// Relays until `shutdown` resolves, reconnecting to the broker after a failure. The queues of
@@ -169,6 +230,7 @@ pub async fn run_relay_with(
         .map_or(Duration::from_millis(100), |w| w.fallback);
     tokio::pin!(shutdown);
     let mut backoff = Duration::from_millis(200);
+    let mut purged_at: Option<std::time::Instant> = None;
     loop {
         let session = async {
             let connection =
@@ -201,6 +263,18 @@ pub async fn run_relay_with(
         };
         backoff = Duration::from_millis(200);
         loop {
+            if purged_at.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                purged_at = Some(std::time::Instant::now());
+                match purge_published(&pool).await {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(purged = n, "published events past retention purged")
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %matterhook_telemetry::Chain(&e), "purging published events failed")
+                    }
+                }
+            }
             let wait = match relay_once(&pool, &publisher, &names).await {
                 Ok(r) if r.published + r.unrouted > 0 => {
                     tracing::debug!(published = r.published, unrouted = r.unrouted, "relayed");
