@@ -1,5 +1,5 @@
 //! A headless Chromium driven over WebDriver (Debian's `chromium` and `chromium-driver`, which
-//! `deploy/local/ensure-browser.sh` installs), for the support console's browser tests.
+//! `deploy/local/ensure-services.sh --browser` installs), for the support console's browser tests.
 
 use std::{
     path::PathBuf,
@@ -40,7 +40,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver (run deploy/local/ensure-browser.sh to install chromium-driver)");
+            .expect(
+                "chromedriver (deploy/local/ensure-services.sh --browser installs chromium-driver)",
+            );
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),

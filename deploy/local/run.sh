@@ -224,9 +224,10 @@ cat <<INFO
     log another    curl -H "Authorization: Bearer $api_token" -H 'content-type: application/json' -H 'Idempotency-Key: my-note-1' -d '{"connection_id":$connection_id,"contact_id":$jane_id,"type":"note","subject":"Follow-up","body":"Sent the engagement letter.","occurred_at":"$(date -u +%Y-%m-%dT%H:%M:%SZ)"}' $MATTERHOOK_API_URL/api/activities
   journal worker   records every Clio event:  psql "$DATABASE_URL" -c 'select * from event_journal'
   sync worker      mirrors the firm:  psql "$DATABASE_URL" -c 'select clio_id, display_number, status, client_name from clio_matters'
-    domain events  psql "$DATABASE_URL" -c 'select routing_key, message from outbox'   (published, then deleted, by the relay)
+    domain events  psql "$DATABASE_URL" -c 'select routing_key, message from outbox_published'   (published by the relay, kept 72 h)
     sweep now      target/debug/matterhook sync --connection 1
   dead letters     target/debug/matterhook dlq list
+  support console  open $MATTERHOOK_API_URL/console and sign in with alice's token (an admin): dead letters, connections, queues
   Clio simulator   $CLIO_BASE_URL        (the demo firm: Hartley & Finch LLP)
     demo firm ids  curl $CLIO_BASE_URL/_sim/demo
     close a matter curl -X POST -H 'content-type: application/json' -d '{"status":"closed"}' $CLIO_BASE_URL/_sim/matters/$matter_id/status
