@@ -275,6 +275,38 @@ async fn support_find_inspect_and_replay_dead_letters_in_the_browser() {
         3,
         "the dry run changed nothing"
     );
+    // What the confirmation form carries, to send it again below.
+    let mut confirmation = vec![("csrf".to_owned(), String::new())];
+    for name in ["csrf", "action", "expected", "up_to_id", "nonce", "reason"] {
+        let value = b
+            .client
+            .find(fantoccini::Locator::Css(&format!(
+                "form input[name={name}]"
+            )))
+            .await
+            .expect("field")
+            .attr("value")
+            .await
+            .expect("value")
+            .unwrap_or_default();
+        confirmation.push((name.to_owned(), value));
+    }
+    confirmation.remove(0);
+    // A poison event dead-lettered after the dry run is not part of what was confirmed.
+    let late = {
+        let mut conn = p.pool.get().await.expect("conn");
+        let letter = matterhook_test_support::dead_letter(
+            &queue,
+            "contact",
+            "updated",
+            p.connection_id,
+            "attempts exhausted",
+            "Clio refused the write: contact is locked by another user (late)",
+        );
+        dead_letters::record_returning_id(&mut conn, &letter)
+            .await
+            .expect("late one")
+    };
     b.click("#confirm").await;
     b.wait_for_path_containing("done=bulk-replay").await;
     assert!(b.text("p.notice").await.contains("Replaying the 3"));
@@ -285,15 +317,29 @@ async fn support_find_inspect_and_replay_dead_letters_in_the_browser() {
     );
     let replayed = eventually(|| async {
         let rows = dead_rows(&p, "contact is locked").await;
-        rows.iter()
+        let (confirmed, after): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.id != late);
+        (confirmed
+            .iter()
             .all(|r| r.state == DeadLetterState::Replayed)
-            .then_some(rows)
+            && after.iter().all(|r| r.state == DeadLetterState::Dead))
+        .then_some(confirmed)
     })
     .await
-    .expect("all four replayed");
+    .expect("the four replayed, the late one left dead");
+    assert_eq!(replayed.len(), 4);
     assert!(replayed
         .iter()
         .all(|r| r.replays == 1 && r.state_changed_by.as_deref() == Some("support@example.com")));
+    // The same confirmation sent again (a double click, a resubmitted form) starts nothing.
+    let twice = http
+        .post(format!("{api}/console/dead-letters/bulk"))
+        .header("cookie", format!("matterhook_console={session}"))
+        .form(&confirmation)
+        .send()
+        .await
+        .expect("again");
+    assert_eq!(twice.status(), 409);
+    assert!(twice.text().await.expect("page").contains("already used"));
     let noise = dead_rows(&p, "Clio answered 503").await;
     assert_eq!(
         states(&noise),
@@ -413,6 +459,27 @@ async fn the_list_pages_newest_failure_first_without_gaps_or_repeats() {
     }
     assert_eq!(pages, 3);
     assert_eq!(seen, expected);
+    // A cursor that names no row is a bad link (400), not an empty page.
+    let nowhere = http
+        .get(format!("{api}/console/dead-letters?before=999999"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(nowhere.status(), 400);
+    // A new token for the admin (the old one leaked, say) ends what the old one signed in to.
+    {
+        let mut conn = p.pool.get().await.expect("conn");
+        let (_, hash) = matterhook_crypto::issue_api_token();
+        matterhook_store::users::upsert_with_token(&mut conn, "support@example.com", &hash, true)
+            .await
+            .expect("new token");
+    }
+    let ended = http
+        .get(format!("{api}/console/dead-letters"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(ended.status(), 303, "signed out");
     handle.stop(true).await;
     p.stop().await;
 }

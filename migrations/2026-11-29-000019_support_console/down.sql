@@ -1,4 +1,5 @@
 DROP TABLE queue_progress;
+DROP TABLE console_confirmations;
 DROP TABLE console_sessions;
 DROP TABLE dead_letter_history;
 ALTER TABLE dead_letters DROP COLUMN headers;

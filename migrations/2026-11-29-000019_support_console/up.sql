@@ -38,6 +38,13 @@ CREATE TABLE console_sessions (
 );
 CREATE INDEX console_sessions_expires_idx ON console_sessions (expires_at);
 
+-- Each bulk action's confirmation, used once: a double click or a resubmitted form does not start
+-- the same bulk replay twice.
+CREATE TABLE console_confirmations (
+    nonce      TEXT PRIMARY KEY,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+
 -- The newest sent-at of a message each worker queue's consumers took, and when: quorum queues
 -- do not report their head message's timestamp, so this is how the console estimates the
 -- oldest waiting message's age.

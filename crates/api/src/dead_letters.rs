@@ -73,6 +73,7 @@ impl FilterBody {
             text: self.text,
             since: self.since,
             until: self.until,
+            up_to_id: None,
         })
     }
 }
@@ -111,6 +112,7 @@ pub(crate) async fn list(
         text: q.reason,
         since: q.since,
         until: q.until,
+        up_to_id: None,
     };
     let mut conn = deps.pool.get().await?;
     let rows = dead_letters::list(&mut conn, &filter, q.after, limit).await?;

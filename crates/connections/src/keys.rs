@@ -24,7 +24,10 @@ pub struct ResealReport {
     pub resealed: usize,
     /// Secrets already under the current key.
     pub current: usize,
-    /// Secrets changed by someone else while being re-sealed (they are current now).
+    /// Secrets another process kept changing while being re-sealed (each is tried again, up to
+    /// [`PASSES`] passes): those still changing after the last pass. A binary still sealing
+    /// under an older key does this; when it is not 0, run again once every binary has the new
+    /// key.
     pub raced: usize,
     /// Secrets no configured key opens, by where they are (`connections.access_token:7`):
     /// left as they were. Their connections need a new connect; their subscriptions a recreate.
@@ -47,8 +50,37 @@ fn reseal(cipher: &Cipher, sealed: &[u8], context: &str) -> Resealed {
     }
 }
 
-/// Re-seals every connection token and webhook secret that a previous key sealed.
+/// Passes over everything at most: a value changed by someone else mid-pass is read again.
+pub const PASSES: usize = 3;
+
+/// Re-seals every connection token and webhook secret that a previous key sealed. A value another
+/// process changed meanwhile is read again on a further pass (one written under the new key is
+/// then current; one written under an old key is re-sealed).
 pub async fn reseal_all(pool: &PgPool, cipher: &Cipher) -> Result<ResealReport, ConnectionError> {
+    let mut total = ResealReport::default();
+    for pass in 1..=PASSES {
+        let report = reseal_pass(pool, cipher).await?;
+        total.resealed += report.resealed;
+        total.raced = report.raced;
+        total.unopenable = report.unopenable;
+        if pass == 1 {
+            total.current = report.current;
+        }
+        if report.raced == 0 {
+            break;
+        }
+    }
+    tracing::info!(
+        resealed = total.resealed,
+        current = total.current,
+        raced = total.raced,
+        unopenable = total.unopenable.len(),
+        "stored secrets re-sealed under the current key"
+    );
+    Ok(total)
+}
+
+async fn reseal_pass(pool: &PgPool, cipher: &Cipher) -> Result<ResealReport, ConnectionError> {
     let mut report = ResealReport::default();
     let mut conn = pool.get().await?;
     let mut after = 0;
@@ -117,12 +149,5 @@ pub async fn reseal_all(pool: &PgPool, cipher: &Cipher) -> Result<ResealReport, 
             }
         }
     }
-    tracing::info!(
-        resealed = report.resealed,
-        current = report.current,
-        raced = report.raced,
-        unopenable = report.unopenable.len(),
-        "stored secrets re-sealed under the current key"
-    );
     Ok(report)
 }

@@ -109,6 +109,7 @@ impl FilterArgs {
             text: self.reason.clone(),
             since: self.since,
             until: self.until,
+            up_to_id: None,
         }
     }
 }

@@ -15,12 +15,32 @@ pub enum KeysCommand {
         db: DatabaseArgs,
         #[command(flatten)]
         public: PublicArgs,
+        /// Re-seal under the built-in development key (a local database only).
+        #[arg(long)]
+        allow_dev_key: bool,
     },
 }
 
 /// Runs a `keys` command.
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
-    let KeysCommand::Rotate { db, public } = command;
+    let KeysCommand::Rotate {
+        db,
+        public,
+        allow_dev_key,
+    } = command;
+    // The development key is in the source code: re-sealing production secrets under it because
+    // MATTERHOOK_ENCRYPTION_KEY was left unset would be the worst rotation of all.
+    anyhow::ensure!(
+        allow_dev_key || !public.encryption_key.is_dev_key(),
+        "MATTERHOOK_ENCRYPTION_KEY is unset or the development key: set the new key (or pass \
+         --allow-dev-key for a local database)"
+    );
+    anyhow::ensure!(
+        !public
+            .previous_encryption_keys
+            .contains(&public.encryption_key),
+        "MATTERHOOK_PREVIOUS_ENCRYPTION_KEYS lists the current key: list only the old ones"
+    );
     let pool = matterhook_store::connect_pool(db.database_url.expose_secret(), 1)?;
     let cipher = matterhook_crypto::Cipher::with_previous(
         &public.encryption_key,
@@ -30,6 +50,12 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     println!(
         "re-sealed {}, already current {}, changed meanwhile {}",
         report.resealed, report.current, report.raced
+    );
+    anyhow::ensure!(
+        report.raced == 0,
+        "{} secrets kept changing under an older key while being re-sealed: make sure every \
+         binary runs with the new MATTERHOOK_ENCRYPTION_KEY, then run again",
+        report.raced
     );
     if !report.unopenable.is_empty() {
         for place in &report.unopenable {

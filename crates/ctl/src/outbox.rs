@@ -53,6 +53,14 @@ pub async fn run(command: OutboxCommand) -> anyhow::Result<()> {
             "{} published events since {since}: {} sent again, {} with no queue bound",
             report.matched, report.published, report.unrouted
         );
+        // After a broker's data loss, a queue exists again only once its worker (or the sync
+        // worker's relay) has started and declared it: an event with nowhere to go is not sent.
+        anyhow::ensure!(
+            report.unrouted == 0,
+            "{} events had no queue bound: start every worker first (each declares its queue), \
+             then run this again (consumers skip what they already applied)",
+            report.unrouted
+        );
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::{prelude::*, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-use crate::schema::{console_sessions as s, users as u};
+use crate::schema::{console_confirmations as k, console_sessions as s, users as u};
 
 /// A live session and its admin.
 #[derive(Debug, Clone)]
@@ -77,9 +77,23 @@ pub async fn close(conn: &mut AsyncPgConnection, token_hash: &str) -> QueryResul
         .map(drop)
 }
 
-/// Deletes sessions that ended before `now`; returns how many.
+/// Deletes sessions that ended before `now`, and confirmations older than a session can live;
+/// returns how many sessions.
 pub async fn purge_ended(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::delete(k::table.filter(k::created_at.le(now - chrono::Duration::days(1))))
+        .execute(conn)
+        .await?;
     diesel::delete(s::table.filter(s::expires_at.le(now)))
         .execute(conn)
         .await
+}
+
+/// Uses a bulk action's one-time confirmation: `false` when it was used before.
+pub async fn use_confirmation(conn: &mut AsyncPgConnection, nonce: &str) -> QueryResult<bool> {
+    let n = diesel::insert_into(k::table)
+        .values(k::nonce.eq(nonce))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
 }

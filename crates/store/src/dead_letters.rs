@@ -192,6 +192,10 @@ pub struct Filter {
     pub since: Option<DateTime<Utc>>,
     /// Last failure before.
     pub until: Option<DateTime<Utc>>,
+    /// Rows up to this id only: a bulk action acts on the rows its dry run counted, not on ones
+    /// dead-lettered since (its own failed replays among them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub up_to_id: Option<i64>,
 }
 
 /// The `state` a caller asks for, as a filter's state: absent means `dead`, `all` means any.
@@ -251,6 +255,9 @@ impl Filter {
         if let Some(v) = self.until {
             q = q.filter(dead_letters::last_failed_at.lt(v));
         }
+        if let Some(v) = self.up_to_id {
+            q = q.filter(dead_letters::id.le(v));
+        }
         q
     }
 }
@@ -300,6 +307,15 @@ pub async fn list_newest(
         .select(DeadLetter::as_select())
         .load(conn)
         .await
+}
+
+/// The newest row's id (0 when there is none): where a bulk action's dry run draws its line.
+pub async fn max_id(conn: &mut AsyncPgConnection) -> QueryResult<i64> {
+    dead_letters::table
+        .select(diesel::dsl::max(dead_letters::id))
+        .get_result::<Option<i64>>(conn)
+        .await
+        .map(|m| m.unwrap_or(0))
 }
 
 /// How many match.

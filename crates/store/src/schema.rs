@@ -199,6 +199,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Bulk-action confirmations already used.
+    console_confirmations (nonce) {
+        /// The confirmation form's one-time token.
+        nonce -> Text,
+        /// Used.
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     /// How far each worker queue's consumers have got.
     queue_progress (queue) {
         /// The queue.
@@ -265,6 +275,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     dead_letter_actions,
     dead_letter_history,
     console_sessions,
+    console_confirmations,
     queue_progress,
     event_journal,
     oauth_states,

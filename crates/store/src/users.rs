@@ -31,8 +31,8 @@ pub async fn by_token_hash(
 }
 
 /// Adds the user with `email`, or updates the one that has it: its token hash becomes
-/// `token_hash` (the previous token stops working) and its admin right `is_admin`. Returns the
-/// user's id and whether it existed.
+/// `token_hash` (the previous token stops working, and so do the support console sessions it
+/// opened) and its admin right `is_admin`. Returns the user's id and whether it existed.
 pub async fn upsert_with_token(
     conn: &mut AsyncPgConnection,
     email: &str,
@@ -51,6 +51,13 @@ pub async fn upsert_with_token(
                 .set((u::token_hash.eq(token_hash), u::is_admin.eq(is_admin)))
                 .execute(conn)
                 .await?;
+            // A new token is often a leaked one replaced: what the old one signed in to ends too.
+            diesel::delete(
+                crate::schema::console_sessions::table
+                    .filter(crate::schema::console_sessions::user_id.eq(id)),
+            )
+            .execute(conn)
+            .await?;
             Ok((id, true))
         }
         None => {

@@ -52,13 +52,13 @@ async fn run(
     selection: &Selection,
     actor: &str,
     again: bool,
-) -> Result<Report, ConsoleError> {
-    Ok(match kind {
+) -> Result<Report, ops::OperationError> {
+    match kind {
         Kind::Replay => {
-            ops::replay(&deps.pool, &deps.publisher, selection, actor, again, |_| {}).await?
+            ops::replay(&deps.pool, &deps.publisher, selection, actor, again, |_| {}).await
         }
-        Kind::Discard => ops::discard(&deps.pool, selection, actor, |_| {}).await?,
-    })
+        Kind::Discard => ops::discard(&deps.pool, selection, actor, |_| {}).await,
+    }
 }
 
 fn see_other(location: String) -> HttpResponse {
@@ -170,9 +170,10 @@ fn confirm_page(
     admin: &ConsoleAdmin,
     kind: Kind,
     params: &FilterParams,
-    matched: usize,
+    counted: Counted,
     changed_from: Option<usize>,
 ) -> HttpResponse {
+    let matched = counted.matched;
     let verb = match kind {
         Kind::Replay => "Replay",
         Kind::Discard => "Discard",
@@ -192,6 +193,8 @@ fn confirm_page(
                 input type="hidden" name="csrf" value=(admin.csrf);
                 input type="hidden" name="action" value=(kind.as_str());
                 input type="hidden" name="expected" value=(matched);
+                input type="hidden" name="up_to_id" value=(counted.up_to_id);
+                input type="hidden" name="nonce" value=(matterhook_crypto::random_token(16));
                 (params.hidden())
                 div.actions {
                     button.danger #confirm type="submit" { (verb) " " (matched) }
@@ -212,6 +215,14 @@ fn confirm_page(
     page
 }
 
+/// A dry run's count, and the newest row it counted up to: the confirmed action acts on those
+/// rows only, not on ones dead-lettered since (its own failed replays among them).
+#[derive(Debug, Clone, Copy)]
+struct Counted {
+    matched: usize,
+    up_to_id: i64,
+}
+
 /// `GET /console/dead-letters/bulk?action=replay|discard&{filters}`: the dry run. Counts what
 /// the action would touch, touches nothing, and asks for confirmation.
 pub(crate) async fn bulk_preview(
@@ -221,26 +232,52 @@ pub(crate) async fn bulk_preview(
 ) -> Result<HttpResponse, ConsoleError> {
     let q = q.into_inner();
     let kind = Kind::parse(q.action.as_deref())?;
-    let (filter, _) = bulk_filter(&q.filters, kind)?;
+    let (mut filter, _) = bulk_filter(&q.filters, kind)?;
+    let up_to_id = {
+        let mut conn = deps.pool.get().await?;
+        matterhook_store::dead_letters::max_id(&mut conn).await?
+    };
+    filter.up_to_id = Some(up_to_id);
     let matched = ops::count(&deps.pool, &Selection::Filter(filter)).await?;
-    Ok(confirm_page(&admin, kind, &q.filters, matched, None))
+    Ok(confirm_page(
+        &admin,
+        kind,
+        &q.filters,
+        Counted { matched, up_to_id },
+        None,
+    ))
 }
 
 /// `POST /console/dead-letters/bulk`: the confirmation. When the filter still matches the count
-/// confirmed, the action runs in the background (a million rows take a while); otherwise
-/// nothing happens and the new count is asked about.
+/// confirmed (among the rows the dry run counted), the action runs in the background (a million
+/// rows take a while), once however often the form is sent; otherwise nothing happens and the
+/// new count is asked about.
 pub(crate) async fn bulk(
     action: Action,
     deps: web::Data<Deps>,
 ) -> Result<HttpResponse, ConsoleError> {
     let kind = Kind::parse(action.form.one("action"))?;
     let params = FilterParams::from_form(&action.form);
-    let expected: usize = action
+    let expected: usize = confirmed_number(&action, "expected")?;
+    let up_to_id: i64 = confirmed_number(&action, "up_to_id")?;
+    let nonce = action
         .form
-        .one("expected")
-        .and_then(|e| e.parse().ok())
-        .ok_or_else(|| ConsoleError::BadRequest("expected must be the count confirmed".into()))?;
-    let (filter, again) = bulk_filter(&params, kind)?;
+        .one("nonce")
+        .ok_or_else(|| {
+            ConsoleError::BadRequest("nonce is missing: confirm from the dry run's page".into())
+        })?
+        .to_owned();
+    // First: a form sent twice is refused whatever the count says now.
+    {
+        let mut conn = deps.pool.get().await?;
+        if !matterhook_store::console_sessions::use_confirmation(&mut conn, &nonce).await? {
+            return Err(ConsoleError::Conflict(
+                "this confirmation was already used: the action is running or done (see Recent actions)",
+            ));
+        }
+    }
+    let (mut filter, again) = bulk_filter(&params, kind)?;
+    filter.up_to_id = Some(up_to_id);
     let selection = Selection::Filter(filter);
     let matched = ops::count(&deps.pool, &selection).await?;
     if matched != expected {
@@ -248,7 +285,7 @@ pub(crate) async fn bulk(
             &action.admin,
             kind,
             &params,
-            matched,
+            Counted { matched, up_to_id },
             Some(expected),
         ));
     }
@@ -260,9 +297,13 @@ pub(crate) async fn bulk(
                 action = kind.as_str(), %actor, matched = report.matched, done = report.done,
                 "console bulk action finished"
             ),
-            Err(e) => tracing::error!(
-                action = kind.as_str(), %actor, error = %matterhook_telemetry::Chain(&e), "console bulk action stopped"
-            ),
+            Err(e) => {
+                tracing::error!(
+                    action = kind.as_str(), %actor, error = %matterhook_telemetry::Chain(&e),
+                    "console bulk action stopped"
+                );
+                record_stopped(&deps, kind, &selection, &actor, &e).await;
+            }
         }
     });
     let done = Done::query(&format!("bulk-{}", kind.as_str()), matched, 0);
@@ -272,4 +313,47 @@ pub(crate) async fn bulk(
     } else {
         format!("/console/dead-letters?{filters}&{done}")
     }))
+}
+
+/// A number the dry run's page put in its confirmation form.
+fn confirmed_number<T: std::str::FromStr>(action: &Action, name: &str) -> Result<T, ConsoleError> {
+    action
+        .form
+        .one(name)
+        .and_then(|e| e.parse().ok())
+        .ok_or_else(|| {
+            ConsoleError::BadRequest(format!(
+                "{name} is missing: confirm from the dry run's page"
+            ))
+        })
+}
+
+/// Records a bulk action that stopped part-way, so "Recent actions" shows it with how far it got
+/// and why (a finished one is recorded by the operation itself).
+async fn record_stopped(
+    deps: &Deps,
+    kind: Kind,
+    selection: &Selection,
+    actor: &str,
+    error: &ops::OperationError,
+) {
+    let selection = serde_json::json!({
+        "selection": selection,
+        "stopped": matterhook_telemetry::Chain(error).to_string(),
+    });
+    let recorded = async {
+        let mut conn = deps.pool.get().await.map_err(ConsoleError::from)?;
+        matterhook_store::dead_letters::record_action(
+            &mut conn,
+            kind.as_str(),
+            actor,
+            &selection,
+            error.report.done,
+        )
+        .await
+        .map_err(ConsoleError::from)
+    };
+    if let Err(e) = recorded.await {
+        tracing::error!(error = %matterhook_telemetry::Chain(&e), "could not record the stopped action");
+    }
 }

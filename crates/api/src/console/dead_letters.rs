@@ -167,6 +167,14 @@ pub(crate) async fn list(
     let (rows, actions) = {
         let mut conn = deps.pool.get().await?;
         let rows = dead_letters::list_newest(&mut conn, &filter, before, PAGE).await?;
+        // A cursor names a row: one that does not exist is a bad link, not an empty page.
+        if let Some(before) = before.filter(|_| rows.is_empty()) {
+            if dead_letters::by_ids(&mut conn, &[before]).await?.is_empty() {
+                return Err(ConsoleError::BadRequest(format!(
+                    "before names no dead letter ({before}): start from the first page"
+                )));
+            }
+        }
         let actions = dead_letters::recent_actions(&mut conn, 5).await?;
         (rows, actions)
     };
@@ -221,12 +229,12 @@ pub(crate) async fn list(
     )))
 }
 
-/// A rendered page, never cached (it shows live state and carries the CSRF token).
+/// A rendered page, never cached (it shows live state and carries the CSRF token), never framed
+/// by another page (clickjacking).
 pub(crate) fn html_page(markup: Markup) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .content_type("text/html; charset=utf-8")
-        .body(markup.into_string())
+    let mut page = HttpResponse::Ok();
+    layout::page_headers(&mut page);
+    page.body(markup.into_string())
 }
 
 fn pretty(value: &serde_json::Value) -> String {

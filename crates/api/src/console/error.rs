@@ -24,6 +24,9 @@ pub(crate) enum ConsoleError {
     /// No such thing.
     #[error("not found")]
     NotFound,
+    /// Already done: the request would repeat it.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// Ours.
     #[error("something went wrong on our side; it has been logged")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -62,6 +65,7 @@ impl ResponseError for ConsoleError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -84,8 +88,8 @@ impl ResponseError for ConsoleError {
                 p { a href=(super::HOME_PATH) { "Back to the console" } }
             },
         );
-        HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body.into_string())
+        let mut page = HttpResponse::build(status);
+        layout::page_headers(&mut page);
+        page.body(body.into_string())
     }
 }

@@ -1,5 +1,6 @@
 //! The console's page frame: one stylesheet inline, a navigation bar, the signed-in admin and a
-//! logout button. No scripts: every page works as plain HTML forms and links.
+//! logout button. Every page works as plain HTML forms and links; the one line of script (the
+//! list's "select all" box) is a convenience.
 
 use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
@@ -33,6 +34,18 @@ dl.facts dt { color: #556; } dl.facts dd { margin: 0; }
 .actions { display: flex; gap: 8px; margin: 10px 0; align-items: center; }
 nav.paging { margin: 10px 0; display: flex; gap: 16px; }
 "#;
+
+/// The headers every console page carries: HTML, never cached (pages show live state and carry
+/// the CSRF token), never framed by another site.
+pub(crate) fn page_headers(response: &mut actix_web::HttpResponseBuilder) {
+    use actix_web::http::header;
+    response
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"))
+        .insert_header((header::REFERRER_POLICY, "same-origin"))
+        .content_type("text/html; charset=utf-8");
+}
 
 /// Which page of the navigation is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

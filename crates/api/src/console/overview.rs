@@ -128,7 +128,15 @@ pub(crate) async fn queues_page(
     admin: ConsoleAdmin,
     deps: web::Data<Deps>,
 ) -> Result<HttpResponse, ConsoleError> {
-    let depths = deps.queues.depths().await.map_err(ConsoleError::internal)?;
+    // The broker down is worth saying on the page, not a failure of it: the backlog in
+    // PostgreSQL and the consumers' progress are still there to read.
+    let depths = match deps.queues.depths().await {
+        Ok(depths) => Some(depths),
+        Err(e) => {
+            tracing::warn!(error = %matterhook_telemetry::Chain(&e), "console: the broker did not answer");
+            None
+        }
+    };
     let (progress, backlog) = {
         let mut conn = deps.pool.get().await?;
         let progress: HashMap<String, queue_progress::QueueProgress> =
@@ -142,13 +150,16 @@ pub(crate) async fn queues_page(
     let now = Utc::now();
     let body = html! {
         h1 { "Queues" }
+        @if depths.is_none() {
+            p.error role="alert" { "RabbitMQ did not answer: queue depths are unknown right now." }
+        }
         table #queues {
             thead { tr {
                 th { "Worker" } th { "Queue" } th.num { "Waiting" } th.num { "Consumers" }
                 th.num { "Oldest message's age" } th { "Last taken" }
             } }
             tbody {
-                @for d in &depths {
+                @for d in depths.iter().flatten() {
                     @let taken = progress.get(&d.queue);
                     tr id=(format!("queue-{}", d.worker)) {
                         td { (d.worker) }
@@ -179,10 +190,9 @@ pub(crate) async fn queues_page(
         h2 { "Sync stage backlog (PostgreSQL)" }
         p { "Records waiting to be re-read: " strong #sync-backlog { (backlog) } }
     };
-    Ok(html_page(layout::page(
-        "Queues",
-        Section::Queues,
-        &admin,
-        body,
-    )))
+    let mut page = html_page(layout::page("Queues", Section::Queues, &admin, body));
+    if depths.is_none() {
+        *page.status_mut() = actix_web::http::StatusCode::SERVICE_UNAVAILABLE;
+    }
+    Ok(page)
 }
