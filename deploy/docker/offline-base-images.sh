@@ -4,6 +4,9 @@
 # `docker build -t matterhook .` works unchanged.
 #   debian:bookworm-slim     Debian bookworm, minbase
 #   rust:1.95-slim-bookworm  the same with gcc and this machine's Rust toolchain (rustup's stable)
+# and, for deploy/compose.yaml, stand-ins built from Debian's packages on the first:
+#   postgres:16              Debian's PostgreSQL 15, the official image's environment and paths
+#   rabbitmq:3.13-management Debian's RabbitMQ 3.10 with the management plugin
 # The machine's own certificate authorities (/usr/local/share/ca-certificates, such as an egress
 # proxy's) are trusted in the Rust image too, so that cargo reaches crates.io as the host does.
 # Needs root, debootstrap and a running Docker engine. Idempotent: skips images that exist.
@@ -36,4 +39,13 @@ if ! have rust:1.95-slim-bookworm; then
     -c 'ENV CARGO_HOME=/usr/local/cargo' \
     - rust:1.95-slim-bookworm
 fi
-docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(debian|rust):'
+here=$(cd "$(dirname "$0")" && pwd)
+if ! have postgres:16; then
+  say "postgres:16 (a stand-in: Debian's PostgreSQL 15)"
+  docker build -q -t postgres:16 "$here/standins/postgres"
+fi
+if ! have rabbitmq:3.13-management; then
+  say "rabbitmq:3.13-management (a stand-in: Debian's RabbitMQ 3.10 with the management plugin)"
+  docker build -q -t rabbitmq:3.13-management "$here/standins/rabbitmq"
+fi
+docker image ls --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E '^(debian|rust|postgres|rabbitmq):'
