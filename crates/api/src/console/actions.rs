@@ -127,13 +127,10 @@ pub(crate) async fn selected(
         false,
     )
     .await?;
-    let filters = FilterParams::from_form(&action.form).query();
     let done = Done::query(kind.as_str(), report.done, report.skipped);
-    Ok(see_other(if filters.is_empty() {
-        format!("/console/dead-letters?{done}")
-    } else {
-        format!("/console/dead-letters?{filters}&{done}")
-    }))
+    Ok(see_other(
+        FilterParams::from_form(&action.form).url("/console/dead-letters", &done),
+    ))
 }
 
 /// The filter a bulk action runs on, and whether a replay takes rows already replayed or
@@ -179,7 +176,7 @@ fn confirm_page(
         Kind::Discard => "Discard",
     };
     let body = html! {
-        p { a href=(format!("/console/dead-letters?{}", params.query())) { "← Back to the list" } }
+        p { a href=(params.url("/console/dead-letters", "")) { "← Back to the list" } }
         h1 { (verb) " everything this filter matches" }
         @if let Some(before) = changed_from {
             p.error { "The filter now matches " (matched) ", not the " (before) " you confirmed. Nothing was done: check the count and confirm again." }
@@ -198,7 +195,7 @@ fn confirm_page(
                 (params.hidden())
                 div.actions {
                     button.danger #confirm type="submit" { (verb) " " (matched) }
-                    a href=(format!("/console/dead-letters?{}", params.query())) { "Cancel" }
+                    a href=(params.url("/console/dead-letters", "")) { "Cancel" }
                 }
             }
         }
@@ -307,12 +304,7 @@ pub(crate) async fn bulk(
         }
     });
     let done = Done::query(&format!("bulk-{}", kind.as_str()), matched, 0);
-    let filters = params.query();
-    Ok(see_other(if filters.is_empty() {
-        format!("/console/dead-letters?{done}")
-    } else {
-        format!("/console/dead-letters?{filters}&{done}")
-    }))
+    Ok(see_other(params.url("/console/dead-letters", &done)))
 }
 
 /// A number the dry run's page put in its confirmation form.

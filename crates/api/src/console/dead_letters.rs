@@ -178,24 +178,20 @@ pub(crate) async fn list(
         let actions = dead_letters::recent_actions(&mut conn, 5).await?;
         (rows, actions)
     };
-    let query = q.filters.query();
-    let with = |extra: &str| {
-        if query.is_empty() {
-            format!("?{extra}")
-        } else {
-            format!("?{query}&{extra}")
-        }
-    };
+    let list = "/console/dead-letters";
     let older = (rows.len() as i64 == PAGE)
-        .then(|| rows.last().map(|r| with(&format!("before={}", r.id))))
+        .then(|| {
+            rows.last()
+                .map(|r| q.filters.url(list, &format!("before={}", r.id)))
+        })
         .flatten();
     let body = html! {
         h1 { "Dead letters" }
         @if let Some(notice) = q.done.notice() { (notice) }
         (filter_form(&deps, &q.filters))
         div.actions {
-            a #bulk-replay href=(format!("/console/dead-letters/bulk{}", with("action=replay"))) { "Replay everything this filter matches…" }
-            a #bulk-discard href=(format!("/console/dead-letters/bulk{}", with("action=discard"))) { "Discard everything this filter matches…" }
+            a #bulk-replay href=(q.filters.url("/console/dead-letters/bulk", "action=replay")) { "Replay everything this filter matches…" }
+            a #bulk-discard href=(q.filters.url("/console/dead-letters/bulk", "action=discard")) { "Discard everything this filter matches…" }
         }
         form method="post" action="/console/dead-letters/selected" {
             input type="hidden" name="csrf" value=(admin.csrf);
@@ -207,8 +203,8 @@ pub(crate) async fn list(
             (rows_table(&rows))
         }
         nav.paging {
-            @if before.is_some() { a href=(format!("/console/dead-letters{}", if query.is_empty() { String::new() } else { format!("?{query}") })) { "← Newest" } }
-            @if let Some(older) = older { a #older href=(format!("/console/dead-letters{older}")) { "Older →" } }
+            @if before.is_some() { a href=(q.filters.url(list, "")) { "← Newest" } }
+            @if let Some(older) = older { a #older href=(older) { "Older →" } }
         }
         @if !actions.is_empty() {
             h2 { "Recent actions" }

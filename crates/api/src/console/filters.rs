@@ -118,6 +118,18 @@ impl FilterParams {
         q.finish()
     }
 
+    /// `path` with the filter's query string and `extra` (`a=1&b=2`, may be empty) after it:
+    /// the links and redirects that keep the filter.
+    pub(crate) fn url(&self, path: &str, extra: &str) -> String {
+        let query = self.query();
+        match (query.is_empty(), extra.is_empty()) {
+            (true, true) => path.to_owned(),
+            (true, false) => format!("{path}?{extra}"),
+            (false, true) => format!("{path}?{query}"),
+            (false, false) => format!("{path}?{query}&{extra}"),
+        }
+    }
+
     /// The non-empty fields as hidden inputs, for forms that act on the filter.
     pub(crate) fn hidden(&self) -> Markup {
         html! {
@@ -207,5 +219,9 @@ mod tests {
         let p = params(&[("reason", "a&b"), ("queue", ""), ("connection", "7")]);
         assert_eq!(p.query(), "reason=a%26b&connection=7");
         assert_eq!(p.describe(), "reason = a&b, connection = 7");
+        assert_eq!(p.url("/l", "n=1"), "/l?reason=a%26b&connection=7&n=1");
+        assert_eq!(p.url("/l", ""), "/l?reason=a%26b&connection=7");
+        assert_eq!(FilterParams::default().url("/l", "n=1"), "/l?n=1");
+        assert_eq!(FilterParams::default().url("/l", ""), "/l");
     }
 }
