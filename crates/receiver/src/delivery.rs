@@ -6,66 +6,16 @@ use actix_web::{
     http::{header::HeaderValue, StatusCode},
     web, HttpRequest, HttpResponse,
 };
-use matterhook_bus::{PublishError, ENVELOPE_VERSION, SOURCE_CLIO};
+use matterhook_bus::PublishError;
 use matterhook_clio::verify_signature;
-use matterhook_domain::Model;
 use matterhook_store::subscriptions as store;
 use matterhook_telemetry::{request, Chain, ReceiverOutcome as Outcome};
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
-use crate::{subscriptions::Subscription, AppState};
+use crate::{parse, subscriptions::Subscription, AppState};
 
 /// How long Clio should wait before retrying when we could not take a delivery.
 const RETRY_AFTER_SECS: &str = "5";
-
-/// A delivery body. `data` stays raw JSON: it is forwarded as received, never rebuilt.
-#[derive(Deserialize)]
-struct Body<'a> {
-    #[serde(borrow)]
-    data: &'a RawValue,
-    meta: Meta,
-}
-
-/// The two fields of `data` the envelope lifts out.
-#[derive(Deserialize)]
-struct Record {
-    id: Option<serde_json::Value>,
-    etag: Option<String>,
-}
-
-/// [`matterhook_bus::Envelope`] as the receiver writes it, with `data` copied through as raw
-/// JSON rather than parsed and rebuilt. The shape matches the envelope consumers read (a test
-/// below holds the two together).
-#[derive(Serialize)]
-struct EnvelopeOut<'a> {
-    version: u32,
-    event_id: &'a str,
-    subscription_id: i64,
-    connection_id: i64,
-    received_at: chrono::DateTime<chrono::Utc>,
-    request_id: &'a str,
-    event: ClioEventOut<'a>,
-}
-
-/// [`matterhook_bus::ClioEvent`], tagged as [`matterhook_bus::Event::Clio`] is.
-#[derive(Serialize)]
-struct ClioEventOut<'a> {
-    source: &'static str,
-    model: Model,
-    event: &'a str,
-    record_id: Option<i64>,
-    etag: Option<&'a str>,
-    data: &'a RawValue,
-}
-
-#[derive(Deserialize)]
-struct Meta {
-    event: String,
-    webhook_id: i64,
-}
 
 fn answer(
     state: &AppState,
@@ -99,15 +49,6 @@ fn unavailable(state: &AppState, request_id: &str) -> HttpResponse {
         request_id,
         "try again later",
     )
-}
-
-/// The same event redelivered by Clio has the same id: it is derived from the subscription and the
-/// exact bytes Clio signed.
-pub(crate) fn event_id(subscription_id: i64, body: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(subscription_id.to_be_bytes());
-    hasher.update(body);
-    hex::encode(&hasher.finalize()[..16])
 }
 
 /// Any other method than POST on a webhook URL.
@@ -188,17 +129,9 @@ pub(crate) async fn receive(
     }
     // PostgreSQL stores no NUL: workers would fail on one forever (see `without_nul`).
     let clean = matterhook_clio::without_nul(&body);
-    let parsed: Body = match serde_json::from_slice(&clean) {
-        Ok(b) => b,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                &format!("not a Clio webhook body: {e}"),
-            )
-        }
-    };
-    let Ok(record) = serde_json::from_str::<Record>(parsed.data.get()) else {
-        return refuse(StatusCode::BAD_REQUEST, "data must be an object");
+    let delivery = match parse::parse(&clean) {
+        Ok(d) => d,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let Some(webhook_id) = subscription.clio_webhook_id else {
         // The handshake came before Clio's create call returned: the id is stored within moments.
@@ -211,40 +144,28 @@ pub(crate) async fn receive(
         state.subscriptions.forget(&token).await;
         return unavailable(&state, &request_id);
     };
-    if webhook_id != parsed.meta.webhook_id {
+    if webhook_id != delivery.webhook_id {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "meta.webhook_id is not this subscription's webhook",
         );
     }
-    if !subscription.events.contains(&parsed.meta.event) {
+    if !subscription.events.contains(&delivery.event) {
         return refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "meta.event is not one this subscription receives",
         );
     }
-    let event_id = event_id(subscription.id, &body);
-    let envelope = EnvelopeOut {
-        version: ENVELOPE_VERSION,
+    let event_id = parse::event_id(subscription.id, &body);
+    let origin = parse::Origin {
         event_id: &event_id,
         subscription_id: subscription.id,
         connection_id: subscription.connection_id,
+        model: subscription.model,
         received_at: chrono::Utc::now(),
         request_id: &request_id,
-        event: ClioEventOut {
-            source: SOURCE_CLIO,
-            model: subscription.model,
-            event: &parsed.meta.event,
-            // Clio's ids are numbers; a numeric string is accepted too.
-            record_id: record.id.and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            }),
-            etag: record.etag.as_deref(),
-            data: parsed.data,
-        },
     };
-    publish(&state, &envelope).await
+    publish(&state, &delivery, &origin).await
 }
 
 async fn handshake(
@@ -305,8 +226,12 @@ async fn handshake(
     }
 }
 
-async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
-    let payload = match serde_json::to_vec(envelope) {
+async fn publish(
+    state: &AppState,
+    delivery: &parse::Delivery<'_>,
+    envelope: &parse::Origin<'_>,
+) -> HttpResponse {
+    let payload = match delivery.envelope(envelope) {
         Ok(p) => p,
         Err(e) => {
             tracing::error!(error = %matterhook_telemetry::Chain(&e), "cannot encode an envelope");
@@ -318,7 +243,7 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
         .with_message_id(envelope.event_id.into())
         .with_correlation_id(envelope.request_id.into())
         .with_headers(matterhook_bus::sent_headers(envelope.received_at));
-    let routing_key = matterhook_bus::routing_key(envelope.event.model, envelope.event.event);
+    let routing_key = matterhook_bus::routing_key(envelope.model, &delivery.event);
     let started = Instant::now();
     let result = state
         .deps
@@ -344,55 +269,5 @@ async fn publish(state: &AppState, envelope: &EnvelopeOut<'_>) -> HttpResponse {
             }
             unavailable(state, envelope.request_id)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use matterhook_domain::{ClioId, Model};
-    use serde_json::value::RawValue;
-
-    use super::{event_id, ClioEventOut, EnvelopeOut};
-
-    #[test]
-    fn what_the_receiver_writes_is_what_workers_read() {
-        let data = RawValue::from_string(r#"{"id":7,"etag":"\"e\"","name":"Jane"}"#.to_owned())
-            .expect("raw");
-        let out = EnvelopeOut {
-            version: matterhook_bus::ENVELOPE_VERSION,
-            event_id: "abc",
-            subscription_id: 2,
-            connection_id: 3,
-            received_at: chrono::Utc::now(),
-            request_id: "r-1",
-            event: ClioEventOut {
-                source: matterhook_bus::SOURCE_CLIO,
-                model: Model::Contact,
-                event: "updated",
-                record_id: Some(7),
-                etag: Some("\"e\""),
-                data: &data,
-            },
-        };
-        let read: matterhook_bus::Envelope =
-            serde_json::from_slice(&serde_json::to_vec(&out).expect("encodes")).expect("decodes");
-        assert_eq!(
-            (
-                read.event_id.as_str(),
-                read.record_id(),
-                read.routing_key().as_str(),
-                read.request_id.as_str()
-            ),
-            ("abc", Some(ClioId(7)), "clio.contact.updated", "r-1")
-        );
-        assert_eq!(read.clio().expect("a Clio event").data["name"], "Jane");
-    }
-
-    #[test]
-    fn the_same_bytes_on_the_same_subscription_make_the_same_id() {
-        assert_eq!(event_id(1, b"{}"), event_id(1, b"{}"));
-        assert_ne!(event_id(1, b"{}"), event_id(2, b"{}"));
-        assert_ne!(event_id(1, b"{}"), event_id(1, b"{ }"));
-        assert_eq!(event_id(1, b"{}").len(), 32, "128 bits");
     }
 }

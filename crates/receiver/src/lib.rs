@@ -15,6 +15,7 @@
 //! span carrying its request id, which the envelope carries on to the workers.
 
 mod delivery;
+pub mod parse;
 mod subscriptions;
 
 use std::{net::TcpListener, time::Duration};
