@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /usr/bin/env bash
 
-.PHONY: help run test lint fmt bench fuzz services migrate sim
+.PHONY: help run test lint fmt bench fuzz chaos services migrate sim
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ fmt: ## Format the code
 
 bench: ## Print the benchmark figures the issues ask for
 	@deploy/local/bench.sh
+
+chaos: ## Kill and restart every part under load, then count what was lost or doubled (10 min)
+	@deploy/local/chaos.sh
 
 fuzz: ## Fuzz what parses outside input (nightly; FUZZ_SECONDS per target, default 300)
 	@deploy/local/fuzz.sh

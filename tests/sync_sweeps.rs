@@ -59,6 +59,47 @@ async fn the_baseline_mirrors_the_firm_normalised_and_announces_nothing() {
     r.stop().await;
 }
 
+/// A firm keeps working while it connects: a matter opened after the connection was made, that
+/// the first sweep reads before its webhook is handled, is news (its referral must still link),
+/// while everything the firm had before is history.
+#[tokio::test]
+async fn the_baseline_announces_what_the_firm_created_after_connecting() {
+    let mut r = Rig::start().await;
+    // The webhook waits in its queue: the baseline reads the new matter first.
+    r.worker
+        .take()
+        .expect("the sync consumer")
+        .stop()
+        .await
+        .expect("stops");
+    let client = r.s.p.world.firm.contact_ids[1];
+    let matter =
+        r.s.p
+            .world
+            .sim
+            .create(
+                Kind::Matter,
+                r.account,
+                serde_json::json!({"client": {"id": client}, "status": "Open",
+                               "description": "Opened while connecting"}),
+            )
+            .expect("created")
+            .id;
+    r.baseline().await;
+    let events: Vec<(String, i64)> = r
+        .outbox()
+        .await
+        .into_iter()
+        .map(|(k, m)| (k, m["event"]["record"].as_i64().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        events,
+        vec![("sync.matter.opened".to_owned(), matter)],
+        "the new matter is announced once; the firm's history is not"
+    );
+    r.stop().await;
+}
+
 #[tokio::test]
 async fn a_sweep_catches_what_changed_while_the_webhooks_had_expired() {
     let r = Rig::start().await;

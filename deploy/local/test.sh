@@ -36,3 +36,12 @@ say "building the binaries"
 cargo build --locked --workspace --bins
 say "running every test"
 cargo test --locked --workspace "$@"
+
+# Last, because it restarts the broker and the database every other test uses: the short chaos
+# run (the whole stack as processes, every fault once, under load; `make chaos` is the long form).
+if [ "$#" -eq 0 ]; then
+  say "the chaos run (short form)"
+  mkdir -p target/chaos
+  rm -f target/chaos/*.log
+  target/debug/matterhook-chaos --seconds 150 --rounds 1 --firms 4 --out target/chaos/chaos.json
+fi

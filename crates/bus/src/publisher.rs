@@ -34,6 +34,10 @@ pub enum PublishError {
     /// A supervised publisher is between connections.
     #[error("broker unavailable: reconnecting")]
     Reconnecting,
+    /// No confirm came in time (the connection died under it, or the broker is blocked): the
+    /// message may or may not have been kept, so it must be treated as not sent.
+    #[error("no confirm from the broker within {} s", CONFIRM_TIMEOUT.as_secs())]
+    Unconfirmed,
     /// The broker refused the message (a nack: for example a full queue with `reject-publish`).
     #[error("the broker refused the message")]
     Nacked,
@@ -50,6 +54,9 @@ const MAX_RECONNECT_WAIT: Duration = Duration::from_secs(5);
 /// How often a supervised publisher also checks its connection's state, in case the loss
 /// reached it without an event.
 const STATE_CHECK: Duration = Duration::from_secs(1);
+/// How long a publish waits for the broker's confirm: shorter than Clio's 10 s delivery timeout,
+/// so the receiver answers 503 (and Clio retries) rather than hanging on a dead connection.
+pub const CONFIRM_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// Publishes on a few confirm-mode channels, round robin. Cheap to clone.
 #[derive(Clone)]
@@ -142,16 +149,22 @@ impl Publisher {
             mandatory: true,
             ..Default::default()
         };
-        let confirm = channels[i]
-            .basic_publish(
-                exchange.into(),
-                routing_key.into(),
-                options,
-                payload,
-                properties,
-            )
-            .await?;
-        match confirm.await? {
+        let sent = async {
+            let confirm = channels[i]
+                .basic_publish(
+                    exchange.into(),
+                    routing_key.into(),
+                    options,
+                    payload,
+                    properties,
+                )
+                .await?;
+            confirm.await
+        };
+        let confirmation = tokio::time::timeout(CONFIRM_TIMEOUT, sent)
+            .await
+            .map_err(|_| PublishError::Unconfirmed)??;
+        match confirmation {
             Confirmation::Ack(None) => Ok(()),
             Confirmation::Ack(Some(_)) | Confirmation::Nack(Some(_)) => {
                 Err(PublishError::Unroutable(routing_key.to_owned()))

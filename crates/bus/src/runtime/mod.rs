@@ -95,10 +95,25 @@ enum Ended {
     Shutdown,
     /// The broker went away (with lapin's error, when it gave one).
     Lost(Option<lapin::Error>),
+    /// The connection is no longer connected, though the consumer said nothing.
+    Disconnected,
 }
 
 /// Waits between reconnection attempts, doubling up to this.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// How often the consumer also checks its connection's state: when the connection dies while
+/// every batch in flight waits on it (an ack, a confirm), lapin may resolve neither those waits
+/// nor the consumer stream (seen in the chaos run after a RabbitMQ restart: a worker stopped
+/// consuming for good).
+const STATE_CHECK: Duration = Duration::from_secs(1);
+
+/// How long, once the connection is lost, the messages in flight may take to finish before they
+/// are abandoned (the broker redelivers them; idempotency makes that harmless).
+const IN_FLIGHT_GRACE: Duration = Duration::from_secs(10);
+
+/// How long closing a channel or connection may take: on a dead connection it may never answer.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl<H: Handler> Runtime<H> {
     /// Connects, declares the handler's queue, bindings and retry tiers, and gets ready to
@@ -194,8 +209,15 @@ impl<H: Handler> Runtime<H> {
             self.connected.set(false);
             match ended {
                 Ok(Ended::Shutdown) => {
-                    let _ = session.connection.close(200, "shutdown".into()).await;
+                    let _ = tokio::time::timeout(
+                        CLOSE_TIMEOUT,
+                        session.connection.close(200, "shutdown".into()),
+                    )
+                    .await;
                     return Ok(());
+                }
+                Ok(Ended::Disconnected) => {
+                    tracing::warn!("the connection to the broker dropped; reconnecting")
                 }
                 Ok(Ended::Lost(Some(error))) => {
                     tracing::warn!(error = %matterhook_telemetry::Chain(&error), "lost the broker; reconnecting")
@@ -205,7 +227,11 @@ impl<H: Handler> Runtime<H> {
                 }
                 Err(error) => {
                     tracing::warn!(error = %matterhook_telemetry::Chain(&error), "the session failed; reconnecting");
-                    let _ = session.connection.close(200, "reconnecting".into()).await;
+                    let _ = tokio::time::timeout(
+                        CLOSE_TIMEOUT,
+                        session.connection.close(200, "reconnecting".into()),
+                    )
+                    .await;
                 }
             }
         }
@@ -242,9 +268,15 @@ impl<H: Handler> Runtime<H> {
             usize::MAX
         };
         let mut in_flight = JoinSet::new();
+        let mut state_check = tokio::time::interval(STATE_CHECK);
         let ended = loop {
             tokio::select! {
                 () = shutdown.as_mut() => break Ended::Shutdown,
+                _ = state_check.tick() => {
+                    if !session.connection.status().connected() {
+                        break Ended::Disconnected;
+                    }
+                }
                 next = consumer.next(), if in_flight.len() < most => {
                     let Some(chunk) = next else { break Ended::Lost(None) };
                     let mut deliveries = Vec::with_capacity(chunk.len());
@@ -283,9 +315,27 @@ impl<H: Handler> Runtime<H> {
                 .await;
         }
         // After a lost connection their acks fail and the broker redelivers them: idempotency
-        // makes that harmless.
-        while in_flight.join_next().await.is_some() {}
-        let _ = channel.close(200, "done".into()).await;
+        // makes that harmless. Those still waiting on the dead connection after the grace are
+        // abandoned (their transactions roll back, or committed and are skipped when redelivered).
+        let grace = if matches!(ended, Ended::Shutdown) {
+            None
+        } else {
+            Some(IN_FLIGHT_GRACE)
+        };
+        let finished = async { while in_flight.join_next().await.is_some() {} };
+        match grace {
+            None => finished.await,
+            Some(grace) => {
+                if tokio::time::timeout(grace, finished).await.is_err() {
+                    tracing::warn!(
+                        abandoned = in_flight.len(),
+                        "messages in flight did not finish after the connection was lost; abandoned to redelivery"
+                    );
+                    in_flight.abort_all();
+                }
+            }
+        }
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, channel.close(200, "done".into())).await;
         Ok(ended)
     }
 }

@@ -99,9 +99,7 @@ impl<H: Handler> Shared<H> {
                     self.metrics.count(QueueOutcome::Consumed);
                     self.metrics.handler_time(each);
                     self.metrics.count(QueueOutcome::Acked);
-                    if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-                        tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not ack");
-                    }
+                    ack(&delivery).await;
                 }
             }
             failed => {
@@ -246,19 +244,15 @@ impl<H: Handler> Shared<H> {
         };
         match settled {
             Ok(()) => {
-                if let Err(e) = delivery.ack(BasicAckOptions::default()).await {
-                    // The broker will redeliver it; idempotency makes that harmless.
-                    tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not ack");
-                }
+                ack(&delivery).await;
             }
             Err(e) => {
                 tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not hand the message on; returning it to the queue");
-                let _ = delivery
-                    .nack(BasicNackOptions {
-                        requeue: true,
-                        multiple: false,
-                    })
-                    .await;
+                let nack = delivery.nack(BasicNackOptions {
+                    requeue: true,
+                    multiple: false,
+                });
+                let _ = tokio::time::timeout(SETTLE_TIMEOUT, nack).await;
             }
         }
     }
@@ -358,5 +352,18 @@ impl<H: Handler> Shared<H> {
                     .await
             }
         }
+    }
+}
+
+/// How long an ack or nack may wait for the connection: on a dead one lapin may never answer.
+const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Acks `delivery`. When the ack fails or gets no answer, the broker redelivers the message once
+/// the connection is gone; idempotency makes that harmless.
+async fn ack(delivery: &Delivery) {
+    match tokio::time::timeout(SETTLE_TIMEOUT, delivery.ack(BasicAckOptions::default())).await {
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => tracing::warn!(error = %matterhook_telemetry::Chain(&e), "could not ack"),
+        Err(_) => tracing::warn!("no answer to an ack: the connection is gone"),
     }
 }
