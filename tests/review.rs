@@ -555,8 +555,19 @@ async fn connecting_a_firm_with_500_long_closed_matters_requests_none() {
     // Each matter's creation and closing reached us as a webhook.
     r.settle(mark, 1_000).await;
     // Three weeks later (its webhooks still live) the firm's mirror is first filled, and review
-    // requests are turned on.
+    // requests are turned on. The firm had those matters before it connected: what a first sweep
+    // finds created after the connection is news, so the connection is dated now.
     sim.advance_clock(std::time::Duration::from_secs(20 * 86_400));
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = r.s.p.pool.get().await.expect("conn");
+        diesel::sql_query("UPDATE connections SET created_at = $1 WHERE id = $2")
+            .bind::<diesel::sql_types::Timestamptz, _>(sim.now())
+            .bind::<diesel::sql_types::BigInt, _>(r.id)
+            .execute(&mut conn)
+            .await
+            .expect("connected now");
+    }
     r.baseline().await;
     let clock_sim = sim.clone();
     let clock: matterhook_review::Clock = Arc::new(move || clock_sim.now());

@@ -37,6 +37,13 @@ cargo build --locked --workspace --bins
 say "running every test"
 cargo test --locked --workspace "$@"
 
+# The API's whole contract, attacked from its OpenAPI document (schemathesis, as a user and as an
+# admin): no 5xx, no undocumented status, content type or body.
+if [ "$#" -eq 0 ]; then
+  say "the API against its OpenAPI document (schemathesis)"
+  deploy/local/contract.sh
+fi
+
 # Last, because it restarts the broker and the database every other test uses: the short chaos
 # run (the whole stack as processes, every fault once, under load; `make chaos` is the long form).
 if [ "$#" -eq 0 ]; then

@@ -55,6 +55,7 @@ impl From<ActionItem> for ActionBody {
 
 /// `GET /api/action-queue` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct QueueQuery {
     /// Include approved and dismissed items.
     #[serde(default)]

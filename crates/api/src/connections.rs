@@ -35,6 +35,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /connect/clio` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ConnectQuery {
     /// Clio region of the firm: `us` (default), `eu`, `ca` or `au`.
     region: Option<String>,
@@ -73,6 +74,7 @@ pub(crate) async fn connect(
 
 /// The callback's query: what Clio's redirect carries.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CallbackQuery {
     /// The authorization code, on consent.
     code: Option<String>,

@@ -55,6 +55,7 @@ impl From<crm::Listed> for CrmContactBody {
 
 /// `GET /api/crm/contacts` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// The connection (required when the caller has several).
@@ -113,6 +114,7 @@ pub(crate) async fn list(
 
 /// `connection_id` alone.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OfConnection {
     /// The connection (required when the caller has several).
@@ -146,6 +148,7 @@ pub(crate) async fn show(
 
 /// A feed's parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FeedQuery {
     /// The connection (required when the caller has several).
@@ -175,6 +178,7 @@ pub(crate) struct ChangePage {
     responses(
         (status = 200, description = "Changes", body = ChangePage),
         (status = 400, description = "A bad position or limit", body = ErrorBody),
+        (status = 404, description = "No connection of the caller's (or not one of them)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]
@@ -232,6 +236,7 @@ pub(crate) struct EventPage {
     responses(
         (status = 200, description = "Events", body = EventPage),
         (status = 400, description = "A bad position or limit", body = ErrorBody),
+        (status = 404, description = "No connection of the caller's (or not one of them)", body = ErrorBody),
     ),
     security(("bearer" = []))
 )]

@@ -18,6 +18,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `GET /admin/dead-letters` filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// `dead` (default), `replayed`, `discarded` or `all`.
     state: Option<String>,

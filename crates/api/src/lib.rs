@@ -130,6 +130,11 @@ pub fn server(listener: TcpListener, deps: Deps) -> std::io::Result<actix_web::d
                 web::QueryConfig::default()
                     .error_handler(|e, _| error::ApiError::BadRequest(e.to_string()).into()),
             )
+            // An id that is not one (`/api/referrals/abc`) names nothing: the documented 404,
+            // as JSON, rather than actix's plain-text one.
+            .app_data(
+                web::PathConfig::default().error_handler(|_, _| error::ApiError::NotFound.into()),
+            )
             .configure(health.clone())
             .app_data(document.clone())
             .route(

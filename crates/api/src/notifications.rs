@@ -56,6 +56,7 @@ impl From<Notification> for NotificationBody {
 
 /// `GET /api/notifications` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// Only those not yet read.

@@ -91,5 +91,93 @@ impl Modify for BearerAuth {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
+        common_answers(openapi);
+        unique_operation_ids(openapi);
     }
+}
+
+/// The answers every operation of a kind gives, documented once rather than on each: 401 where a
+/// bearer token is required, 403 on the admin operations, 400 where a query string or a JSON
+/// body is read (a malformed one is refused before the handler runs).
+fn common_answers(openapi: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for operation in operations(item) {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let reads_input =
+                operation.request_body.is_some()
+                    || operation.parameters.iter().flatten().any(|p| {
+                        matches!(p.parameter_in, utoipa::openapi::path::ParameterIn::Query)
+                    });
+            let answers = &mut operation.responses.responses;
+            let mut add = |status: &str, description: &str| {
+                answers
+                    .entry(status.to_owned())
+                    .or_insert_with(|| error_response(description).into());
+            };
+            if secured {
+                add("401", "Missing or invalid bearer token");
+            }
+            if secured && path.starts_with("/admin/") {
+                add("403", "The token is not an admin's");
+            }
+            if reads_input {
+                add("400", "A malformed query string or body");
+            }
+        }
+    }
+}
+
+/// OpenAPI wants each operation's id unique; handlers in different modules share names (`list`,
+/// `show`, ...). A shared one is prefixed with its path's resource (`referrals_list`).
+fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in openapi.paths.paths.values_mut() {
+        for operation in operations(item) {
+            if let Some(id) = &operation.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let resource = path
+            .split('/')
+            .filter(|s| !s.is_empty() && !s.starts_with('{') && *s != "api" && *s != "admin")
+            .collect::<Vec<_>>()
+            .join("_")
+            .replace('-', "_");
+        for operation in operations(item) {
+            if let Some(id) = operation.operation_id.as_mut() {
+                if seen.get(id.as_str()).is_some_and(|n| *n > 1) {
+                    *id = format!("{resource}_{id}");
+                }
+            }
+        }
+    }
+}
+
+fn operations(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        item.get.as_mut(),
+        item.put.as_mut(),
+        item.post.as_mut(),
+        item.delete.as_mut(),
+        item.patch.as_mut(),
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn error_response(description: &str) -> utoipa::openapi::Response {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
 }

@@ -255,6 +255,7 @@ pub(crate) async fn create(
 
 /// Paging of `GET /api/referrals`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
     /// Only referrals with a smaller id (the last id of the previous page).
     before: Option<i64>,
@@ -360,6 +361,7 @@ impl From<Candidates> for CandidatesBody {
 
 /// `GET /api/referrals/{id}/link-candidates` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct CandidatesQuery {
     /// Search the caller's mirrored matters by client name, email or matter number.
     q: Option<String>,

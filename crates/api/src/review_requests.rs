@@ -85,6 +85,7 @@ impl From<ReviewRequest> for RequestBody {
 
 /// `GET /api/review-requests` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// Only this state: scheduled, due, sent, restricted or cancelled.

@@ -359,6 +359,7 @@ pub(crate) async fn show(
 
 /// `GET /api/activities` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// Only this contact's.

@@ -20,6 +20,7 @@ use crate::{
 
 /// `GET /api/caller-lookup` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LookupParams {
     /// The caller's number in any format: `+15551234567`, `(555) 123-4567`, `555.123.4567`, or
@@ -157,6 +158,7 @@ pub(crate) async fn lookup(
 
 /// `GET /api/staff` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StaffParams {
     /// The connection (required when the caller has several).

@@ -16,6 +16,7 @@ use crate::{
 
 /// `GET /api/clio/matters` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MattersQuery {
     /// The connection (required when the caller has several).

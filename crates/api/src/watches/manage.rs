@@ -102,6 +102,7 @@ pub(crate) async fn import(
 
 /// `GET /api/watches` parameters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WatchesQuery {
     /// Only the watches of this connection.
