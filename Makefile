@@ -23,7 +23,7 @@ fmt: ## Format the code
 bench: ## Print the benchmark figures the issues ask for
 	@deploy/local/bench.sh
 
-chaos: ## Kill and restart every part under load, then count what was lost or doubled (10 min)
+chaos: ## Kill and restart every part under load, then count what was lost or doubled (about 15 min)
 	@deploy/local/chaos.sh
 
 fuzz: ## Fuzz what parses outside input (nightly; FUZZ_SECONDS per target, default 300)

@@ -14,6 +14,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 deploy/local/ensure-services.sh
 say "building the binaries"
 cargo build --locked --workspace --bins --quiet
+say "the chaos run: ${CHAOS_SECONDS:-600} s of load, every fault ${CHAOS_ROUNDS:-3} times"
 mkdir -p target/chaos
 rm -f target/chaos/*.log
 exec target/debug/matterhook-chaos \

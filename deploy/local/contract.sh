@@ -59,7 +59,8 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qF "$schemathesis_ve
   say "installing schemathesis $schemathesis_version into $venv"
   # Debian's python3 has venv as a package of its own.
   python3 -m venv "$venv" 2>/dev/null || {
-    apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$venv"
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$venv"
   }
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$schemathesis_version"
 fi
@@ -82,7 +83,8 @@ stop() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   delete_queues
 }
-trap stop INT TERM EXIT
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
 
 pg() { PGPASSWORD="${PGPASSWORD:-postgres}" psql -h 127.0.0.1 -U postgres -d postgres -Atqc "$1"; }
 say "a fresh database: ${DATABASE_URL##*/}"
@@ -115,7 +117,8 @@ printf '%s\n' "$connect_out" | grep -v '^API token' | sed 's/^/    /'
 admin_token=$(printf '%s\n' "$connect_out" | sed -n 's/^API token for .*: //p')
 [ -n "$admin_token" ] || die "no token in the output of \`matterhook demo connect\`"
 say "adding bob, a user without admin rights or connections"
-user_token=$(target/debug/matterhook users add bob@example.com 2>/dev/null)
+user_token=$(target/debug/matterhook users add bob@example.com)
+[ -n "$user_token" ] || die "no token from \`matterhook users add\`"
 
 # /connect/clio and /oauth/clio/callback stay in: both document their redirects (302, 303), so
 # schemathesis does not follow them (it only follows redirects of operations that document none),

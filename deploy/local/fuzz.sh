@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make fuzz`: each libFuzzer target in fuzz/ for FUZZ_SECONDS (default 300) on the nightly
 # toolchain, its corpus seeded from fuzz/seeds (Clio's own payloads among them); prints and writes
-# executions and findings per target to target/fuzz/fuzz.json. A crash stops with its input in
+# executions and findings per target to target/fuzz/fuzz.json (FUZZ_TARGETS="a b" runs only those,
+# adding to the figures of the others). A crash stops with its input in
 # fuzz/artifacts/<target>/: keep it as a regression test.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,7 +12,8 @@ command -v cargo-fuzz >/dev/null || { say "installing cargo-fuzz"; cargo install
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 mkdir -p target/fuzz
 results=()
-for target in $(cd fuzz && cargo +nightly fuzz list); do
+targets=${FUZZ_TARGETS:-$(cd fuzz && cargo +nightly fuzz list)}
+for target in $targets; do
   mkdir -p "fuzz/corpus/$target"
   cp -n fuzz/seeds/"$target"/* "fuzz/corpus/$target/" 2>/dev/null || true
   say "$target for ${seconds}s"
@@ -22,5 +24,16 @@ for target in $(cd fuzz && cargo +nightly fuzz list); do
   echo "  $target: ${runs:-0} executions, no crash, no hang"
   results+=("\"$target\": {\"executions\": ${runs:-0}, \"seconds\": $seconds, \"crashes\": 0}")
 done
-printf '{%s}\n' "$(IFS=,; echo "${results[*]}")" > target/fuzz/fuzz.json
+# Merged into the figures already there: a run of some targets keeps the others'.
+printf '{%s}\n' "$(IFS=,; echo "${results[*]}")" | python3 -c '
+import json, os, sys
+path = "target/fuzz/fuzz.json"
+try:
+    figures = json.load(open(path))
+except (OSError, ValueError):
+    figures = {}
+figures.update(json.load(sys.stdin))
+with open(path + ".tmp", "w") as out:
+    json.dump(figures, out, indent=2)
+os.replace(path + ".tmp", path)'
 say "wrote target/fuzz/fuzz.json"

@@ -28,4 +28,8 @@ fuzz_target!(|body: &[u8]| {
     assert_eq!(read.record_id(), delivery.record_id.map(ClioId));
     let clio = read.clio().expect("a Clio event");
     assert_eq!(clio.event, delivery.event);
+    assert_eq!(clio.etag, delivery.etag);
+    let data: serde_json::Value =
+        serde_json::from_str(delivery.data.get()).expect("data was read as JSON");
+    assert_eq!(clio.data, data, "data is forwarded as received");
 });

@@ -61,10 +61,10 @@ pub async fn inject(fault: &Fault, stack: &mut Stack, sim: &Sim) -> anyhow::Resu
     match fault {
         Fault::Kill(name) => stack.kill_and_restart(name, DOWN).await?,
         Fault::RestartRabbitMq => {
-            run("rabbitmqctl", &["-q", "stop_app"])?;
+            run("rabbitmqctl", &["-q", "stop_app"]).await?;
             tokio::time::sleep(DOWN).await;
-            run("rabbitmqctl", &["-q", "start_app"])?;
-            run("rabbitmqctl", &["-q", "await_startup"])?;
+            run("rabbitmqctl", &["-q", "start_app"]).await?;
+            run("rabbitmqctl", &["-q", "await_startup"]).await?;
             stack.all_ready().await?;
         }
         Fault::RestartPostgres => {
@@ -79,7 +79,8 @@ pub async fn inject(fault: &Fault, stack: &mut Stack, sim: &Sim) -> anyhow::Resu
                     "-m",
                     "fast",
                 ],
-            )?;
+            )
+            .await?;
             stack.all_ready().await?;
         }
         Fault::Clio(kind, duration) => sim.inject_outage(ApiOutage {
@@ -105,8 +106,11 @@ pub async fn inject(fault: &Fault, stack: &mut Stack, sim: &Sim) -> anyhow::Resu
     Ok(())
 }
 
-fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
-    let status = Command::new(program).args(args).status()?;
+async fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    let status = tokio::process::Command::new(program)
+        .args(args)
+        .status()
+        .await?;
     anyhow::ensure!(status.success(), "{program} {args:?}: {status}");
     Ok(())
 }
@@ -120,4 +124,14 @@ fn postgres_cluster() -> anyhow::Result<(String, String)> {
         .find(|f| f.len() > 3 && f[2] == "5432")
         .map(|f| (f[0].to_owned(), f[1].to_owned()))
         .ok_or_else(|| anyhow::anyhow!("no PostgreSQL cluster on 5432 in pg_lsclusters"))
+}
+
+/// Starts the machine's RabbitMQ application if it is stopped (idempotent; errors ignored: this
+/// is the last thing a run does).
+pub fn broker_up() {
+    let _ = Command::new("rabbitmqctl")
+        .args(["-q", "start_app"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
 }

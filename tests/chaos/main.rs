@@ -13,6 +13,8 @@ mod faults;
 mod firms;
 mod load;
 mod quiet;
+mod report;
+mod settle;
 mod stack;
 mod verify;
 
@@ -31,17 +33,17 @@ use matterhook_test_support::TestDb;
 #[derive(Parser)]
 struct Cli {
     /// Seconds of load (faults run within them).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 150, value_parser = clap::value_parser!(u64).range(30..))]
     seconds: u64,
     /// Firms sending load.
-    #[arg(long, default_value_t = 4)]
-    firms: usize,
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=50))]
+    firms: u64,
     /// Steps of each firm's load per second (most are changes in Clio, some API calls).
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = positive)]
     rate: f64,
     /// How many times every fault is injected.
-    #[arg(long, default_value_t = 1)]
-    rounds: usize,
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=20))]
+    rounds: u64,
     /// How long, after the load, everything may take to settle before the run fails.
     #[arg(long, default_value_t = 240)]
     settle_seconds: u64,
@@ -50,18 +52,25 @@ struct Cli {
     out: PathBuf,
 }
 
-/// How long the system may stay quiet with checks failing before the run gives up on them: longer
-/// than the sync stage's sweep interval (60 s here) and a scheduler pass.
-const QUIET_ENOUGH: Duration = Duration::from_secs(90);
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 100.0 => Ok(v),
+        _ => Err(format!("{s}: a rate above 0 and at most 100")),
+    }
+}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Interrupted, the run is dropped: every process it started is killed with it.
-    tokio::select! {
+    let result = tokio::select! {
         result = run(cli) => result,
-        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted"),
-    }
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    // Whatever happened, the machine's broker is left running (a run stopped between
+    // `stop_app` and `start_app` would leave it down).
+    faults::broker_up();
+    result
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -98,13 +107,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut stack = stack::Stack::start(db.url(), &prefix, clio_url, &logs).await?;
     println!("==> connecting {} firms through the OAuth flow", cli.firms);
     let mut firms = Vec::new();
-    for i in 0..cli.firms {
+    for i in 0..cli.firms as usize {
         firms.push(firms::connect(&sim, &pool, &stack.api_url, i).await?);
     }
     let firms: Vec<Arc<firms::Firm>> = firms.into_iter().map(Arc::new).collect();
 
     // The schedule: every fault `rounds` times, spread over the middle of the load.
-    let faults: Vec<faults::Fault> = (0..cli.rounds).flat_map(|_| faults::all()).collect();
+    let faults: Vec<faults::Fault> = (0..cli.rounds as usize)
+        .flat_map(|_| faults::all())
+        .collect();
     let load = Duration::from_secs(cli.seconds);
     let window_start = load / 10;
     let spacing = (load * 7 / 10) / faults.len() as u32;
@@ -170,131 +181,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.settle_seconds
     );
     let firm_list: Vec<firms::Firm> = firms.iter().map(|f| (**f).clone()).collect();
-    let deadline = Instant::now() + Duration::from_secs(cli.settle_seconds);
-    let settle_start = Instant::now();
-    let mut said = Instant::now();
-    let mut quiet_since: Option<Instant> = None;
-    let (checks, quiet) = loop {
-        let crashed = stack.crashed();
-        anyhow::ensure!(crashed.is_empty(), "crashed: {crashed:?}");
-        let quiet = quiet::now(&sim, &pool, &prefix).await?;
-        let mut failing = Vec::new();
-        quiet_since = quiet
-            .is_quiet()
-            .then(|| quiet_since.unwrap_or_else(Instant::now));
-        // Quiet for longer than a sweep interval and the scheduler's pass: nothing more is coming.
-        let given_up =
-            Instant::now() > deadline || quiet_since.is_some_and(|t| t.elapsed() > QUIET_ENOUGH);
-        if quiet.is_quiet() || given_up {
-            let checks = verify::all(&sim, &pool, &firm_list, &cases).await?;
-            if checks.iter().all(verify::Check::passed) || given_up {
-                break (checks, quiet);
-            }
-            failing = checks
-                .iter()
-                .filter(|c| !c.passed())
-                .map(|c| c.name)
-                .collect();
-        }
-        if said.elapsed() > Duration::from_secs(15) {
-            println!(
-                "    {:.0} s: {quiet}; not yet: {failing:?}",
-                settle_start.elapsed().as_secs_f64()
-            );
-            said = Instant::now();
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    };
-    let settled_in = settle_start.elapsed();
-    let dead = quiet::dead_letters(&pool).await?;
+    let settled = settle::wait(
+        &mut stack,
+        &sim,
+        &pool,
+        &prefix,
+        &firm_list,
+        &cases,
+        Duration::from_secs(cli.settle_seconds),
+    )
+    .await?;
+    let dead = verify::dead_letters(&pool).await?;
     stack.stop();
 
-    let deliveries = sim.deliveries();
-    let accepted = deliveries
-        .iter()
-        .filter(|d| {
-            d.attempts
-                .iter()
-                .any(|a| a.status.is_some_and(|s| (200..300).contains(&s)))
-        })
-        .count();
-    let refused_then_accepted = deliveries
-        .iter()
-        .filter(|d| {
-            d.outcome == "delivered"
-                && d.attempts
-                    .iter()
-                    .any(|a| !a.status.is_some_and(|s| (200..300).contains(&s)))
-        })
-        .count();
-    println!();
-    println!(
-        "{:<50} {:>9} {:>6} {:>8}  verdict",
-        "check", "expected", "lost", "doubled"
-    );
-    for c in &checks {
-        println!(
-            "{:<50} {:>9} {:>6} {:>8}  {}",
-            c.name,
-            c.expected,
-            c.lost,
-            c.doubled,
-            if c.passed() { "ok" } else { "FAILED" }
-        );
-        for e in &c.examples {
-            println!("    {e}");
-        }
-    }
-    println!(
-        "{:<50} {:>9} {:>6} {:>8}  {}",
-        "dead letters, each with its reason",
-        0,
-        dead.len(),
-        "",
-        if dead.is_empty() { "ok" } else { "FAILED" }
-    );
-    for d in dead.iter().take(10) {
-        println!("    {d}");
-    }
-    let lost: usize = checks.iter().map(|c| c.lost).sum::<usize>() + dead.len();
-    let doubled: usize = checks.iter().map(|c| c.doubled).sum();
-    println!();
-    println!(
-        "deliveries {} ({} answered 2xx; {} refused or unanswered first, then accepted on Clio's retry); \
-         faults injected {}; settled in {:.0} s after the load ({}); lost {lost}; doubled {doubled}",
-        deliveries.len(),
-        accepted,
-        refused_then_accepted,
-        injected.len(),
-        settled_in.as_secs_f64(),
-        quiet
-    );
+    let report = report::Report {
+        settled: &settled,
+        dead: &dead,
+        deliveries: &sim.deliveries(),
+        injected: &injected,
+    };
+    report.print();
+    let (lost, doubled) = (report.lost(), report.doubled());
     let figures = serde_json::json!({
         "seconds": cli.seconds,
         "firms": cli.firms,
         "steps_per_second_per_firm": cli.rate,
+        "rounds": cli.rounds,
         "cases": cases.len(),
         "clio_changes": record.clio_changes.load(Ordering::Relaxed),
         "api_calls": record.api_calls.load(Ordering::Relaxed),
         "api_calls_tried_again": record.api_failures.load(Ordering::Relaxed),
-        "deliveries": deliveries.len(),
-        "events_accepted": accepted,
-        "accepted_after_a_refusal": refused_then_accepted,
-        "faults_injected": injected.len(),
-        "faults": injected,
-        "settled_seconds": settled_in.as_secs(),
-        "checks": checks.iter().map(|c| serde_json::json!({
-            "check": c.name, "expected": c.expected, "lost": c.lost, "doubled": c.doubled,
-        })).collect::<Vec<_>>(),
-        "dead_letters": dead.len(),
-        "lost": lost,
-        "doubled": doubled,
+        "report": report.figures(),
         "total_seconds": started.elapsed().as_secs(),
     });
     std::fs::write(&cli.out, serde_json::to_vec_pretty(&figures)?)?;
     println!("wrote {}", cli.out.display());
 
-    quiet::delete_namespace(&prefix).await;
+    stack::delete_namespace(&prefix).await;
     drop(pool);
     drop(sim_server);
     if lost > 0 || doubled > 0 {

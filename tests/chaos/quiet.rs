@@ -1,8 +1,7 @@
 //! When the system is quiet: Clio has nothing left to deliver or retry, the broker holds nothing
 //! for the run (ready or unacknowledged, retry queues included), and PostgreSQL holds no work
-//! waiting (records to re-read, domain events to publish, activities to write, sweeps, jobs).
-
-use std::process::Command;
+//! waiting (records to re-read, domain events to publish, activities to write, sweeps asked for
+//! or running, jobs).
 
 use clio_sim::Sim;
 use diesel::{sql_types::BigInt, QueryableByName};
@@ -59,22 +58,24 @@ pub async fn now(sim: &Sim, pool: &PgPool, prefix: &str) -> anyhow::Result<Quiet
         "SELECT (SELECT count(*) FROM sync_queue) + (SELECT count(*) FROM outbox) \
          + (SELECT count(*) FROM activities WHERE state = 'queued') \
          + (SELECT count(*) FROM sweep_requests WHERE done_at IS NULL) \
-         + (SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')) AS n",
+         + (SELECT count(*) FROM jobs WHERE state IN ('queued', 'running')) \
+         + (SELECT count(*) FROM sync_cursors WHERE lease_until > now()) AS n",
     )
     .get_result(&mut conn)
     .await?;
     Ok(Quiet {
         deliveries,
-        messages: messages(prefix)?,
+        messages: messages(prefix).await?,
         waiting: waiting.n,
     })
 }
 
 /// Messages (ready and unacknowledged) in every queue of the namespace.
-fn messages(prefix: &str) -> anyhow::Result<u64> {
-    let out = Command::new("rabbitmqctl")
+async fn messages(prefix: &str) -> anyhow::Result<u64> {
+    let out = tokio::process::Command::new("rabbitmqctl")
         .args(["-q", "list_queues", "name", "messages"])
-        .output()?;
+        .output()
+        .await?;
     anyhow::ensure!(out.status.success(), "rabbitmqctl list_queues failed");
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -82,38 +83,4 @@ fn messages(prefix: &str) -> anyhow::Result<u64> {
         .filter(|(name, _)| name.starts_with(prefix))
         .filter_map(|(_, n)| n.trim().parse::<u64>().ok())
         .sum())
-}
-
-#[derive(QueryableByName)]
-struct Dead {
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    line: String,
-}
-
-/// Every dead letter still dead: its queue, event and reason.
-pub async fn dead_letters(pool: &PgPool) -> anyhow::Result<Vec<String>> {
-    let mut conn = pool.get().await?;
-    let rows: Vec<Dead> = diesel::sql_query(
-        "SELECT queue || ' ' || routing_key || ' after ' || attempts || ' attempts: ' || reason \
-         || ' (' || left(error, 200) || ')' AS line FROM dead_letters WHERE state = 'dead' \
-         ORDER BY id",
-    )
-    .load(&mut conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.line).collect())
-}
-
-/// Deletes the run's queues and exchanges.
-pub async fn delete_namespace(prefix: &str) {
-    let names = matterhook_bus::topology::Names::new(prefix);
-    let Ok(broker) = lapin::Connection::connect(
-        &matterhook_test_support::amqp_url(),
-        lapin::ConnectionProperties::default(),
-    )
-    .await
-    else {
-        return;
-    };
-    matterhook_e2e::ingest::delete_namespace(&broker, &names, &matterhook_bus::topology::WORKERS)
-        .await;
 }

@@ -214,3 +214,18 @@ impl Drop for Stack {
         self.stop();
     }
 }
+
+/// Deletes the run's queues and exchanges.
+pub async fn delete_namespace(prefix: &str) {
+    let names = matterhook_bus::topology::Names::new(prefix);
+    let Ok(broker) = lapin::Connection::connect(
+        &matterhook_test_support::amqp_url(),
+        lapin::ConnectionProperties::default(),
+    )
+    .await
+    else {
+        return;
+    };
+    matterhook_e2e::ingest::delete_namespace(&broker, &names, &matterhook_bus::topology::WORKERS)
+        .await;
+}

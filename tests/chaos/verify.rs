@@ -11,7 +11,6 @@ use diesel::{
 };
 use diesel_async::RunQueryDsl;
 use matterhook_store::PgPool;
-use sha2::{Digest, Sha256};
 
 use crate::{
     firms::Firm,
@@ -65,6 +64,16 @@ impl Check {
         self.lost == 0 && self.doubled == 0
     }
 
+    /// Rows of `found` under keys nobody expected (an effect for the firm's history, or for
+    /// something the run never did): counted as doubled.
+    fn unexpected(&mut self, found: &HashMap<String, i64>, expected: &HashSet<String>, what: &str) {
+        for (key, n) in found {
+            if !expected.contains(key) {
+                self.double(format!("unexpected {what} {key} ×{n}"));
+            }
+        }
+    }
+
     /// "expected n; found n once" or the count for each count.
     fn counted(&mut self, what: String, found: i64) {
         self.expected += 1;
@@ -106,14 +115,6 @@ async fn counts(pool: &PgPool, sql: &str) -> anyhow::Result<HashMap<String, i64>
     Ok(rows.into_iter().map(|r| (r.key, r.n)).collect())
 }
 
-/// The receiver's event id of a delivery (`matterhook_receiver::parse::event_id`).
-fn event_id(subscription_id: i64, body: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(subscription_id.to_be_bytes());
-    hasher.update(body);
-    hex::encode(&hasher.finalize()[..16])
-}
-
 /// Every check, in the table's order.
 pub async fn all(
     sim: &Sim,
@@ -132,6 +133,7 @@ pub async fn all(
         new_clients(pool, firms, cases, done).await?,
         watches(sim, pool, firms, cases, done).await?,
         activities(sim, pool, firms, cases, done).await?,
+        webhooks(sim, firms),
     ])
 }
 
@@ -173,7 +175,10 @@ async fn journal(sim: &Sim, pool: &PgPool) -> anyhow::Result<Check> {
             continue;
         };
         check.expected += 1;
-        if !journaled.contains(&event_id(*subscription, d.body.as_bytes())) {
+        if !journaled.contains(&matterhook_receiver::parse::event_id(
+            *subscription,
+            d.body.as_bytes(),
+        )) {
             check.lose(format!("delivery {} ({} {:?})", d.id, d.event, d.record_id));
         }
     }
@@ -291,16 +296,19 @@ async fn drafts(
          WHERE kind = 'thank_you_draft' GROUP BY referral_id, bill_id",
     )
     .await?;
+    let mut expected = HashSet::new();
     for c in cases.iter().filter(|c| done(c, Step::Pay)) {
         let (Some(referral), Some(bill)) = (c.referral_id, c.bill_id) else {
             continue;
         };
-        let n = drafts
-            .get(&format!("{referral}/{bill}"))
-            .copied()
-            .unwrap_or(0);
-        check.counted(format!("{}: bill {bill}", c.tag()), n);
+        let key = format!("{referral}/{bill}");
+        check.counted(
+            format!("{}: bill {bill}", c.tag()),
+            drafts.get(&key).copied().unwrap_or(0),
+        );
+        expected.insert(key);
     }
+    check.unexpected(&drafts, &expected, "draft");
     Ok(check)
 }
 
@@ -318,14 +326,27 @@ async fn review_requests(
          GROUP BY connection_id, matter_id",
     )
     .await?;
+    // None held back: no case gives a reason to (no opt-out, no cooldown, no age).
+    let held = counts(
+        pool,
+        "SELECT connection_id || '/' || matter_id || ' ' || state || ' ' || coalesce(reason, '') \
+         AS key, count(*) AS n FROM review_requests \
+         WHERE state NOT IN ('scheduled', 'due', 'sent') GROUP BY 1",
+    )
+    .await?;
+    let mut expected = HashSet::new();
     for c in cases.iter().filter(|c| done(c, Step::Close)) {
         let Some(matter) = c.matter_id else { continue };
-        let connection = firms[c.firm].connection_id;
-        let n = requests
-            .get(&format!("{connection}/{matter}"))
-            .copied()
-            .unwrap_or(0);
-        check.counted(format!("{}: matter {matter}", c.tag()), n);
+        let key = format!("{}/{matter}", firms[c.firm].connection_id);
+        check.counted(
+            format!("{}: matter {matter}", c.tag()),
+            requests.get(&key).copied().unwrap_or(0),
+        );
+        expected.insert(key);
+    }
+    check.unexpected(&requests, &expected, "review request");
+    for what in held.keys() {
+        check.lose(format!("held back: {what}"));
     }
     Ok(check)
 }
@@ -344,17 +365,19 @@ async fn new_clients(
          WHERE kind = 'contact.new_client' AND NOT baseline GROUP BY connection_id, contact_id",
     )
     .await?;
+    let mut expected = HashSet::new();
     for c in cases.iter().filter(|c| done(c, Step::Matter)) {
         let Some(contact) = c.contact_id else {
             continue;
         };
-        let connection = firms[c.firm].connection_id;
-        let n = events
-            .get(&format!("{connection}/{contact}"))
-            .copied()
-            .unwrap_or(0);
-        check.counted(format!("{}: contact {contact}", c.tag()), n);
+        let key = format!("{}/{contact}", firms[c.firm].connection_id);
+        check.counted(
+            format!("{}: contact {contact}", c.tag()),
+            events.get(&key).copied().unwrap_or(0),
+        );
+        expected.insert(key);
     }
+    check.unexpected(&events, &expected, "new-client event");
     Ok(check)
 }
 
@@ -473,4 +496,44 @@ async fn activities(
         }
     }
     Ok(check)
+}
+
+/// Each firm ends subscribed: an enabled webhook for each of its matters, contacts and bills in
+/// Clio (the lapsed ones replaced by the scheduler, not only swept around).
+fn webhooks(sim: &Sim, firms: &[Firm]) -> Check {
+    let mut check = Check::new("each firm's webhooks enabled again");
+    let hooks = sim.webhooks();
+    for firm in firms {
+        for model in ["matter", "contact", "bill"] {
+            let n = hooks
+                .iter()
+                .filter(|h| {
+                    h.account_id == firm.seeded.account_id
+                        && h.model == model
+                        && h.status == "enabled"
+                })
+                .count();
+            check.counted(format!("firm {}: {model}", firm.index), n as i64);
+        }
+    }
+    check
+}
+
+#[derive(QueryableByName)]
+struct Dead {
+    #[diesel(sql_type = Text)]
+    line: String,
+}
+
+/// Every dead letter still dead: its queue, event and reason.
+pub async fn dead_letters(pool: &PgPool) -> anyhow::Result<Vec<String>> {
+    let mut conn = pool.get().await?;
+    let rows: Vec<Dead> = diesel::sql_query(
+        "SELECT queue || ' ' || routing_key || ' after ' || attempts || ' attempts: ' || reason \
+         || ' (' || left(error, 200) || ')' AS line FROM dead_letters WHERE state = 'dead' \
+         ORDER BY id",
+    )
+    .load(&mut conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.line).collect())
 }

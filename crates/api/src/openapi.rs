@@ -148,7 +148,11 @@ fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
         for operation in operations(item) {
             if let Some(id) = operation.operation_id.as_mut() {
                 if seen.get(id.as_str()).is_some_and(|n| *n > 1) {
-                    *id = format!("{resource}_{id}");
+                    // `/api/action-queue/{id}/dismiss`'s `dismiss`: `action_queue_dismiss`.
+                    let base = resource
+                        .strip_suffix(id.as_str())
+                        .map_or(resource.as_str(), |r| r.trim_end_matches('_'));
+                    *id = format!("{base}_{id}");
                 }
             }
         }
@@ -180,4 +184,37 @@ fn error_response(description: &str) -> utoipa::openapi::Response {
                 .build(),
         )
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use utoipa::OpenApi;
+
+    use super::{operations, ApiDoc};
+
+    #[test]
+    fn every_operation_has_its_own_id_and_documents_the_answers_it_can_give() {
+        let mut doc = ApiDoc::openapi();
+        let mut ids = HashSet::new();
+        for (path, item) in doc.paths.paths.iter_mut() {
+            for operation in operations(item) {
+                let id = operation.operation_id.clone().expect("an id");
+                assert!(ids.insert(id.clone()), "{id} twice");
+                let answers = &operation.responses.responses;
+                if operation.security.is_some() {
+                    assert!(answers.contains_key("401"), "{path}: 401");
+                }
+                if path.starts_with("/admin/") {
+                    assert!(answers.contains_key("403"), "{path}: 403");
+                }
+                if operation.request_body.is_some() {
+                    assert!(answers.contains_key("400"), "{path}: 400");
+                }
+            }
+        }
+        assert!(ids.contains("action_queue_dismiss"), "{ids:?}");
+        assert!(ids.contains("referrals_list"), "{ids:?}");
+    }
 }

@@ -2,6 +2,7 @@
 //! record, the matters it is the client of, the matters it is related to (Clio's relationships,
 //! read with each matter by the sync stage), and whether its company is a client.
 
+use chrono::DateTime;
 use matterhook_domain::crm::{
     Address, Attorney, ContactFacts, CustomValue, Email, MatterFacts, Phone, Related,
 };
@@ -47,6 +48,12 @@ pub fn matter_facts(row: &MatterRow) -> MatterFacts {
         responsible: attorney(&row.data, "responsible_attorney"),
         originating: attorney(&row.data, "originating_attorney"),
         updated_at: row.clio_updated_at,
+        created_at: row
+            .data
+            .get("created_at")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.to_utc()),
     }
 }
 

@@ -131,7 +131,8 @@ pub(crate) async fn receive(
     let clean = matterhook_clio::without_nul(&body);
     let delivery = match parse::parse(&clean) {
         Ok(d) => d,
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, &e.to_string()),
+        // The reason with its cause ("not a Clio webhook body: expected value at line 1").
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, &Chain(&e).to_string()),
     };
     let Some(webhook_id) = subscription.clio_webhook_id else {
         // The handshake came before Clio's create call returned: the id is stored within moments.

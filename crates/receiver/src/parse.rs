@@ -11,11 +11,15 @@ use sha2::{Digest, Sha256};
 #[derive(Debug, thiserror::Error)]
 pub enum Malformed {
     /// Not JSON, or without `data` and `meta.event` / `meta.webhook_id`.
-    #[error("not a Clio webhook body: {0}")]
+    #[error("not a Clio webhook body")]
     Body(#[source] serde_json::Error),
-    /// `data` is not an object, or its `id` / `etag` have the wrong types.
-    #[error("data must be an object")]
+    /// `data` holds what no worker could read (a number beyond a double's range: the fuzzer's
+    /// find, which would have been answered 200 and then dead-lettered).
+    #[error("data cannot be read")]
     Data(#[source] serde_json::Error),
+    /// `data` is not an object, or its `etag` is not a string.
+    #[error("{0}")]
+    Shape(&'static str),
 }
 
 /// A delivery body. `data` stays raw JSON: it is forwarded as received, never rebuilt.
@@ -30,13 +34,6 @@ struct Body<'a> {
 struct Meta {
     event: String,
     webhook_id: i64,
-}
-
-/// The two fields of `data` the envelope lifts out.
-#[derive(Deserialize)]
-struct Record {
-    id: Option<serde_json::Value>,
-    etag: Option<String>,
 }
 
 /// A delivery as the receiver reads it.
@@ -56,15 +53,26 @@ pub struct Delivery<'a> {
 /// Reads a body whose NUL escapes are already replaced ([`matterhook_clio::without_nul`]).
 pub fn parse(clean: &[u8]) -> Result<Delivery<'_>, Malformed> {
     let body: Body = serde_json::from_slice(clean).map_err(Malformed::Body)?;
-    let record: Record = serde_json::from_str(body.data.get()).map_err(Malformed::Data)?;
+    // Read whole, as the workers will read it: what they could not is refused here, not
+    // accepted and then dead-lettered. It is still forwarded as the raw bytes received.
+    let data: serde_json::Value = serde_json::from_str(body.data.get()).map_err(Malformed::Data)?;
+    let record = data
+        .as_object()
+        .ok_or(Malformed::Shape("data must be an object"))?;
+    let etag = match record.get("etag") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(Malformed::Shape("data.etag must be a string")),
+    };
     Ok(Delivery {
         event: body.meta.event,
         webhook_id: body.meta.webhook_id,
-        record_id: record.id.and_then(|v| {
+        // Clio's ids are numbers; a numeric string is accepted too.
+        record_id: record.get("id").and_then(|v| {
             v.as_i64()
                 .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
         }),
-        etag: record.etag,
+        etag,
         data: body.data,
     })
 }
@@ -199,12 +207,27 @@ mod tests {
         ));
         assert!(matches!(
             parse(br#"{"data":[1],"meta":{"event":"created","webhook_id":1}}"#),
-            Err(Malformed::Data(_))
+            Err(Malformed::Shape(_))
         ));
         assert!(matches!(
             parse(br#"{"data":{"etag":5},"meta":{"event":"created","webhook_id":1}}"#),
-            Err(Malformed::Data(_))
+            Err(Malformed::Shape(_))
         ));
+    }
+
+    /// The fuzzer's find (`fuzz/seeds/delivery/regression-number-out-of-range`): a number no
+    /// double holds was accepted, and the worker's decoder then refused the envelope forever.
+    #[test]
+    fn data_no_worker_could_read_is_refused() {
+        let body = br#"{"data":{"id":1,"di":2E555555},"meta":{"event":"deleted","webhook_id":1}}"#;
+        assert!(matches!(parse(body), Err(Malformed::Data(_))));
+        let fine =
+            br#"{"data":{"id":1,"big":1.5E300,"n":-0},"meta":{"event":"deleted","webhook_id":1}}"#;
+        let delivery = parse(fine).expect("in range");
+        let read =
+            matterhook_bus::Envelope::decode(&delivery.envelope(&origin()).expect("encodes"))
+                .expect("a worker reads it");
+        assert_eq!(read.clio().expect("Clio").data["big"], 1.5e300);
     }
 
     #[test]

@@ -57,6 +57,9 @@ impl PoolOptions {
     }
 }
 
+/// How long PostgreSQL lets a connection sit idle inside a transaction before ending it.
+const IDLE_IN_TRANSACTION_MS: u64 = 300_000;
+
 /// A pool of at most `max_size` connections to `database_url`, with the default timeouts.
 pub fn connect_pool(database_url: &str, max_size: usize) -> Result<PgPool, PoolError> {
     connect_pool_with(database_url, PoolOptions::new(max_size))
@@ -79,9 +82,16 @@ pub fn connect_pool_with(database_url: &str, options: PoolOptions) -> Result<PgP
         let url = url.to_owned();
         Box::pin(async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            conn.batch_execute(&format!("SET statement_timeout = {statement_ms}{plans}"))
-                .await
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            // A transaction abandoned mid-way (a worker gives up on messages in flight when its
+            // broker connection dies) holds its locks until its connection is next checked out:
+            // the server ends it after five idle minutes instead (longer than any wait for Clio
+            // a handler may do inside its transaction).
+            conn.batch_execute(&format!(
+                "SET statement_timeout = {statement_ms}; \
+                 SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS}{plans}"
+            ))
+            .await
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
             Ok(conn)
         })
     });

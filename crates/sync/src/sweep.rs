@@ -190,12 +190,14 @@ impl SyncStage {
             SweepMode::Incremental => cursor.swept_until.map(|t| t - OVERLAP),
         };
         // What the firm creates after connecting is news even when the baseline reads it first
-        // (a matter opened in the minute after connecting must still find its referral).
+        // (a matter opened in the minute after connecting must still find its referral). A
+        // baseline that runs late (a sync outage, a model added by an upgrade) announces at most
+        // the last day: what is older than that is history, whenever it was created.
         let news_since = if baseline {
             let mut conn = self.pool().get().await?;
             connections::get(&mut conn, connection_id)
                 .await?
-                .map(|c| c.created_at)
+                .map(|c| c.created_at.max(started - NEWS_WINDOW))
         } else {
             None
         };
@@ -429,6 +431,9 @@ fn cursor_start(
         _ => now,
     }
 }
+
+/// How far back a baseline reads what the firm created after connecting as news.
+const NEWS_WINDOW: chrono::Duration = chrono::Duration::days(1);
 
 /// A page of `kind` records, split in two when it is the baseline: what Clio created before
 /// `news_since` (the connection's creation) is history, what it created since is news, read

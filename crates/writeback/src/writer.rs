@@ -29,6 +29,9 @@ use tokio::sync::Notify;
 
 use crate::write::{write, NotWritten, Written};
 
+/// How often, and how soon, a write's outcome is recorded again when the database is away.
+const RECORD_TRIES: u32 = 5;
+const RECORD_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
 /// How the writer paces itself.
 #[derive(Debug, Clone)]
 pub struct WriterConfig {
@@ -199,13 +202,26 @@ impl Writer {
     /// Writes one claimed activity and records the outcome.
     pub async fn write_one(&self, row: ActivityRow) -> Outcome {
         let result = write(&self.pool, &self.connections, &row).await;
-        let outcome = match self.record(&row, result).await {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                // Its lease runs out and it is tried again; `write_sent_at` keeps that from
-                // writing it twice.
-                tracing::warn!(activity = row.id, error = %e, "cannot record a write's outcome now");
-                Outcome::Retried
+        // A database restart between the write and its record would otherwise leave the
+        // activity leased for the whole lease (five minutes; found by `make chaos`): the record
+        // is tried again for a few seconds first.
+        let mut pause = RECORD_PAUSE;
+        let mut tries = 1;
+        let outcome = loop {
+            match self.record(&row, &result).await {
+                Ok(outcome) => break outcome,
+                Err(e) if tries < RECORD_TRIES => {
+                    tracing::warn!(activity = row.id, error = %e, "cannot record a write's outcome yet; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    tries += 1;
+                }
+                Err(e) => {
+                    // Its lease runs out and it is tried again; `write_sent_at` keeps that from
+                    // writing it twice.
+                    tracing::warn!(activity = row.id, error = %e, "cannot record a write's outcome now");
+                    break Outcome::Retried;
+                }
             }
         };
         self.config.metrics.writeback_activity(outcome);
@@ -215,7 +231,7 @@ impl Writer {
     async fn record(
         &self,
         row: &ActivityRow,
-        result: Result<Written, NotWritten>,
+        result: &Result<Written, NotWritten>,
     ) -> Result<Outcome, Box<dyn std::error::Error + Send + Sync>> {
         let mut conn = self.pool.get().await?;
         let now = Utc::now();
@@ -237,7 +253,7 @@ impl Writer {
                 }
             }
             Err(NotWritten::Skipped(reason)) => {
-                activity_writes::skipped(&mut conn, row.id, &reason).await?;
+                activity_writes::skipped(&mut conn, row.id, reason).await?;
                 Outcome::Skipped
             }
             Err(NotWritten::Retry {
@@ -246,28 +262,28 @@ impl Writer {
                 unsent,
                 counted,
             }) => {
-                if counted && row.attempts >= self.config.max_attempts {
+                if *counted && row.attempts >= self.config.max_attempts {
                     let why = format!("gave up after {} attempts: {error}", row.attempts);
-                    self.give_up(&mut conn, row, "retries exhausted", &why, unsent)
+                    self.give_up(&mut conn, row, "retries exhausted", &why, *unsent)
                         .await?;
                     return Ok(Outcome::Failed);
                 }
                 let wait = wait.unwrap_or_else(|| self.backoff(row.attempts));
                 let due = now + chrono::Duration::from_std(wait).unwrap_or_default();
                 tracing::warn!(activity = row.id, %error, wait_ms = wait.as_millis() as u64, "write failed; will try again");
-                activity_writes::retry_at(&mut conn, row, due, unsent, counted, &error).await?;
+                activity_writes::retry_at(&mut conn, row, due, *unsent, *counted, error).await?;
                 Outcome::Retried
             }
             Err(NotWritten::Refused { error }) => {
-                self.give_up(&mut conn, row, "refused", &error, Unsent::Certainly)
+                self.give_up(&mut conn, row, "refused", error, Unsent::Certainly)
                     .await?;
                 Outcome::Failed
             }
             Err(NotWritten::NeedsReauth(error)) => {
-                let letter = self.letter(row, matterhook_bus::retry::PARKED_REASON, &error);
+                let letter = self.letter(row, matterhook_bus::retry::PARKED_REASON, error);
                 conn.transaction::<_, diesel::result::Error, _>(async |conn| {
                     let id = dead_letters::record_returning_id(conn, &letter).await?;
-                    activity_writes::parked(conn, row, &error, id).await
+                    activity_writes::parked(conn, row, error, id).await
                 })
                 .await?;
                 tracing::info!(

@@ -8,7 +8,9 @@ use crate::Envelope;
 
 /// A worker's logic. The runtime calls [`Handler::handle`] inside a database transaction that
 /// also records the event as processed: return `Ok` and both commit; return an error (or panic)
-/// and both roll back.
+/// and both roll back. The call may also be dropped at any await (its worker's broker connection
+/// died under it): the transaction then rolls back and the message is redelivered, so an effect
+/// outside the database must be safe to repeat.
 pub trait Handler: Send + Sync + 'static {
     /// The worker's name: its queue is `matterhook.{NAME}`, and its idempotency marks use it.
     const NAME: &'static str;

@@ -317,7 +317,9 @@ impl<H: Handler> Runtime<H> {
         // After a lost connection their acks fail and the broker redelivers them: idempotency
         // makes that harmless. Those still waiting on the dead connection after the grace are
         // abandoned (their transactions roll back, or committed and are skipped when redelivered).
-        let grace = if matches!(ended, Ended::Shutdown) {
+        // Only a dead connection bounds them: after a consumer cancel or a channel error the
+        // connection may be healthy, and their work may finish and be acked.
+        let grace = if session.connection.status().connected() {
             None
         } else {
             Some(IN_FLIGHT_GRACE)

@@ -58,6 +58,8 @@ pub struct MatterFacts {
     pub originating: Option<Attorney>,
     /// Last changed in Clio.
     pub updated_at: Option<DateTime<Utc>>,
+    /// Created in Clio.
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 /// A matter a person is related to (not its client), with the relationship's description.
@@ -457,6 +459,19 @@ fn facts(c: &ContactFacts, s: &CrmSettings) -> BTreeMap<String, String> {
         }
     }
     out
+}
+
+/// Whether `contact` was a client before `since` (when the connection's CRM feed was turned on):
+/// its first matter as a client was created in Clio before then. The first projection records
+/// such clients of the past without an event; one who became a client since (while that first
+/// projection was on its way) is news. A contact with no dated matter is of the past.
+pub fn client_before(contact: &ContactFacts, since: DateTime<Utc>) -> bool {
+    contact
+        .matters
+        .iter()
+        .filter_map(|m| m.created_at)
+        .min()
+        .is_none_or(|first| first < since)
 }
 
 /// Whether the projection change from `before` to `after` makes the contact a new client: it has

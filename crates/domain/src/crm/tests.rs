@@ -26,6 +26,7 @@ fn matter(id: i64, status: MatterStatus, day: u32) -> MatterFacts {
         responsible: attorney(10 + id, &format!("Resp {id}")),
         originating: attorney(20 + id, &format!("Orig {id}")),
         updated_at: at(day),
+        created_at: at(day),
     }
 }
 
@@ -381,4 +382,20 @@ fn a_new_client_is_one_who_had_no_client_status() {
     c.matters[0].status = Some(MatterStatus::Closed);
     let closed = project(&c, &on());
     assert!(!becomes_client(after.as_ref(), closed.as_ref()));
+}
+
+#[test]
+fn a_client_of_the_past_had_a_matter_before_the_feed_was_turned_on() {
+    let mut c = person();
+    c.matters = vec![
+        matter(1, MatterStatus::Open, 5),
+        matter(2, MatterStatus::Open, 9),
+    ];
+    let day = |d: u32| at(d).expect("a day");
+    assert!(client_before(&c, day(6)), "its first matter came before");
+    assert!(!client_before(&c, day(5)), "the same instant is not before");
+    assert!(!client_before(&c, day(4)), "a client only since");
+    c.matters[0].created_at = None;
+    c.matters[1].created_at = None;
+    assert!(client_before(&c, day(1)), "no dated matter: of the past");
 }
