@@ -348,6 +348,23 @@ mod tests {
         );
     }
 
+    /// The fuzzer's find (`fuzz/seeds/envelope/regression-float-roundtrip`): without
+    /// `serde_json`'s exact float parsing, a number in a record's data came back one unit in the
+    /// last place off after a hop through a queue.
+    #[test]
+    fn numbers_in_data_survive_a_hop_exactly() {
+        let json = r#"{"version":2,"event_id":"e","subscription_id":1,"connection_id":2,
+            "received_at":"2026-01-01T00:00:00Z","request_id":"r","event":{"source":"clio",
+            "model":"bill","event":"updated","record_id":3,"etag":null,
+            "data":{"total":2.2222422222222225e29,"balance":1234.56,"tiny":5e-324}}}"#;
+        let read = Envelope::decode(json.as_bytes()).expect("decodes");
+        let again = Envelope::decode(&serde_json::to_vec(&read).expect("encodes")).expect("again");
+        assert_eq!(again, read);
+        let data = &again.clio().expect("Clio").data;
+        assert_eq!(data["total"].as_f64(), Some(2.2222422222222225e29));
+        assert_eq!(data["balance"].as_f64(), Some(1234.56));
+    }
+
     #[test]
     fn a_newer_version_is_refused_and_the_first_is_upgraded() {
         let newer = serde_json::json!({"version": 3, "event_id": "x"});
