@@ -60,6 +60,7 @@ impl From<ReferralError> for ApiError {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CommissionBody {
     /// `amount` or `percentage`.
+    #[schema(pattern = "^(amount|percentage)$")]
     kind: String,
     /// `"500.00"` (an amount) or `"12.5"` (a percentage, at most 100).
     value: String,
@@ -70,6 +71,7 @@ pub(crate) struct CommissionBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewReferralBody {
     /// `received` (a partner sent us the client) or `sent` (we sent the client to the partner).
+    #[schema(pattern = "^(received|sent)$")]
     direction: String,
     /// The partner's name.
     partner_name: String,
@@ -394,6 +396,7 @@ pub(crate) async fn link_candidates(
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusRequest {
     /// `open`, `won` or `lost`.
+    #[schema(pattern = "^(open|won|lost)$")]
     status: String,
 }
 

@@ -56,14 +56,18 @@ pub(crate) struct NewActivityBody {
     contact_id: i64,
     /// email, note, call, card or text.
     #[serde(rename = "type")]
+    #[schema(pattern = "^(email|note|call|card|text)$")]
     kind: String,
     /// 1 to 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     subject: String,
     /// Not empty; at most Clio's limit.
+    #[schema(min_length = 1)]
     body: String,
     /// When it happened (at most a day ahead).
     occurred_at: DateTime<Utc>,
     /// inbound or outbound: for email, call and text only.
+    #[schema(pattern = "^(inbound|outbound)$")]
     direction: Option<String>,
     /// A matter of the same firm, optionally.
     matter_id: Option<i64>,
