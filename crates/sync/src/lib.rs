@@ -26,6 +26,7 @@ mod batch;
 mod error;
 pub mod fields;
 mod handler;
+mod news;
 mod read;
 pub mod records;
 mod refresh;

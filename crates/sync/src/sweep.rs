@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::{
     apply::{Applied, Causes, Target},
-    fields,
+    fields, news,
     read::{self, path_and_fields, Reread},
     unlisted, SyncError, SyncStage, Verdict,
 };
@@ -197,7 +197,7 @@ impl SyncStage {
             let mut conn = self.pool().get().await?;
             connections::get(&mut conn, connection_id)
                 .await?
-                .map(|c| c.created_at.max(started - NEWS_WINDOW))
+                .map(|c| c.created_at.max(started - news::WINDOW))
         } else {
             None
         };
@@ -233,7 +233,7 @@ impl SyncStage {
                 );
             }
             let mut rereads = Vec::new();
-            for (records, kind) in split_news(raw, kind, news_since) {
+            for (records, kind) in news::split(raw, kind, news_since) {
                 rereads.push((self.parse_reread(&target, model, records).await?, kind));
             }
             // Only the incremental sweep keeps its place; the others are bounded re-reads.
@@ -429,74 +429,5 @@ fn cursor_start(
     match (mode, cursor.started_at, &cursor.next_page) {
         (SweepMode::Incremental, Some(started), Some(_)) => started,
         _ => now,
-    }
-}
-
-/// How far back a baseline reads what the firm created after connecting as news.
-const NEWS_WINDOW: chrono::Duration = chrono::Duration::days(1);
-
-/// A page of `kind` records, split in two when it is the baseline: what Clio created before
-/// `news_since` (the connection's creation) is history, what it created since is news, read
-/// [`ReadKind::Live`] so that its domain events are announced. A record without a readable
-/// `created_at` stays history. Empty groups are left out.
-fn split_news(
-    raw: Vec<Value>,
-    kind: ReadKind,
-    news_since: Option<DateTime<Utc>>,
-) -> Vec<(Vec<Value>, ReadKind)> {
-    let Some(since) = news_since.filter(|_| kind == ReadKind::Baseline) else {
-        return vec![(raw, kind)];
-    };
-    let (news, history): (Vec<Value>, Vec<Value>) = raw.into_iter().partition(|r| {
-        r.get("created_at")
-            .and_then(Value::as_str)
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| t >= since)
-    });
-    [(history, ReadKind::Baseline), (news, ReadKind::Live)]
-        .into_iter()
-        .filter(|(records, _)| !records.is_empty())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::Value;
-
-    use super::{split_news, ReadKind};
-
-    #[test]
-    fn the_baseline_reads_what_was_created_after_connecting_as_news() {
-        let since = chrono::DateTime::parse_from_rfc3339("2026-01-02T00:00:00Z")
-            .expect("time")
-            .to_utc();
-        let page = vec![
-            serde_json::json!({"id": 1, "created_at": "2026-01-01T23:59:59Z"}),
-            serde_json::json!({"id": 2, "created_at": "2026-01-02T00:00:01+00:00"}),
-            serde_json::json!({"id": 3}),
-        ];
-        let ids =
-            |records: &Vec<Value>| records.iter().map(|r| r["id"].clone()).collect::<Vec<_>>();
-        let split = split_news(page.clone(), ReadKind::Baseline, Some(since));
-        assert_eq!(split.len(), 2);
-        assert_eq!(
-            (ids(&split[0].0), split[0].1),
-            (vec![1.into(), 3.into()], ReadKind::Baseline)
-        );
-        assert_eq!(
-            (ids(&split[1].0), split[1].1),
-            (vec![2.into()], ReadKind::Live)
-        );
-        let live = split_news(page.clone(), ReadKind::Live, Some(since));
-        assert_eq!(
-            (live.len(), live[0].0.len(), live[0].1),
-            (1, 3, ReadKind::Live)
-        );
-        let old = split_news(page[..1].to_vec(), ReadKind::Baseline, Some(since));
-        assert_eq!(
-            (old.len(), old[0].1),
-            (1, ReadKind::Baseline),
-            "no empty group"
-        );
     }
 }

@@ -1,7 +1,7 @@
 //! Every effect exactly once: links, timeline entries, drafts, review requests, new-client
 //! events, watches and activities written to Clio.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use clio_sim::{Kind, Sim};
 use diesel::{
@@ -85,19 +85,14 @@ pub(super) async fn drafts(
          WHERE kind = 'thank_you_draft' GROUP BY referral_id, bill_id",
     )
     .await?;
-    let mut expected = HashSet::new();
-    for c in cases.iter().filter(|c| done(c, Step::Pay)) {
-        let (Some(referral), Some(bill)) = (c.referral_id, c.bill_id) else {
-            continue;
-        };
-        let key = format!("{referral}/{bill}");
-        check.counted(
+    let wanted = cases.iter().filter(|c| done(c, Step::Pay)).filter_map(|c| {
+        let (referral, bill) = (c.referral_id?, c.bill_id?);
+        Some((
             format!("{}: bill {bill}", c.tag()),
-            drafts.get(&key).copied().unwrap_or(0),
-        );
-        expected.insert(key);
-    }
-    check.unexpected(&drafts, &expected, "draft");
+            format!("{referral}/{bill}"),
+        ))
+    });
+    check.one_each(&drafts, wanted, "draft");
     Ok(check)
 }
 
@@ -123,17 +118,15 @@ pub(super) async fn review_requests(
          WHERE state NOT IN ('scheduled', 'due', 'sent') GROUP BY 1",
     )
     .await?;
-    let mut expected = HashSet::new();
-    for c in cases.iter().filter(|c| done(c, Step::Close)) {
-        let Some(matter) = c.matter_id else { continue };
-        let key = format!("{}/{matter}", firms[c.firm].connection_id);
-        check.counted(
-            format!("{}: matter {matter}", c.tag()),
-            requests.get(&key).copied().unwrap_or(0),
-        );
-        expected.insert(key);
-    }
-    check.unexpected(&requests, &expected, "review request");
+    let wanted = cases
+        .iter()
+        .filter(|c| done(c, Step::Close))
+        .filter_map(|c| {
+            let matter = c.matter_id?;
+            let key = format!("{}/{matter}", firms[c.firm].connection_id);
+            Some((format!("{}: matter {matter}", c.tag()), key))
+        });
+    check.one_each(&requests, wanted, "review request");
     for what in held.keys() {
         check.lose(format!("held back: {what}"));
     }
@@ -154,19 +147,15 @@ pub(super) async fn new_clients(
          WHERE kind = 'contact.new_client' AND NOT baseline GROUP BY connection_id, contact_id",
     )
     .await?;
-    let mut expected = HashSet::new();
-    for c in cases.iter().filter(|c| done(c, Step::Matter)) {
-        let Some(contact) = c.contact_id else {
-            continue;
-        };
-        let key = format!("{}/{contact}", firms[c.firm].connection_id);
-        check.counted(
-            format!("{}: contact {contact}", c.tag()),
-            events.get(&key).copied().unwrap_or(0),
-        );
-        expected.insert(key);
-    }
-    check.unexpected(&events, &expected, "new-client event");
+    let wanted = cases
+        .iter()
+        .filter(|c| done(c, Step::Matter))
+        .filter_map(|c| {
+            let contact = c.contact_id?;
+            let key = format!("{}/{contact}", firms[c.firm].connection_id);
+            Some((format!("{}: contact {contact}", c.tag()), key))
+        });
+    check.one_each(&events, wanted, "new-client event");
     Ok(check)
 }
 

@@ -70,14 +70,20 @@ impl Check {
         self.lost == 0 && self.doubled == 0
     }
 
-    /// Rows of `found` under keys nobody expected (an effect for the firm's history, or for
-    /// something the run never did): counted as doubled.
-    pub(super) fn unexpected(
+    /// Exactly one row of `found` for each `(label, key)` of `wanted` (none is lost, none
+    /// doubled), and none under a key nobody wanted (an effect for the firm's history, or for
+    /// something the run never did: counted as doubled).
+    pub(super) fn one_each(
         &mut self,
         found: &HashMap<String, i64>,
-        expected: &HashSet<String>,
+        wanted: impl Iterator<Item = (String, String)>,
         what: &str,
     ) {
+        let mut expected = HashSet::new();
+        for (label, key) in wanted {
+            self.counted(label, found.get(&key).copied().unwrap_or(0));
+            expected.insert(key);
+        }
         for (key, n) in found {
             if !expected.contains(key) {
                 self.double(format!("unexpected {what} {key} ×{n}"));
